@@ -1,0 +1,1 @@
+"""Channel adapters: pure translations between a provider's payloads and normalised messages."""

@@ -1,0 +1,1 @@
+"""Puente: an omnichannel patient messaging hub."""

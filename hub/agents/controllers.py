@@ -1,0 +1,145 @@
+"""Sign in and out; staff accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.status_codes import HTTP_200_OK
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.agents.passwords import hash_password, verify_password
+from hub.agents.roles import Principal, Role, requires
+from hub.agents.sessions import ROTATE, principal_of
+from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit, write_audit_batch
+from hub.db.models import Agent, Team
+from hub.db.writer import Tx, Writer
+
+
+class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
+    login: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class Me(msgspec.Struct):
+    id: int
+    login: str
+    display_name: str
+    role: Role
+    team_ids: tuple[int, ...]
+    languages: tuple[str, ...]
+
+
+def me(p: Principal) -> Me:
+    return Me(p.id, p.login, p.display_name, p.role, p.team_ids, p.languages)
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+
+    @post("/login", status_code=HTTP_200_OK, exclude_from_auth=True)
+    async def login(
+        self, request: Request[Any, Any, Any], data: LoginBody, read_sessions: async_sessionmaker[AsyncSession],
+        writer: Writer,
+    ) -> Me:
+        async with read_sessions() as s:
+            agent = (await s.execute(select(Agent).where(Agent.login == data.login))).scalar_one_or_none()
+            ok = verify_password(agent.password_hash if agent else None, data.password)
+            principal = principal_of(agent) if agent is not None and ok and agent.active else None
+        origin = Origin.of(request)
+        if principal is None:
+            await writer.submit(write_audit_batch, AuditRecord(
+                AuditAction.LOGIN_FAILED, agent.id if agent else None, origin, detail={"login": data.login[:80]}))
+            raise NotAuthorizedException("wrong login or password")
+        await writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGIN, principal.id, origin))
+        request.scope[ROTATE] = True  # type: ignore[typeddict-unknown-key]
+        request.set_session({"agent_id": principal.id})
+        return me(principal)
+
+    @post("/logout", status_code=HTTP_200_OK, guards=[requires(Role.AGENT)])
+    async def logout(self, request: Request[Principal, Any, Any], writer: Writer) -> dict[str, bool]:
+        await writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGOUT, request.user.id, Origin.of(request)))
+        request.clear_session()
+        return {"signed_out": True}
+
+    @get("/me", guards=[requires(Role.AGENT)])
+    async def whoami(self, request: Request[Principal, Any, Any]) -> Me:
+        return me(request.user)
+
+
+class AgentOut(msgspec.Struct):
+    id: int
+    login: str
+    display_name: str
+    role: Role
+    languages: list[str]
+    team_ids: list[int]
+    active: bool
+
+
+class NewAgent(msgspec.Struct, forbid_unknown_fields=True):
+    login: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9._-]{2,80}$")]
+    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    password: Annotated[str, msgspec.Meta(min_length=12, max_length=200)]
+    role: Role = Role.AGENT
+    languages: list[Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]] = msgspec.field(
+        default_factory=lambda: ["en"])
+    team_ids: list[int] = msgspec.field(default_factory=list)
+
+
+class TeamOut(msgspec.Struct):
+    id: int
+    key: str
+    name: str
+
+
+def _agent_out(a: Agent) -> AgentOut:
+    return AgentOut(a.id, a.login, a.display_name, Role(a.role), list(a.languages or []),
+                    sorted(t.id for t in a.teams), a.active)
+
+
+async def _create_agent(tx: Tx, items: list[tuple[NewAgent, Principal, Origin]]) -> list[AgentOut | Exception]:
+    out: list[AgentOut | Exception] = []
+    for data, by, origin in items:
+        teams = (await tx.session.execute(select(Team).where(Team.id.in_(data.team_ids)))).scalars().all()
+        if len(teams) != len(set(data.team_ids)):
+            out.append(ValidationException("unknown team id"))
+            continue
+        if (await tx.session.execute(select(Agent.id).where(Agent.login == data.login))).first():
+            out.append(ValidationException(f"login {data.login!r} is taken"))
+            continue
+        agent = Agent(login=data.login, display_name=data.display_name, password_hash=hash_password(data.password),
+                      role=data.role, languages=data.languages, teams=list(teams), active=True)
+        tx.session.add(agent)
+        await tx.session.flush()
+        await add_audit(tx, AuditRecord(AuditAction.AGENT_CREATE, by.id, origin, detail={"agent_id": agent.id}))
+        out.append(_agent_out(agent))
+    return out
+
+
+class StaffController(Controller):
+    path = "/api"
+
+    @get("/agents", guards=[requires(Role.SUPERVISOR)])
+    async def list_agents(self, read_sessions: async_sessionmaker[AsyncSession]) -> list[AgentOut]:
+        async with read_sessions() as s:
+            agents = (await s.execute(select(Agent).order_by(Agent.id))).scalars().all()
+            return [_agent_out(a) for a in agents]
+
+    @post("/agents", guards=[requires(Role.ADMIN)])
+    async def create_agent(
+        self, request: Request[Principal, Any, Any], data: NewAgent, writer: Writer
+    ) -> AgentOut:
+        try:
+            return await writer.submit(_create_agent, (data, request.user, Origin.of(request)))
+        except IntegrityError:
+            raise ValidationException(f"login {data.login!r} is taken") from None
+
+    @get("/teams", guards=[requires(Role.AGENT)])
+    async def list_teams(self, read_sessions: async_sessionmaker[AsyncSession]) -> list[TeamOut]:
+        async with read_sessions() as s:
+            return [TeamOut(t.id, t.key, t.name) for t in (await s.execute(select(Team).order_by(Team.id))).scalars()]

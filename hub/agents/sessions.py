@@ -1,0 +1,78 @@
+"""Server-side sessions with an idle timeout, and the signed-in principal."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.security.session_auth import SessionAuth
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.agents.roles import Principal, Role
+from hub.db.models import Agent
+
+ROTATE = "puente.rotate_session"
+
+
+class _RotatingBackend(ServerSideSessionBackend):
+    """Signing in gets a fresh session id, so a planted cookie cannot become a session."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        if connection.scope.get(ROTATE):
+            sid = connection.scope.get("puente.new_session_id")
+            if sid is None:
+                sid = connection.scope["puente.new_session_id"] = self.generate_session_id()  # type: ignore[typeddict-unknown-key]
+            return sid
+        return super().get_session_id(connection)
+
+
+class SessionConfig(ServerSideSessionConfig):
+    _backend_class = _RotatingBackend
+
+
+class PrincipalCache:
+    """Staff records change rarely; a short cache saves a query on every request while a
+    deactivated login still stops working within seconds."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_s: float = 5.0) -> None:
+        self._sessions = sessions
+        self._ttl = ttl_s
+        self._cache: dict[int, tuple[float, Principal | None]] = {}
+
+    async def get(self, agent_id: int) -> Principal | None:
+        hit = self._cache.get(agent_id)
+        now = time.monotonic()
+        if hit and hit[0] > now:
+            return hit[1]
+        async with self._sessions() as s:
+            agent = await s.get(Agent, agent_id)
+            principal = principal_of(agent) if agent is not None and agent.active else None
+        self._cache[agent_id] = (now + self._ttl, principal)
+        return principal
+
+    def forget(self, agent_id: int) -> None:
+        self._cache.pop(agent_id, None)
+
+
+def principal_of(agent: Agent) -> Principal:
+    return Principal(
+        id=agent.id, login=agent.login, display_name=agent.display_name, role=Role(agent.role),
+        team_ids=tuple(sorted(t.id for t in agent.teams)), languages=tuple(agent.languages or ()),
+    )
+
+
+def make_session_auth(cache: PrincipalCache, idle_timeout_s: int, secure: bool, exclude: list[str]) -> SessionAuth:
+    async def retrieve(session: dict[str, Any], _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+        agent_id = session.get("agent_id")
+        return await cache.get(agent_id) if isinstance(agent_id, int) else None
+
+    return SessionAuth[Principal, Any](
+        retrieve_user_handler=retrieve,
+        session_backend_config=SessionConfig(
+            key="puente_session", max_age=idle_timeout_s, renew_on_access=True, httponly=True,
+            secure=secure, samesite="strict",
+        ),
+        exclude=exclude,
+    )

@@ -1,0 +1,120 @@
+"""The Litestar application: wiring only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from litestar import Litestar, get, post
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+
+from hub.agents.controllers import AuthController, StaffController
+from hub.agents.sessions import PrincipalCache, make_session_auth
+from hub.audit.controllers import AuditController
+from hub.conversations.controllers import ConversationController
+from hub.db.engine import make_engine, make_sessionmaker
+from hub.db.migrate import upgrade
+from hub.db.writer import Writer
+from hub.demo import print_logins, seed_demo
+from hub.deps import Hub
+from hub.errors import internal_error
+from hub.patients.controllers import PatientController
+from hub.realtime.fanout import Fanout
+from hub.realtime.stream import stream
+from hub.settings import Settings, load_settings
+from hub.timeline.inbound import receive
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+PUBLIC = ["^/$", "^/static/", "^/index.html", "^/favicon", "^/schema", "^/api/health", "^/bench/", "^/api/channels/",
+          "^/api/auth/login"]
+
+
+@get("/api/health", exclude_from_auth=True, sync_to_thread=False)
+def health() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@post("/bench/hello", exclude_from_auth=True, exclude_from_csrf=True, sync_to_thread=False)
+def hello(data: dict[str, Any]) -> dict[str, str]:
+    """The bare baseline bench/ measures the hub's own routes against."""
+    return {"hello": "world"}
+
+
+def build_hub(settings: Settings) -> Hub:
+    read_engine = make_engine(settings.database)
+    write_engine = make_engine(settings.database, writer=True)
+    read_sessions = make_sessionmaker(read_engine)
+    fanout = Fanout(settings.realtime)
+    writer = Writer(make_sessionmaker(write_engine), on_commit=fanout.publish)
+    return Hub(settings, read_engine, write_engine, read_sessions, writer, fanout, PrincipalCache(read_sessions))
+
+
+def _session_store(settings: Settings) -> Store:
+    if settings.realtime.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        return RedisStore.with_client(url=settings.realtime.redis_url, namespace=f"{settings.realtime.channel_prefix}-sessions")
+    return MemoryStore()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    hub = build_hub(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(upgrade, settings.database.url)
+        async with hub.fanout.plugin:
+            await hub.fanout.start()
+            hub.writer.start()
+            if settings.server.demo and await seed_demo(hub):
+                base = f"http://{os.environ.get('PUENTE_PUBLIC_HOST', settings.server.host)}:{os.environ.get('PUENTE_PUBLIC_PORT', settings.server.port)}"
+                print_logins(base, settings.security.ingest_keys[0])
+            try:
+                yield
+            finally:
+                await hub.writer.stop()
+                await hub.fanout.stop()
+        await hub.read_engine.dispose()
+        await hub.write_engine.dispose()
+
+    def provide(value: Any) -> Provide:
+        return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+    auth = make_session_auth(hub.principals, settings.security.idle_timeout_s, settings.security.secure_cookies, PUBLIC)
+    handlers: list[Any] = [
+        health, receive, stream, AuthController, StaffController, ConversationController, PatientController,
+        AuditController,
+        create_static_files_router(path="/", directories=[WEB], html_mode=True, include_in_schema=False,
+                                   opt={"exclude_from_auth": True}),
+    ]
+    if settings.server.bench_routes:
+        handlers.append(hello)
+    app = Litestar(
+        route_handlers=handlers,
+        lifespan=[lifespan],
+        on_app_init=[auth.on_app_init],
+        stores={"sessions": _session_store(settings)},
+        csrf_config=CSRFConfig(
+            secret=settings.security.secret, cookie_name="puente_csrf", header_name="x-csrf-token",
+            cookie_samesite="strict", cookie_secure=settings.security.secure_cookies,
+        ),
+        dependencies={
+            "writer": provide(hub.writer), "read_sessions": provide(hub.read_sessions), "fanout": provide(hub.fanout),
+            "settings": provide(settings), "principals": provide(hub.principals),
+        },
+        openapi_config=OpenAPIConfig(title="Puente", version="0.1.0", path="/schema"),
+        exception_handlers={500: internal_error},
+        request_max_body_size=settings.server.max_body_bytes,
+    )
+    app.state.hub = hub
+    return app

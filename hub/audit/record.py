@@ -1,0 +1,67 @@
+"""Audit rows: who read or changed which patient's data, when, from where."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+from litestar.connection import ASGIConnection
+from sqlalchemy import insert
+
+from hub.db.models import AuditEntry
+from hub.db.types import utcnow
+from hub.db.writer import Tx
+
+
+class AuditAction(StrEnum):
+    TIMELINE_READ = "timeline.read"
+    PATIENT_READ = "patient.read"
+    MESSAGE_SEND = "message.send"
+    NOTE_WRITE = "note.write"
+    ASSIGN = "conversation.assign"
+    STATUS_CHANGE = "conversation.status"
+    LOGIN = "auth.login"
+    LOGIN_FAILED = "auth.login_failed"
+    LOGOUT = "auth.logout"
+    AUDIT_READ = "audit.read"
+    AGENT_CREATE = "agent.create"
+
+
+class Origin(msgspec.Struct, frozen=True):
+    """Where a request came from."""
+
+    ip: str | None
+    user_agent: str | None
+
+    @classmethod
+    def of(cls, connection: ASGIConnection[Any, Any, Any, Any]) -> Origin:
+        client = connection.client
+        return cls(client.host if client else None, (connection.headers.get("user-agent") or "")[:300] or None)
+
+
+class AuditRecord(msgspec.Struct, frozen=True):
+    action: AuditAction
+    agent_id: int | None
+    origin: Origin
+    patient_id: int | None = None
+    conversation_id: int | None = None
+    detail: dict[str, Any] = {}
+
+
+def audit_row(r: AuditRecord) -> dict[str, Any]:
+    return {
+        "at": utcnow(), "agent_id": r.agent_id, "action": r.action, "patient_id": r.patient_id,
+        "conversation_id": r.conversation_id, "detail": r.detail, "ip": r.origin.ip, "user_agent": r.origin.user_agent,
+    }
+
+
+async def write_audit_batch(tx: Tx, items: list[AuditRecord]) -> list[None]:
+    """A batch function for the writer: audit rows alone (reads, logins)."""
+    await tx.session.execute(insert(AuditEntry), [audit_row(r) for r in items])
+    return [None] * len(items)
+
+
+async def add_audit(tx: Tx, record: AuditRecord) -> None:
+    """An audit row inside a change's own transaction: both commit or neither."""
+    await tx.session.execute(insert(AuditEntry), [audit_row(record)])

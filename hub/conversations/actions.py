@@ -1,0 +1,177 @@
+"""Agents' actions on a conversation: reply, note, assign, change status.
+
+Each do_* runs inside the writer's transaction: it checks the agent may act, appends the
+timeline event, updates the conversation, writes the audit row, and schedules the stream
+frame for after commit. A refused command writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from sqlalchemy import insert, select
+
+from hub.agents.roles import Principal, Role
+from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
+from hub.db.models import Agent, ContactPoint, Conversation, Patient, TimelineEvent
+from hub.db.types import utcnow
+from hub.db.writer import Tx
+from hub.events import AuthorType, ConversationStatus, EventFrame, EventKind, Published, TimelineEventOut
+from hub.timeline.reads import visible
+from hub.timeline.views import conversation_out, event_out, preview
+
+Body = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+
+
+class Reply(msgspec.Struct, frozen=True):
+    conversation_id: int
+    by: Principal
+    origin: Origin
+    text: str
+    channel: str | None = None
+
+
+class Note(msgspec.Struct, frozen=True):
+    conversation_id: int
+    by: Principal
+    origin: Origin
+    text: str
+
+
+class Assign(msgspec.Struct, frozen=True):
+    conversation_id: int
+    by: Principal
+    origin: Origin
+    assignee_id: int | None
+
+
+class SetStatus(msgspec.Struct, frozen=True):
+    conversation_id: int
+    by: Principal
+    origin: Origin
+    status: ConversationStatus
+
+
+Command = Reply | Note | Assign | SetStatus
+
+
+async def do_conversation_commands(tx: Tx, items: list[Command]) -> list[TimelineEventOut | Exception]:
+    out: list[TimelineEventOut | Exception] = []
+    for cmd in items:
+        try:
+            out.append(await _do(tx, cmd))
+        except (NotFoundException, PermissionDeniedException, ValidationException) as exc:
+            out.append(exc)
+    return out
+
+
+async def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
+    conv = (
+        await tx.session.execute(
+            select(Conversation).where(Conversation.id == cmd.conversation_id, visible(cmd.by)).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if conv is None:
+        raise NotFoundException(f"no conversation {cmd.conversation_id} that you can see")
+    now = utcnow()
+    if isinstance(cmd, Reply):
+        return await _reply(tx, conv, cmd, now)
+    if isinstance(cmd, Note):
+        return await _append(tx, conv, cmd, EventKind.NOTE, AuditAction.NOTE_WRITE, text=cmd.text, now=now)
+    if isinstance(cmd, Assign):
+        return await _assign(tx, conv, cmd, now)
+    return await _set_status(tx, conv, cmd, now)
+
+
+async def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut:
+    channel = cmd.channel or conv.last_inbound_channel or conv.channel
+    if channel not in await _reachable_channels(tx, conv.patient_id):
+        raise ValidationException(f"the patient cannot be reached on {channel!r}")
+    if conv.first_response_at is None:
+        conv.first_response_at = now
+    conv.handler = "agent"
+    conv.preview = preview(cmd.text, [])
+    conv.last_message_at = now
+    # Stored first, as queued; the channel's outbox delivers it and moves the status forward.
+    return await _append(tx, conv, cmd, EventKind.MESSAGE_OUT, AuditAction.MESSAGE_SEND, text=cmd.text,
+                         channel=channel, data={"status": "queued"}, now=now)
+
+
+async def _reachable_channels(tx: Tx, patient_id: int) -> set[str]:
+    """Channels with a contact point that has not opted out. The API channel reaches
+    whatever integration spoke for the patient."""
+    rows = await tx.session.execute(
+        select(ContactPoint.kind).where(ContactPoint.patient_id == patient_id, ContactPoint.opted_out_at.is_(None))
+    )
+    kinds = {k for (k,) in rows}
+    channels = {"api"}
+    if "phone" in kinds:
+        channels.add("sms")
+    if "email" in kinds:
+        channels.add("email")
+    if "webchat" in kinds:
+        channels.add("webchat")
+    return channels
+
+
+async def _assign(tx: Tx, conv: Conversation, cmd: Assign, now: Any) -> TimelineEventOut:
+    if cmd.by.role == Role.AGENT and cmd.assignee_id not in (cmd.by.id, None):
+        raise PermissionDeniedException("agents can assign conversations only to themselves")
+    if cmd.by.role == Role.AGENT and cmd.assignee_id is None and conv.assignee_id not in (cmd.by.id, None):
+        raise PermissionDeniedException("agents can unassign only their own conversations")
+    name = None
+    if cmd.assignee_id is not None:
+        agent = await tx.session.get(Agent, cmd.assignee_id)
+        if agent is None or not agent.active:
+            raise ValidationException(f"no active agent {cmd.assignee_id}")
+        name = agent.display_name
+    previous = conv.assignee_id
+    conv.assignee_id = cmd.assignee_id
+    if cmd.assignee_id is not None:
+        conv.handler = "agent"
+    return await _append(tx, conv, cmd, EventKind.ASSIGNMENT, AuditAction.ASSIGN,
+                         data={"assignee_id": cmd.assignee_id, "assignee_name": name, "previous_assignee_id": previous},
+                         now=now)
+
+
+async def _set_status(tx: Tx, conv: Conversation, cmd: SetStatus, now: Any) -> TimelineEventOut:
+    previous = conv.status
+    if previous == cmd.status:
+        raise ValidationException(f"the conversation is already {cmd.status}")
+    conv.status = cmd.status
+    conv.resolved_at = now if cmd.status == ConversationStatus.RESOLVED else None
+    return await _append(tx, conv, cmd, EventKind.STATUS_CHANGE, AuditAction.STATUS_CHANGE,
+                         data={"from": previous, "to": str(cmd.status)}, now=now)
+
+
+async def _append(
+    tx: Tx, conv: Conversation, cmd: Command, kind: EventKind, action: AuditAction, *, now: Any,
+    text: str | None = None, channel: str | None = None, data: dict[str, Any] | None = None,
+) -> TimelineEventOut:
+    (seq,) = await tx.allocate_seqs(1)
+    row = dict(seq=seq, conversation_id=conv.id, patient_id=conv.patient_id, kind=kind, channel=channel,
+               author_type=AuthorType.AGENT, author_id=cmd.by.id, text=text, attachments=[],
+               provider_message_id=None, data=data or {}, created_at=now)
+    await tx.session.execute(insert(TimelineEvent), [row])
+    conv.last_event_seq = seq
+    await add_audit(tx, AuditRecord(action, cmd.by.id, cmd.origin, conv.patient_id, conv.id, {"seq": seq}))
+    await tx.session.flush()
+    event = event_out(TimelineEvent(**row), cmd.by.display_name)
+    patient_name, address = (
+        await tx.session.execute(
+            select(Patient.name, ContactPoint.address).outerjoin(ContactPoint, ContactPoint.patient_id == Patient.id)
+            .where(Patient.id == conv.patient_id).order_by(ContactPoint.id).limit(1)
+        )
+    ).one()
+    assignee_name = None
+    if conv.assignee_id is not None:
+        assignee_name = (await tx.session.execute(
+            select(Agent.display_name).where(Agent.id == conv.assignee_id))).scalar_one_or_none()
+    summary = conversation_out(conv, patient_name or address or f"Patient {conv.patient_id}", assignee_name)
+    tx.publish_after_commit(
+        Published(frame=EventFrame(seq=seq, event=event, conversation=summary), team_id=conv.team_id,
+                  assignee_id=conv.assignee_id)
+    )
+    return event

@@ -1,0 +1,99 @@
+"""The inbox's conversation routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.agents.roles import Principal, Role, requires
+from hub.audit.record import Origin
+from hub.conversations.actions import Assign, Body, Note, Reply, SetStatus, do_conversation_commands
+from hub.db.writer import Writer
+from hub.events import ConversationOut, ConversationStatus, TimelineEventOut
+from hub.timeline.reads import get_conversation, last_seq, list_conversations
+
+
+class ConversationList(msgspec.Struct):
+    """`last_seq` was read before the list: connect the stream with ?after=last_seq."""
+
+    last_seq: int
+    conversations: list[ConversationOut]
+
+
+class ReplyBody(msgspec.Struct, forbid_unknown_fields=True):
+    text: Body
+    channel: Literal["api", "sms", "email", "webchat"] | None = None
+
+
+class NoteBody(msgspec.Struct, forbid_unknown_fields=True):
+    text: Body
+
+
+class AssignBody(msgspec.Struct, forbid_unknown_fields=True):
+    agent_id: int | None
+
+
+class StatusBody(msgspec.Struct, forbid_unknown_fields=True):
+    status: ConversationStatus
+
+
+class ConversationController(Controller):
+    path = "/api/conversations"
+    guards = [requires(Role.AGENT)]
+
+    @get("/")
+    async def index(
+        self, request: Request[Principal, Any, Any], read_sessions: async_sessionmaker[AsyncSession],
+        status: Annotated[list[ConversationStatus] | None, Parameter(query="status")] = None,
+        mine: bool = False,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> ConversationList:
+        statuses = [str(s) for s in (status or [ConversationStatus.OPEN, ConversationStatus.PENDING])]
+        async with read_sessions() as s:
+            seq = await last_seq(s)
+            convs = await list_conversations(s, request.user, statuses, mine, limit)
+        return ConversationList(seq, convs)
+
+    @get("/{conversation_id:int}")
+    async def show(
+        self, request: Request[Principal, Any, Any], conversation_id: int,
+        read_sessions: async_sessionmaker[AsyncSession],
+    ) -> ConversationOut:
+        async with read_sessions() as s:
+            conv = await get_conversation(s, request.user, conversation_id)
+        if conv is None:
+            raise NotFoundException(f"no conversation {conversation_id} that you can see")
+        return conv
+
+    @post("/{conversation_id:int}/messages")
+    async def reply(
+        self, request: Request[Principal, Any, Any], conversation_id: int, data: ReplyBody, writer: Writer
+    ) -> TimelineEventOut:
+        return await writer.submit(do_conversation_commands, Reply(
+            conversation_id, request.user, Origin.of(request), data.text, data.channel))
+
+    @post("/{conversation_id:int}/notes")
+    async def note(
+        self, request: Request[Principal, Any, Any], conversation_id: int, data: NoteBody, writer: Writer
+    ) -> TimelineEventOut:
+        return await writer.submit(do_conversation_commands, Note(
+            conversation_id, request.user, Origin.of(request), data.text))
+
+    @post("/{conversation_id:int}/assign")
+    async def assign(
+        self, request: Request[Principal, Any, Any], conversation_id: int, data: AssignBody, writer: Writer
+    ) -> TimelineEventOut:
+        return await writer.submit(do_conversation_commands, Assign(
+            conversation_id, request.user, Origin.of(request), data.agent_id))
+
+    @post("/{conversation_id:int}/status")
+    async def set_status(
+        self, request: Request[Principal, Any, Any], conversation_id: int, data: StatusBody, writer: Writer
+    ) -> TimelineEventOut:
+        return await writer.submit(do_conversation_commands, SetStatus(
+            conversation_id, request.user, Origin.of(request), data.status))

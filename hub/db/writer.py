@@ -1,0 +1,169 @@
+"""The single writer: every change to the database goes through here, in group commits.
+
+Callers submit (batch function, item) and await the result. The writer drains whatever is
+queued, runs consecutive items of the same function together in ONE transaction, commits
+once, and only then resolves the callers' futures and hands the events to the realtime
+layer. A request is therefore acknowledged only after its data is committed, and many
+requests share one commit (one fsync) under load.
+
+If a batch fails as a whole (say a unique violation raced in from another process), each
+item is retried alone so one bad item cannot sink its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.events import Published
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Tx:
+    """One write transaction: its session, sequence numbers, and events to send after commit."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.published: list[Published] = []
+
+    async def allocate_seqs(self, n: int) -> range:
+        """n fresh timeline sequence numbers. The counter row stays locked until commit, so
+        numbers become visible in the order they were handed out, across processes too."""
+        if n <= 0:
+            return range(0)
+        end = (
+            await self.session.execute(
+                text("UPDATE counters SET value = value + :n WHERE name = 'seq' RETURNING value"), {"n": n}
+            )
+        ).scalar_one()
+        return range(end - n + 1, end + 1)
+
+    def publish_after_commit(self, published: Published) -> None:
+        self.published.append(published)
+
+
+BatchFn = Callable[[Tx, list[Any]], Awaitable[Sequence[Any]]]
+"""Runs a batch of items inside a transaction; returns one result (or exception) per item.
+It must write nothing for an item whose result is an exception."""
+
+
+@dataclass
+class _Job:
+    fn: BatchFn
+    item: Any
+    future: asyncio.Future[Any] = field(repr=False)
+
+
+class Writer:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        on_commit: Callable[[list[Published]], None],
+        max_batch: int = 512,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._on_commit = on_commit
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # committed transactions, for bench figures
+        self.items = 0
+
+    async def submit(self, fn: BatchFn, item: Any) -> Any:
+        """Run fn on item in the next group commit; return its result once committed."""
+        if self._task is None or self._task.done():
+            raise RuntimeError("writer is not running")
+        job = _Job(fn, item, asyncio.get_running_loop().create_future())
+        self._queue.put_nowait(job)
+        return await job.future
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="puente-writer")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._task is None:
+            return
+        while not self._queue.empty():
+            await asyncio.sleep(0.01)
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._run(batch)
+            except Exception:  # never let the writer die; every job gets an answer
+                log.exception("writer batch failed")
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(RuntimeError("write failed"))
+
+    async def _run(self, batch: list[_Job]) -> None:
+        try:
+            results, published = await self._transaction(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch, [exc])
+                return
+            log.warning("group commit of %d failed (%s); retrying one by one", len(batch), type(exc).__name__)
+            for job in batch:
+                await self._run([job])
+            return
+        self.batches += 1
+        self.items += len(batch)
+        _settle(batch, results)
+        if published:
+            self._on_commit(published)
+
+    async def _transaction(self, batch: list[_Job]) -> tuple[list[Any], list[Published]]:
+        results: list[Any] = []
+        async with self._sessionmaker() as session:
+            async with session.begin():
+                tx = Tx(session)
+                for fn, group in _runs(batch):
+                    out = await fn(tx, [job.item for job in group])
+                    if len(out) != len(group):
+                        raise RuntimeError(f"{fn.__name__} returned {len(out)} results for {len(group)} items")
+                    results.extend(out)
+        return results, tx.published
+
+
+def _runs(batch: list[_Job]) -> list[tuple[BatchFn, list[_Job]]]:
+    """Consecutive jobs of the same function, in submission order."""
+    runs: list[tuple[BatchFn, list[_Job]]] = []
+    for job in batch:
+        if runs and runs[-1][0] is job.fn:
+            runs[-1][1].append(job)
+        else:
+            runs.append((job.fn, [job]))
+    return runs
+
+
+def _settle(batch: list[_Job], results: Sequence[Any]) -> None:
+    for job, result in zip(batch, results, strict=True):
+        if job.future.done():  # the caller went away
+            continue
+        if isinstance(result, BaseException):
+            job.future.set_exception(result)
+        else:
+            job.future.set_result(result)

@@ -1,0 +1,23 @@
+"""The hub's long-lived parts, handed to handlers by dependency injection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from hub.agents.sessions import PrincipalCache
+from hub.db.writer import Writer
+from hub.realtime.fanout import Fanout
+from hub.settings import Settings
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    read_engine: AsyncEngine
+    write_engine: AsyncEngine
+    read_sessions: async_sessionmaker[AsyncSession]
+    writer: Writer
+    fanout: Fanout
+    principals: PrincipalCache

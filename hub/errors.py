@@ -1,0 +1,21 @@
+"""Error responses: clear 4xx for bad input; a 500 says nothing about the data and logs no PHI."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("hub.errors")
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # Only the route and the exception type: messages and bodies may carry patient data.
+    log.error("internal error on %s %s: %s", request.method, request.scope.get("path_template", "?"),
+              type(exc).__name__, exc_info=(type(exc), exc, exc.__traceback__) if log.isEnabledFor(logging.DEBUG) else None)
+    return Response(
+        {"status_code": 500, "detail": "internal error; it has been logged"},
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR, media_type=MediaType.JSON,
+    )

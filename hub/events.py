@@ -1,0 +1,123 @@
+"""Every event type the hub emits, in one place.
+
+Timeline event kinds are what the database stores; stream frames are what an agent's
+WebSocket receives. All are msgspec structs that reject unknown fields, and all are
+published only after the transaction that made them has committed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+
+class EventKind(StrEnum):
+    MESSAGE_IN = "message_in"
+    MESSAGE_OUT = "message_out"
+    NOTE = "note"
+    HANDOFF = "handoff"
+    ASSIGNMENT = "assignment"
+    STATUS_CHANGE = "status_change"
+    DELIVERY_STATUS = "delivery_status"
+
+
+class AuthorType(StrEnum):
+    PATIENT = "patient"
+    AGENT = "agent"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+
+
+class Attachment(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    content_type: str
+    url: str | None = None
+    name: str | None = None
+    size: int | None = None
+
+
+class TimelineEventOut(msgspec.Struct, forbid_unknown_fields=True):
+    """One timeline event as clients see it, over REST and over the stream alike."""
+
+    seq: int
+    kind: EventKind
+    conversation_id: int
+    patient_id: int
+    channel: str | None
+    author_type: AuthorType
+    author_id: int | None
+    author_name: str | None
+    text: str | None
+    attachments: list[Attachment]
+    provider_message_id: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class ConversationOut(msgspec.Struct, forbid_unknown_fields=True):
+    """A conversation as the inbox list shows it."""
+
+    id: int
+    patient_id: int
+    patient_name: str
+    status: ConversationStatus
+    handler: str
+    assignee_id: int | None
+    assignee_name: str | None
+    team_id: int | None
+    priority: int
+    channel: str
+    opened_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    last_event_seq: int
+    last_message_at: datetime | None
+    last_inbound_channel: str | None
+    preview: str | None
+
+
+# --- frames on an agent's WebSocket -----------------------------------------------------------
+
+
+class EventFrame(msgspec.Struct, tag="event", forbid_unknown_fields=True):
+    """A timeline event and the state of its conversation right after it."""
+
+    seq: int
+    event: TimelineEventOut
+    conversation: ConversationOut
+
+
+class ReadyFrame(msgspec.Struct, tag="ready", forbid_unknown_fields=True):
+    """Sent once the backfill is done: from here on, frames are live."""
+
+    last_seq: int
+    backfilled: int
+
+
+class ResyncFrame(msgspec.Struct, tag="resync", forbid_unknown_fields=True):
+    """Too much was missed to replay: the client should reload its state and reconnect."""
+
+    reason: str
+    last_seq: int
+
+
+StreamFrame = EventFrame | ReadyFrame | ResyncFrame
+
+
+class Published(msgspec.Struct):
+    """What the writer hands to the realtime layer after commit: a frame and who may see it."""
+
+    frame: EventFrame
+    team_id: int | None
+    assignee_id: int | None
+
+
+encode = msgspec.json.Encoder().encode

@@ -1,0 +1,92 @@
+"""A patient's profile and whole timeline. Every read is audited before it is answered."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.agents.roles import Principal, Role, requires
+from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
+from hub.db.models import Patient
+from hub.db.writer import Writer
+from hub.events import TimelineEventOut
+from hub.timeline.reads import may_see_patient, patient_timeline
+
+
+class ContactPointOut(msgspec.Struct):
+    kind: str
+    address: str
+    verified: bool
+    opted_out_at: datetime | None
+
+
+class ConsentOut(msgspec.Struct):
+    channel: str
+    granted: bool
+    source: str
+    changed_at: datetime
+
+
+class PatientOut(msgspec.Struct):
+    id: int
+    name: str | None
+    date_of_birth: date | None
+    preferred_language: str | None
+    preferred_channel: str | None
+    time_zone: str | None
+    contact_points: list[ContactPointOut]
+    consents: list[ConsentOut]
+
+
+class Timeline(msgspec.Struct):
+    patient_id: int
+    events: list[TimelineEventOut]
+    has_more: bool
+
+
+class PatientController(Controller):
+    path = "/api/patients"
+    guards = [requires(Role.AGENT)]
+
+    @get("/{patient_id:int}")
+    async def show(
+        self, request: Request[Principal, Any, Any], patient_id: int,
+        read_sessions: async_sessionmaker[AsyncSession], writer: Writer,
+    ) -> PatientOut:
+        async with read_sessions() as s:
+            if not await may_see_patient(s, request.user, patient_id):
+                raise NotFoundException(f"no patient {patient_id} that you can see")
+            p = await s.get(Patient, patient_id)
+            assert p is not None
+            out = PatientOut(
+                p.id, p.name, p.date_of_birth, p.preferred_language, p.preferred_channel, p.time_zone,
+                [ContactPointOut(c.kind, c.address, c.verified, c.opted_out_at) for c in p.contact_points],
+                [ConsentOut(c.channel, c.granted, c.source, c.changed_at) for c in p.consents],
+            )
+        await writer.submit(write_audit_batch, AuditRecord(
+            AuditAction.PATIENT_READ, request.user.id, Origin.of(request), patient_id))
+        return out
+
+    @get("/{patient_id:int}/timeline")
+    async def timeline(
+        self, request: Request[Principal, Any, Any], patient_id: int,
+        read_sessions: async_sessionmaker[AsyncSession], writer: Writer,
+        before: Annotated[int | None, Parameter(ge=1)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+    ) -> Timeline:
+        async with read_sessions() as s:
+            if not await may_see_patient(s, request.user, patient_id):
+                raise NotFoundException(f"no patient {patient_id} that you can see")
+            events = await patient_timeline(s, patient_id, before, limit + 1)
+        has_more = len(events) > limit
+        events = events[-limit:]
+        await writer.submit(write_audit_batch, AuditRecord(
+            AuditAction.TIMELINE_READ, request.user.id, Origin.of(request), patient_id,
+            detail={"before": before, "count": len(events)}))
+        return Timeline(patient_id, events, has_more)

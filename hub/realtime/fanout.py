@@ -1,0 +1,124 @@
+"""Fan-out of committed events to agents' sockets over Litestar's channels plugin.
+
+Every hub process subscribes once, at startup, to one channel. Each event is decoded once
+here to learn who may see it, then its bytes go to the bounded queue of every socket whose
+agent may. A full queue never blocks anyone else: that socket is told to reconnect, and it
+catches up from the database with no gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import msgspec
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+
+from hub.agents.roles import Principal
+from hub.events import Published, encode
+from hub.settings import RealtimeSettings
+
+log = logging.getLogger(__name__)
+
+
+class _RouteConversation(msgspec.Struct):
+    team_id: int | None
+    assignee_id: int | None
+
+
+class _Route(msgspec.Struct):
+    """The part of an EventFrame that routing needs; the rest is not decoded."""
+
+    seq: int
+    conversation: _RouteConversation
+
+
+_route = msgspec.json.Decoder(_Route).decode
+
+OVERFLOW = object()
+
+
+class SocketQueue:
+    """One agent socket's bounded send queue."""
+
+    def __init__(self, principal: Principal, maxsize: int) -> None:
+        self.principal = principal
+        self.queue: asyncio.Queue[tuple[int, str] | object] = asyncio.Queue(maxsize)
+        self.overflowed = False
+
+    def may_see(self, team_id: int | None, assignee_id: int | None) -> bool:
+        p = self.principal
+        return p.sees_everything or team_id is None or team_id in p.team_ids or assignee_id == p.id
+
+    def offer(self, seq: int, data: str) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait((seq, data))
+        except asyncio.QueueFull:
+            self.overflowed = True
+            # Make room for the marker: what is dropped is re-read from the database on reconnect.
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait(OVERFLOW)
+
+
+def make_backend(settings: RealtimeSettings) -> ChannelsBackend:
+    if settings.redis_url:
+        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from redis.asyncio import Redis
+
+        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url), key_prefix=settings.channel_prefix)
+    return MemoryChannelsBackend()
+
+
+class Fanout:
+    def __init__(self, settings: RealtimeSettings) -> None:
+        self.channel = f"{settings.channel_prefix}.events"
+        self.plugin = ChannelsPlugin(backend=make_backend(settings), channels=[self.channel])
+        self.queue_size = settings.socket_queue
+        self._sockets: set[SocketQueue] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def publish(self, items: list[Published]) -> None:
+        """Called by the writer after commit, in commit order."""
+        for p in items:
+            self.plugin.publish(encode(p.frame), self.channel)
+
+    def register(self, principal: Principal) -> SocketQueue:
+        q = SocketQueue(principal, self.queue_size)
+        self._sockets.add(q)
+        return q
+
+    def unregister(self, q: SocketQueue) -> None:
+        self._sockets.discard(q)
+
+    @property
+    def socket_count(self) -> int:
+        return len(self._sockets)
+
+    async def start(self) -> None:
+        subscriber = await self.plugin.subscribe(self.channel)
+        self._task = asyncio.create_task(self._dispatch(subscriber), name="puente-fanout")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _dispatch(self, subscriber: object) -> None:
+        async for data in subscriber.iter_events():  # type: ignore[attr-defined]
+            try:
+                route = _route(data)
+            except msgspec.DecodeError:
+                log.error("undecodable frame on %s dropped", self.channel)
+                continue
+            text = data.decode()
+            conv = route.conversation
+            for q in list(self._sockets):
+                if q.may_see(conv.team_id, conv.assignee_id):
+                    q.offer(route.seq, text)

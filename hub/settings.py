@@ -1,0 +1,140 @@
+"""Settings: grouped dataclasses, one environment variable per field, loaded once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"PUENTE_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in _env(name, "").split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+    # FULL: a commit acknowledged to a sender survives power loss, not only a crash.
+    sqlite_synchronous: str = "FULL"
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class RealtimeSettings:
+    redis_url: str = ""  # empty: in-process memory backend
+    channel_prefix: str = "puente"
+    # Events a socket may have queued before it is cut off and told to resync.
+    socket_queue: int = 1000
+    # More than this many missed events on (re)connect: the client is told to reload.
+    backfill_limit: int = 5000
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret: str = ""
+    idle_timeout_s: int = 900
+    secure_cookies: bool = False
+    ingest_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    name: str = "Puente Demo Clinic"
+    phone: str = "+16502530000"
+    timezone: str = "America/Los_Angeles"
+    default_language: str = "en"
+    default_region: str = "US"  # for phone numbers written without a country code
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 1_048_576
+    bench_routes: bool = False  # the bare /bench/hello route bench/ compares against
+    demo: bool = False  # seed the demo clinic on first start
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    clinic: ClinicSettings = field(default_factory=ClinicSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+
+
+def _secret(data_dir: Path) -> str:
+    """A secret from the environment, else one made once and kept in the data dir."""
+    if value := _env("SECRET", ""):
+        return value
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _ingest_keys(data_dir: Path) -> tuple[str, ...]:
+    """Integration keys from the environment, else one made once and kept in the data dir."""
+    if keys := _env_list("INGEST_KEYS"):
+        return keys
+    path = data_dir / "ingest.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("pk_" + secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return (path.read_text().strip(),)
+
+
+def load_settings() -> Settings:
+    data_dir = Path(_env("DATA_DIR", "./data")).resolve()
+    return Settings(
+        data_dir=data_dir,
+        database=DatabaseSettings(
+            url=_env("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'puente.db'}"),
+            sqlite_synchronous=_env("SQLITE_SYNCHRONOUS", "FULL"),
+            echo=_env_bool("DATABASE_ECHO", False),
+        ),
+        realtime=RealtimeSettings(
+            redis_url=_env("REDIS_URL", ""),
+            channel_prefix=_env("CHANNEL_PREFIX", "puente"),
+            socket_queue=_env_int("SOCKET_QUEUE", 1000),
+            backfill_limit=_env_int("BACKFILL_LIMIT", 5000),
+        ),
+        security=SecuritySettings(
+            secret=_secret(data_dir),
+            idle_timeout_s=_env_int("IDLE_TIMEOUT", 900),
+            secure_cookies=_env_bool("SECURE_COOKIES", False),
+            ingest_keys=_ingest_keys(data_dir),
+        ),
+        clinic=ClinicSettings(
+            name=_env("CLINIC_NAME", "Puente Demo Clinic"),
+            phone=_env("CLINIC_PHONE", "+16502530000"),
+            timezone=_env("CLINIC_TIMEZONE", "America/Los_Angeles"),
+            default_language=_env("DEFAULT_LANGUAGE", "en"),
+            default_region=_env("DEFAULT_REGION", "US"),
+        ),
+        server=ServerSettings(
+            host=_env("HOST", "127.0.0.1"),
+            port=_env_int("PORT", 8000),
+            max_body_bytes=_env_int("MAX_BODY_BYTES", 1_048_576),
+            bench_routes=_env_bool("BENCH_ROUTES", False),
+            demo=_env_bool("DEMO", False),
+        ),
+    )

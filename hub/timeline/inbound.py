@@ -1,0 +1,47 @@
+"""POST /api/channels/{name}/messages: inbound messages from integrations (API key auth).
+
+The answer is sent only once the message is committed: 201 for a new message, 200 with
+duplicate=true for a retry of one already stored (same channel + provider message id).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+
+from channels.base import InvalidPayload
+from channels.registry import ADAPTERS
+from hub.db.writer import Writer
+from hub.patients.contacts import InvalidContact
+from hub.settings import Settings
+from hub.timeline.ingest import IngestResult, check_inbound, ingest_batch
+
+
+def _check_key(request: Request[Any, Any, Any], keys: tuple[str, ...]) -> None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthorizedException("send the integration key as 'Authorization: Bearer <key>'")
+    # compare against every key in constant time
+    if not any(hmac.compare_digest(token.encode(), k.encode()) for k in keys):
+        raise NotAuthorizedException("unknown integration key")
+
+
+@post("/api/channels/{name:str}/messages", exclude_from_auth=True, exclude_from_csrf=True)
+async def receive(name: str, request: Request[Any, Any, Any], writer: Writer, settings: Settings) -> Response[IngestResult]:
+    _check_key(request, settings.security.ingest_keys)
+    adapter = ADAPTERS.get(name)
+    if adapter is None:
+        raise NotFoundException(f"no channel {name!r} accepts messages here; try one of {', '.join(ADAPTERS)}")
+    body = await request.body()
+    try:
+        messages = adapter.parse_inbound(body, request.headers.get("content-type", ""))
+        checked = [check_inbound(m, settings.clinic.default_region) for m in messages]
+    except (InvalidPayload, InvalidContact) as exc:
+        raise ValidationException(str(exc)) from None
+    results = [await writer.submit(ingest_batch, c) for c in checked]
+    result = results[0]
+    return Response(result, status_code=200 if result.duplicate else 201)

@@ -1,0 +1,119 @@
+"""Reads: who may see what, conversation lists, timelines, and the stream's backfill."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from hub.agents.roles import Principal
+from hub.db.models import Agent, ContactPoint, Conversation, Counter, Patient, TimelineEvent
+from hub.events import ConversationOut, EventFrame, TimelineEventOut
+from hub.timeline.views import conversation_out, event_out
+
+
+def visible(principal: Principal) -> ColumnElement[bool]:
+    """Conversations a staff member may see: supervisors and admins all; agents those of
+    their teams, those with no team yet, and those assigned to them."""
+    if principal.sees_everything:
+        return true()
+    return or_(
+        Conversation.team_id.is_(None),
+        Conversation.team_id.in_(principal.team_ids) if principal.team_ids else false(),
+        Conversation.assignee_id == principal.id,
+    )
+
+
+async def last_seq(s: AsyncSession) -> int:
+    return (await s.execute(select(Counter.value).where(Counter.name == "seq"))).scalar_one()
+
+
+def _patient_label() -> Any:
+    """A patient's display name: their name, else their first contact address."""
+    first_address = (
+        select(ContactPoint.address).where(ContactPoint.patient_id == Patient.id)
+        .order_by(ContactPoint.id).limit(1).scalar_subquery()
+    )
+    return Patient.name, first_address
+
+
+def _conversation_query() -> Any:
+    name, address = _patient_label()
+    return (
+        select(Conversation, name, address, Agent.display_name)
+        .join(Patient, Patient.id == Conversation.patient_id)
+        .outerjoin(Agent, Agent.id == Conversation.assignee_id)
+    )
+
+
+def _conv_row(row: Any) -> ConversationOut:
+    conv, name, address, assignee = row
+    return conversation_out(conv, name or address or f"Patient {conv.patient_id}", assignee)
+
+
+async def list_conversations(
+    s: AsyncSession, principal: Principal, statuses: list[str], mine: bool, limit: int
+) -> list[ConversationOut]:
+    q = _conversation_query().where(visible(principal), Conversation.status.in_(statuses))
+    if mine:
+        q = q.where(Conversation.assignee_id == principal.id)
+    q = q.order_by(Conversation.last_event_seq.desc()).limit(limit)
+    return [_conv_row(r) for r in (await s.execute(q)).all()]
+
+
+async def get_conversation(s: AsyncSession, principal: Principal, conversation_id: int) -> ConversationOut | None:
+    q = _conversation_query().where(Conversation.id == conversation_id, visible(principal))
+    row = (await s.execute(q)).first()
+    return _conv_row(row) if row else None
+
+
+async def may_see_patient(s: AsyncSession, principal: Principal, patient_id: int) -> bool:
+    if principal.sees_everything:
+        return (await s.get(Patient, patient_id)) is not None
+    q = select(exists().where(Conversation.patient_id == patient_id, visible(principal)))
+    return bool((await s.execute(q)).scalar())
+
+
+async def patient_timeline(
+    s: AsyncSession, patient_id: int, before: int | None, limit: int
+) -> list[TimelineEventOut]:
+    """The patient's last `limit` events (before `before`), oldest first."""
+    author = aliased(Agent)
+    q = (
+        select(TimelineEvent, author.display_name)
+        .outerjoin(author, (author.id == TimelineEvent.author_id) & (TimelineEvent.author_type == "agent"))
+        .where(TimelineEvent.patient_id == patient_id)
+    )
+    if before is not None:
+        q = q.where(TimelineEvent.seq < before)
+    rows = (await s.execute(q.order_by(TimelineEvent.seq.desc()).limit(limit))).all()
+    return [event_out(e, name) for e, name in reversed(rows)]
+
+
+async def events_after(s: AsyncSession, principal: Principal, after: int, limit: int) -> list[EventFrame]:
+    """Everything after `after` the principal may see, oldest first, each with its
+    conversation's current state: what a reconnecting socket missed."""
+    author = aliased(Agent)
+    name, address = _patient_label()
+    q = (
+        select(TimelineEvent, author.display_name, Conversation, name, address, Agent.display_name)
+        .join(Conversation, Conversation.id == TimelineEvent.conversation_id)
+        .join(Patient, Patient.id == Conversation.patient_id)
+        .outerjoin(Agent, Agent.id == Conversation.assignee_id)
+        .outerjoin(author, (author.id == TimelineEvent.author_id) & (TimelineEvent.author_type == "agent"))
+        .where(TimelineEvent.seq > after, visible(principal))
+        .order_by(TimelineEvent.seq)
+        .limit(limit)
+    )
+    frames = []
+    for e, author_name, conv, pname, paddress, assignee in (await s.execute(q)).all():
+        frames.append(
+            EventFrame(
+                seq=e.seq,
+                event=event_out(e, author_name),
+                conversation=_conv_row((conv, pname, paddress, assignee)),
+            )
+        )
+    return frames

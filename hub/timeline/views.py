@@ -1,0 +1,61 @@
+"""Rows to the wire structs of hub.events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.db.models import Conversation, TimelineEvent
+from hub.events import Attachment, AuthorType, ConversationOut, ConversationStatus, EventKind, TimelineEventOut
+
+import msgspec
+
+_attachments = msgspec.convert
+
+
+def event_out(e: TimelineEvent | Any, author_name: str | None = None) -> TimelineEventOut:
+    return TimelineEventOut(
+        seq=e.seq,
+        kind=EventKind(e.kind),
+        conversation_id=e.conversation_id,
+        patient_id=e.patient_id,
+        channel=e.channel,
+        author_type=AuthorType(e.author_type),
+        author_id=e.author_id,
+        author_name=author_name,
+        text=e.text,
+        attachments=msgspec.convert(e.attachments or [], list[Attachment]),
+        provider_message_id=e.provider_message_id,
+        data=e.data or {},
+        created_at=e.created_at,
+    )
+
+
+def conversation_out(c: Conversation, patient_name: str, assignee_name: str | None) -> ConversationOut:
+    return ConversationOut(
+        id=c.id,
+        patient_id=c.patient_id,
+        patient_name=patient_name,
+        status=ConversationStatus(c.status),
+        handler=c.handler,
+        assignee_id=c.assignee_id,
+        assignee_name=assignee_name,
+        team_id=c.team_id,
+        priority=c.priority,
+        channel=c.channel,
+        opened_at=c.opened_at,
+        first_response_at=c.first_response_at,
+        resolved_at=c.resolved_at,
+        last_event_seq=c.last_event_seq,
+        last_message_at=c.last_message_at,
+        last_inbound_channel=c.last_inbound_channel,
+        preview=c.preview,
+    )
+
+
+def preview(text: str | None, attachments: list[Any]) -> str | None:
+    if text:
+        flat = " ".join(text.split())
+        return flat if len(flat) <= 157 else flat[:157] + "..."
+    if attachments:
+        return f"[{len(attachments)} attachment(s)]"
+    return None
