@@ -23,7 +23,7 @@ def main() -> None:
     os.environ["PUENTE_PUBLIC_HOST"], os.environ["PUENTE_PUBLIC_PORT"] = host, str(port)
     uvicorn.run(
         "hub.app:create_app", factory=True, host=host, port=port, log_level=os.environ.get("PUENTE_LOG_LEVEL", "info"),
-        ws_max_size=65536,
+        ws_max_size=65536, ws_per_message_deflate=False,
     )
 
 

@@ -14,7 +14,13 @@ from channels.base import Channel, InboundMessage, Sender
 from hub.agents.passwords import hash_password
 from hub.agents.roles import Principal, Role
 from hub.audit.record import Origin
-from hub.conversations.actions import Assign, Note, Reply, SetStatus, do_conversation_commands
+from hub.conversations.actions import (
+    Assign,
+    Note,
+    Reply,
+    SetStatus,
+    do_conversation_commands,
+)
 from hub.db.models import Agent, Conversation, Patient, Team
 from hub.db.writer import Tx
 from hub.deps import Hub

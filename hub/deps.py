@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.agents.sessions import PrincipalCache
@@ -21,3 +22,10 @@ class Hub:
     writer: Writer
     fanout: Fanout
     principals: PrincipalCache
+
+
+# Markers for handler signatures: what the app injects under each name.
+WriterDep = NamedDependency[Writer]
+ReadSessions = NamedDependency[async_sessionmaker[AsyncSession]]
+SettingsDep = NamedDependency[Settings]
+FanoutDep = NamedDependency[Fanout]

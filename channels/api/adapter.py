@@ -7,7 +7,15 @@ from typing import Annotated, ClassVar
 
 import msgspec
 
-from channels.base import Channel, ChannelAdapter, InboundMessage, InvalidPayload, ProviderId, Sender, Text
+from channels.base import (
+    Channel,
+    ChannelAdapter,
+    InboundMessage,
+    InvalidPayload,
+    ProviderId,
+    Sender,
+    Text,
+)
 from hub.events import Attachment
 
 

@@ -7,17 +7,24 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.agents.passwords import hash_password, verify_password
 from hub.agents.roles import Principal, Role, requires
 from hub.agents.sessions import ROTATE, principal_of
-from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit, write_audit_batch
+from hub.audit.record import (
+    AuditAction,
+    AuditRecord,
+    Origin,
+    add_audit,
+    write_audit_batch,
+)
 from hub.db.models import Agent, Team
-from hub.db.writer import Tx, Writer
+from hub.db.writer import Tx
+from hub.deps import ReadSessions, WriterDep
 
 
 class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,8 +50,8 @@ class AuthController(Controller):
 
     @post("/login", status_code=HTTP_200_OK, exclude_from_auth=True)
     async def login(
-        self, request: Request[Any, Any, Any], data: LoginBody, read_sessions: async_sessionmaker[AsyncSession],
-        writer: Writer,
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], read_sessions: ReadSessions,
+        writer: WriterDep,
     ) -> Me:
         async with read_sessions() as s:
             agent = (await s.execute(select(Agent).where(Agent.login == data.login))).scalar_one_or_none()
@@ -61,7 +68,7 @@ class AuthController(Controller):
         return me(principal)
 
     @post("/logout", status_code=HTTP_200_OK, guards=[requires(Role.AGENT)])
-    async def logout(self, request: Request[Principal, Any, Any], writer: Writer) -> dict[str, bool]:
+    async def logout(self, request: Request[Principal, Any, Any], writer: WriterDep) -> dict[str, bool]:
         await writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGOUT, request.user.id, Origin.of(request)))
         request.clear_session()
         return {"signed_out": True}
@@ -125,14 +132,14 @@ class StaffController(Controller):
     path = "/api"
 
     @get("/agents", guards=[requires(Role.SUPERVISOR)])
-    async def list_agents(self, read_sessions: async_sessionmaker[AsyncSession]) -> list[AgentOut]:
+    async def list_agents(self, read_sessions: ReadSessions) -> list[AgentOut]:
         async with read_sessions() as s:
             agents = (await s.execute(select(Agent).order_by(Agent.id))).scalars().all()
             return [_agent_out(a) for a in agents]
 
     @post("/agents", guards=[requires(Role.ADMIN)])
     async def create_agent(
-        self, request: Request[Principal, Any, Any], data: NewAgent, writer: Writer
+        self, request: Request[Principal, Any, Any], data: JSONBody[NewAgent], writer: WriterDep
     ) -> AgentOut:
         try:
             return await writer.submit(_create_agent, (data, request.user, Origin.of(request)))
@@ -140,6 +147,6 @@ class StaffController(Controller):
             raise ValidationException(f"login {data.login!r} is taken") from None
 
     @get("/teams", guards=[requires(Role.AGENT)])
-    async def list_teams(self, read_sessions: async_sessionmaker[AsyncSession]) -> list[TeamOut]:
+    async def list_teams(self, read_sessions: ReadSessions) -> list[TeamOut]:
         async with read_sessions() as s:
             return [TeamOut(t.id, t.key, t.name) for t in (await s.execute(select(Team).order_by(Team.id))).scalars()]

@@ -6,7 +6,10 @@ import time
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
 from litestar.security.session_auth import SessionAuth
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 

@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
 from hub.db.models import AuditEntry
-from hub.db.writer import Writer
+from hub.deps import ReadSessions, WriterDep
 
 
 class AuditOut(msgspec.Struct):
@@ -35,9 +34,9 @@ class AuditController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request[Principal, Any, Any], read_sessions: async_sessionmaker[AsyncSession], writer: Writer,
-        patient_id: int | None = None, agent_id: int | None = None, action: str | None = None,
-        before_id: int | None = None, limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        self, request: Request[Principal, Any, Any], read_sessions: ReadSessions, writer: WriterDep,
+        patient_id: FromQuery[int | None] = None, agent_id: FromQuery[int | None] = None,
+        action: FromQuery[str | None] = None, before_id: FromQuery[int | None] = None, limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[AuditOut]:
         q = select(AuditEntry)
         if patient_id is not None:

@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import (
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from sqlalchemy import insert, select
 
 from hub.agents.roles import Principal, Role
@@ -18,7 +22,14 @@ from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
 from hub.db.models import Agent, ContactPoint, Conversation, Patient, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
-from hub.events import AuthorType, ConversationStatus, EventFrame, EventKind, Published, TimelineEventOut
+from hub.events import (
+    AuthorType,
+    ConversationStatus,
+    EventFrame,
+    EventKind,
+    Published,
+    TimelineEventOut,
+)
 from hub.timeline.reads import visible
 from hub.timeline.views import conversation_out, event_out, preview
 

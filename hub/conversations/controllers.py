@@ -7,13 +7,19 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import Origin
-from hub.conversations.actions import Assign, Body, Note, Reply, SetStatus, do_conversation_commands
-from hub.db.writer import Writer
+from hub.conversations.actions import (
+    Assign,
+    Body,
+    Note,
+    Reply,
+    SetStatus,
+    do_conversation_commands,
+)
+from hub.deps import ReadSessions, WriterDep
 from hub.events import ConversationOut, ConversationStatus, TimelineEventOut
 from hub.timeline.reads import get_conversation, last_seq, list_conversations
 
@@ -48,10 +54,10 @@ class ConversationController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request[Principal, Any, Any], read_sessions: async_sessionmaker[AsyncSession],
-        status: Annotated[list[ConversationStatus] | None, Parameter(query="status")] = None,
-        mine: bool = False,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        self, request: Request[Principal, Any, Any], read_sessions: ReadSessions,
+        status: Annotated[list[ConversationStatus] | None, QueryParameter(name="status")] = None,
+        mine: FromQuery[bool] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> ConversationList:
         statuses = [str(s) for s in (status or [ConversationStatus.OPEN, ConversationStatus.PENDING])]
         async with read_sessions() as s:
@@ -61,8 +67,8 @@ class ConversationController(Controller):
 
     @get("/{conversation_id:int}")
     async def show(
-        self, request: Request[Principal, Any, Any], conversation_id: int,
-        read_sessions: async_sessionmaker[AsyncSession],
+        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int],
+        read_sessions: ReadSessions,
     ) -> ConversationOut:
         async with read_sessions() as s:
             conv = await get_conversation(s, request.user, conversation_id)
@@ -72,28 +78,28 @@ class ConversationController(Controller):
 
     @post("/{conversation_id:int}/messages")
     async def reply(
-        self, request: Request[Principal, Any, Any], conversation_id: int, data: ReplyBody, writer: Writer
+        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int], data: JSONBody[ReplyBody], writer: WriterDep
     ) -> TimelineEventOut:
         return await writer.submit(do_conversation_commands, Reply(
             conversation_id, request.user, Origin.of(request), data.text, data.channel))
 
     @post("/{conversation_id:int}/notes")
     async def note(
-        self, request: Request[Principal, Any, Any], conversation_id: int, data: NoteBody, writer: Writer
+        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int], data: JSONBody[NoteBody], writer: WriterDep
     ) -> TimelineEventOut:
         return await writer.submit(do_conversation_commands, Note(
             conversation_id, request.user, Origin.of(request), data.text))
 
     @post("/{conversation_id:int}/assign")
     async def assign(
-        self, request: Request[Principal, Any, Any], conversation_id: int, data: AssignBody, writer: Writer
+        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int], data: JSONBody[AssignBody], writer: WriterDep
     ) -> TimelineEventOut:
         return await writer.submit(do_conversation_commands, Assign(
             conversation_id, request.user, Origin.of(request), data.agent_id))
 
     @post("/{conversation_id:int}/status")
     async def set_status(
-        self, request: Request[Principal, Any, Any], conversation_id: int, data: StatusBody, writer: Writer
+        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int], data: JSONBody[StatusBody], writer: WriterDep
     ) -> TimelineEventOut:
         return await writer.submit(do_conversation_commands, SetStatus(
             conversation_id, request.user, Origin.of(request), data.status))

@@ -8,13 +8,12 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from litestar.params import FromPath, QueryParameter
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
 from hub.db.models import Patient
-from hub.db.writer import Writer
+from hub.deps import ReadSessions, WriterDep
 from hub.events import TimelineEventOut
 from hub.timeline.reads import may_see_patient, patient_timeline
 
@@ -56,8 +55,8 @@ class PatientController(Controller):
 
     @get("/{patient_id:int}")
     async def show(
-        self, request: Request[Principal, Any, Any], patient_id: int,
-        read_sessions: async_sessionmaker[AsyncSession], writer: Writer,
+        self, request: Request[Principal, Any, Any], patient_id: FromPath[int],
+        read_sessions: ReadSessions, writer: WriterDep,
     ) -> PatientOut:
         async with read_sessions() as s:
             if not await may_see_patient(s, request.user, patient_id):
@@ -75,10 +74,10 @@ class PatientController(Controller):
 
     @get("/{patient_id:int}/timeline")
     async def timeline(
-        self, request: Request[Principal, Any, Any], patient_id: int,
-        read_sessions: async_sessionmaker[AsyncSession], writer: Writer,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        self, request: Request[Principal, Any, Any], patient_id: FromPath[int],
+        read_sessions: ReadSessions, writer: WriterDep,
+        before: Annotated[int | None, QueryParameter(ge=1)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> Timeline:
         async with read_sessions() as s:
             if not await may_see_patient(s, request.user, patient_id):

@@ -38,32 +38,26 @@ class _Route(msgspec.Struct):
 
 _route = msgspec.json.Decoder(_Route).decode
 
-OVERFLOW = object()
-
-
 class SocketQueue:
     """One agent socket's bounded send queue."""
 
     def __init__(self, principal: Principal, maxsize: int) -> None:
         self.principal = principal
-        self.queue: asyncio.Queue[tuple[int, str] | object] = asyncio.Queue(maxsize)
-        self.overflowed = False
+        self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(maxsize)
+        self.cut_off = asyncio.Event()  # set when the client fell too far behind
 
     def may_see(self, team_id: int | None, assignee_id: int | None) -> bool:
         p = self.principal
         return p.sees_everything or team_id is None or team_id in p.team_ids or assignee_id == p.id
 
     def offer(self, seq: int, data: str) -> None:
-        if self.overflowed:
+        if self.cut_off.is_set():
             return
         try:
             self.queue.put_nowait((seq, data))
         except asyncio.QueueFull:
-            self.overflowed = True
-            # Make room for the marker: what is dropped is re-read from the database on reconnect.
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
-            self.queue.put_nowait(OVERFLOW)
+            # What is dropped here is read again from the database when the client reconnects.
+            self.cut_off.set()
 
 
 def make_backend(settings: RealtimeSettings) -> ChannelsBackend:

@@ -10,12 +10,11 @@ from urllib.parse import urlsplit
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.agents.roles import Principal, Role, requires
+from hub.deps import FanoutDep, ReadSessions, SettingsDep
 from hub.events import ReadyFrame, ResyncFrame, encode
-from hub.realtime.fanout import OVERFLOW, Fanout, SocketQueue
-from hub.settings import Settings
+from hub.realtime.fanout import SocketQueue
 from hub.timeline.reads import events_after, last_seq
 
 CLOSE_TOO_SLOW = 4008
@@ -33,12 +32,13 @@ def _same_origin(socket: WebSocket) -> bool:
 
 @websocket("/api/stream", guards=[requires(Role.AGENT)])
 async def stream(
-    socket: WebSocket, fanout: Fanout, read_sessions: async_sessionmaker[AsyncSession], settings: Settings
+    socket: WebSocket, fanout: FanoutDep, read_sessions: ReadSessions, settings: SettingsDep
 ) -> None:
     principal: Principal = socket.user
     if not _same_origin(socket):
-        await socket.close(CLOSE_FORBIDDEN_ORIGIN, "cross-origin socket refused")
+        await socket.close(CLOSE_FORBIDDEN_ORIGIN, "cross-origin socket refused")  # before accept: HTTP 403
         return
+    await socket.accept()
     try:
         after = int(socket.query_params.get("after", "0"))
         if after < 0:
@@ -46,9 +46,9 @@ async def stream(
     except ValueError:
         await socket.close(CLOSE_BAD_REQUEST, "after must be a non-negative integer")
         return
-    await socket.accept()
     queue = fanout.register(principal)  # before reading the database: nothing can slip between
     pump: asyncio.Task[None] | None = None
+    listen: asyncio.Task[None] | None = None
     try:
         limit = settings.realtime.backfill_limit
         async with read_sessions() as s:
@@ -65,27 +65,38 @@ async def stream(
             sent = frame.seq
         await socket.send_text(encode(ReadyFrame(last_seq=sent, backfilled=len(frames))).decode())
         pump = asyncio.create_task(_pump(socket, queue, sent))
-        while True:  # the client says nothing we need; this notices when it goes away
-            await socket.receive_data("text")
+        listen = asyncio.create_task(_listen(socket))
+        cut_off = asyncio.create_task(queue.cut_off.wait())
+        # Ends when the client goes away, or when it fell too far behind to keep up.
+        await asyncio.wait([pump, listen, cut_off], return_when=asyncio.FIRST_COMPLETED)
+        cut_off.cancel()
+        if queue.cut_off.is_set():
+            pump.cancel()
+            # It reconnects with ?after=<its last seq>. If even the close frame cannot be
+            # written, returning drops the connection, which the client treats the same.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(socket.close(CLOSE_TOO_SLOW, "too slow; reconnect"), 1)
     except WebSocketDisconnect:
         pass
     finally:
         fanout.unregister(queue)
-        if pump:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await pump
+        for task in (pump, listen):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                    await task
+
+
+async def _listen(socket: WebSocket) -> None:
+    """The client says nothing we need; this notices when it goes away."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await socket.receive_data("text")
 
 
 async def _pump(socket: WebSocket, queue: SocketQueue, sent: int) -> None:
     while True:
-        item = await queue.queue.get()
-        if item is OVERFLOW:
-            # Too slow to keep up: cut it off; it reconnects with ?after=<its last seq>.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(socket.close(CLOSE_TOO_SLOW, "too slow; reconnect"), 1)
-            return
-        seq, data = item  # type: ignore[misc]
+        seq, data = await queue.queue.get()
         if seq <= sent:  # already sent from the database
             continue
         await socket.send_text(data)

@@ -10,13 +10,17 @@ import hmac
 from typing import Any
 
 from litestar import Request, Response, post
-from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.params import FromPath
 
 from channels.base import InvalidPayload
 from channels.registry import ADAPTERS
-from hub.db.writer import Writer
+from hub.deps import SettingsDep, WriterDep
 from hub.patients.contacts import InvalidContact
-from hub.settings import Settings
 from hub.timeline.ingest import IngestResult, check_inbound, ingest_batch
 
 
@@ -31,7 +35,7 @@ def _check_key(request: Request[Any, Any, Any], keys: tuple[str, ...]) -> None:
 
 
 @post("/api/channels/{name:str}/messages", exclude_from_auth=True, exclude_from_csrf=True)
-async def receive(name: str, request: Request[Any, Any, Any], writer: Writer, settings: Settings) -> Response[IngestResult]:
+async def receive(name: FromPath[str], request: Request[Any, Any, Any], writer: WriterDep, settings: SettingsDep) -> Response[IngestResult]:
     _check_key(request, settings.security.ingest_keys)
     adapter = ADAPTERS.get(name)
     if adapter is None:

@@ -9,7 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hub.agents.roles import Principal
-from hub.db.models import Agent, ContactPoint, Conversation, Counter, Patient, TimelineEvent
+from hub.db.models import (
+    Agent,
+    ContactPoint,
+    Conversation,
+    Counter,
+    Patient,
+    TimelineEvent,
+)
 from hub.events import ConversationOut, EventFrame, TimelineEventOut
 from hub.timeline.views import conversation_out, event_out
 

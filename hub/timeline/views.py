@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.db.models import Conversation, TimelineEvent
-from hub.events import Attachment, AuthorType, ConversationOut, ConversationStatus, EventKind, TimelineEventOut
-
 import msgspec
+
+from hub.db.models import Conversation, TimelineEvent
+from hub.events import (
+    Attachment,
+    AuthorType,
+    ConversationOut,
+    ConversationStatus,
+    EventKind,
+    TimelineEventOut,
+)
 
 _attachments = msgspec.convert
 

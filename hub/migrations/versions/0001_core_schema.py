@@ -5,10 +5,11 @@ Revises:
 Create Date: 2026-11-22
 """
 
-from alembic import op
 import sqlalchemy as sa
-import hub.db.types
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import hub.db.types
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,118 @@
+"""Start and stop the hub as a real server (one uvicorn process) for the bench."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Hub:
+    """`python -m hub --demo --port P` with its own data dir; output goes to a log file."""
+
+    def __init__(self, data_dir: Path, ingest_key: str, log_path: Path, python: str = sys.executable) -> None:
+        self.data_dir = data_dir
+        self.ingest_key = ingest_key
+        self.log_path = log_path
+        self.python = python
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "puente.db"
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        self.port = free_port()
+        env = dict(os.environ)
+        env.update(
+            PUENTE_DATA_DIR=str(self.data_dir),
+            PUENTE_BENCH_ROUTES="1",
+            PUENTE_INGEST_KEYS=self.ingest_key,
+            PUENTE_LOG_LEVEL="warning",
+            PYTHONUNBUFFERED="1",
+        )
+        for name in ("PUENTE_DATABASE_URL", "PUENTE_REDIS_URL", "PUENTE_HOST", "PUENTE_PORT"):
+            env.pop(name, None)  # the bench always runs SQLite in the data dir, in-process fan-out
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        log.write(f"\n=== start {time.strftime('%H:%M:%S')} port {self.port} ===\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen(
+            [self.python, "-m", "hub", "--demo", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hub exited with code {self.proc.returncode}; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/api/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"hub did not answer /api/health within {timeout_s:.0f}s; see {self.log_path}")
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGINT (uvicorn's graceful shutdown: the writer finishes, engines close); SIGKILL if stuck."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def cpu_seconds(self) -> float:
+        """user+system CPU seconds the server process has used so far."""
+        if self.proc is None:
+            return 0.0
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes on this machine have used (from /proc/stat): with the
+    server's, the client's and wrk's own figures, it shows how busy *other* processes kept the
+    cores during a phase (a shared machine makes the figures noisy)."""
+    try:
+        with open("/proc/stat") as f:
+            parts = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = parts[3] + (parts[4] if len(parts) > 4 else 0)
+    return (sum(parts[:8]) - idle) / CLK_TCK

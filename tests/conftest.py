@@ -1,0 +1,60 @@
+"""Fixtures: real hub servers on every reachable backend combination."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.clients import Staff
+from tests.support.server import HubServer, test_settings
+from tests.support.services import PostgresDatabase, redis_url
+
+BACKENDS = ["sqlite-memory", "sqlite-redis", "postgres-memory", "postgres-redis"]
+
+
+def _start(tmp_path: Path, backend: str, **options: object) -> Iterator[HubServer]:
+    db, realtime = backend.split("-")
+    pg = PostgresDatabase() if db == "postgres" else None
+    redis = redis_url() if realtime == "redis" else ""
+    srv = HubServer(test_settings(tmp_path, db_url=pg.url if pg else None, redis_url=redis, **options)).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        if pg:
+            pg.drop()
+
+
+@pytest.fixture
+def hub_server_options(request: pytest.FixtureRequest) -> dict[str, object]:
+    """Override settings of `hub_server` with indirect parametrisation."""
+    return getattr(request, "param", {})
+
+
+@pytest.fixture
+def hub_server(tmp_path: Path, hub_server_options: dict[str, object]) -> Iterator[HubServer]:
+    """The embedded default: a SQLite file and in-process realtime."""
+    yield from _start(tmp_path, "sqlite-memory", **hub_server_options)
+
+
+@pytest.fixture(params=BACKENDS)
+def any_hub_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubServer]:
+    """The same hub on every storage x realtime backend: the contract suite runs on each."""
+    yield from _start(tmp_path, request.param)
+
+
+@pytest.fixture
+def integration(hub_server: HubServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=hub_server.base_url, timeout=10) as c:
+        yield c
+
+
+@pytest.fixture
+def staff(hub_server: HubServer) -> Iterator[dict[str, Staff]]:
+    clients = {login: Staff(hub_server.base_url, login) for login in ("admin", "sofia", "ana", "ben")}
+    yield clients
+    for c in clients.values():
+        c.close()

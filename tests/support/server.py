@@ -1,0 +1,72 @@
+"""A real hub on a real socket: uvicorn in a thread, serving create_app on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import uvicorn
+
+from hub.app import create_app
+from hub.settings import (
+    ClinicSettings,
+    DatabaseSettings,
+    RealtimeSettings,
+    SecuritySettings,
+    ServerSettings,
+    Settings,
+)
+
+INGEST_KEY = "pk_test_key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_settings(data_dir: Path, db_url: str | None = None, redis_url: str = "", **options: object) -> Settings:
+    """options: fields of ServerSettings or RealtimeSettings to override."""
+    realtime = {k: v for k, v in options.items() if k in RealtimeSettings.__dataclass_fields__}
+    server = {k: v for k, v in options.items() if k not in realtime}
+    return Settings(
+        data_dir=data_dir,
+        database=DatabaseSettings(url=db_url or f"sqlite+aiosqlite:///{data_dir / 'hub.db'}",
+                                  sqlite_synchronous="NORMAL"),
+        realtime=RealtimeSettings(redis_url=redis_url, channel_prefix=f"puente-test-{uuid.uuid4().hex[:8]}", **realtime),  # type: ignore[arg-type]
+        security=SecuritySettings(secret="test-secret-" + uuid.uuid4().hex, ingest_keys=(INGEST_KEY,)),
+        clinic=ClinicSettings(),
+        server=replace(ServerSettings(port=free_port(), demo=True), **server),  # type: ignore[arg-type]
+    )
+
+
+class HubServer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.hub = self.app.state.hub
+        port = settings.server.port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}"
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                ws_max_size=65536, ws_per_message_deflate=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=f"hub-{port}", daemon=True)
+
+    def start(self) -> HubServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("hub server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)

@@ -1,0 +1,160 @@
+"""The agents' stream: no gap and no duplicate across reconnects, on every backend."""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.support.clients import Staff, inbound, post_inbound
+from tests.support.stream import StreamClient, in_threads
+
+PHONES = [f"+1650555{n:04d}" for n in range(100, 110)]
+
+
+def _post_all(base_url: str, prefix: str, n: int) -> list[dict]:
+    with httpx.Client(base_url=base_url, timeout=20) as http:
+        def one(i: int) -> dict:
+            r = post_inbound(http, inbound(f"{prefix} message {i}", f"{prefix}-{i}", address=PHONES[i % len(PHONES)]))
+            assert r.status_code == 201, r.text
+            return r.json()
+
+        return in_threads(one, list(range(n)), threads=6)
+
+
+def test_reconnect_mid_traffic_holds_exactly_the_timeline(any_hub_server):
+    srv = any_hub_server
+    sofia = Staff(srv.base_url, "sofia")
+    start = sofia.get("/api/conversations").json()["last_seq"]
+    client = StreamClient(srv.ws_url, sofia, after=start).open()
+    assert client.read_until_ready()["backfilled"] == 0
+
+    acks: list[dict] = []
+    sender = threading.Thread(target=lambda: acks.extend(_post_all(srv.base_url, "gap", 240)))
+    sender.start()
+    reconnects = 0
+    while sender.is_alive() or reconnects < 3:
+        # read a few live events, then drop the socket in the middle of the traffic
+        for _ in range(15):
+            try:
+                client.recv(timeout=2)
+            except TimeoutError:
+                break
+        client.reconnect()
+        reconnects += 1
+        client.read_until_ready()
+    sender.join()
+    final = sofia.get("/api/conversations").json()["last_seq"]
+    client.drain_until(final)
+
+    seqs = [f["seq"] for f in client.events]
+    assert len(seqs) == len(set(seqs)), "an event was delivered twice"
+    assert seqs == sorted(seqs), "events arrived out of order"
+    # What the client holds equals a fresh fetch of every timeline touched.
+    fresh: dict[int, dict] = {}
+    for patient_id in {a["patient_id"] for a in acks}:
+        for e in sofia.get(f"/api/patients/{patient_id}/timeline", params={"limit": 500}).json()["events"]:
+            if e["seq"] > start:
+                fresh[e["seq"]] = e
+    assert set(client.held) == set(fresh) == {a["seq"] for a in acks}
+    assert all(client.held[s]["event"] == fresh[s] for s in fresh)
+    assert reconnects >= 3 and len(client.readies) == reconnects + 1
+    client.close()
+    sofia.close()
+
+
+def test_agents_only_receive_conversations_they_may_see(hub_server, staff):
+    ben = staff["ben"]  # billing team only
+    convs = staff["sofia"].get("/api/conversations").json()
+    maria = next(c for c in convs["conversations"] if c["patient_name"] == "María González")
+    ben_stream = StreamClient(hub_server.ws_url, ben, after=convs["last_seq"]).open()
+    sofia_stream = StreamClient(hub_server.ws_url, staff["sofia"], after=convs["last_seq"]).open()
+    ben_stream.read_until_ready()
+    sofia_stream.read_until_ready()
+
+    hidden = staff["ana"].post(f"/api/conversations/{maria['id']}/notes", json={"text": "scheduling only"}).json()
+    shown = post_inbound(httpx.Client(base_url=hub_server.base_url), inbound("new here", "vis-1")).json()
+    sofia_stream.drain_until(shown["seq"])
+    ben_stream.drain_until(shown["seq"])
+    assert hidden["seq"] in sofia_stream.held and shown["seq"] in sofia_stream.held
+    assert shown["seq"] in ben_stream.held
+    assert hidden["seq"] not in ben_stream.held
+    # nor by reading the backfill
+    late = StreamClient(hub_server.ws_url, ben, after=convs["last_seq"]).open()
+    late.read_until_ready()
+    assert hidden["seq"] not in late.held and shown["seq"] in late.held
+    # and ben cannot read María's timeline at all
+    assert ben.get(f"/api/patients/{maria['patient_id']}/timeline").status_code == 404
+    for s in (ben_stream, sofia_stream, late):
+        s.close()
+
+
+@pytest.mark.parametrize("hub_server_options", [{"socket_queue": 20}], indirect=True)
+def test_a_stalled_client_never_stalls_the_others(hub_server, staff, hub_server_options):
+    start = staff["sofia"].get("/api/conversations").json()["last_seq"]
+    # max_queue=1: the stalled client's library stops reading, so TCP fills and the server's sends block.
+    stalled = StreamClient(hub_server.ws_url, staff["sofia"], after=start, max_queue=1, rcvbuf=8192).open()
+    healthy = StreamClient(hub_server.ws_url, staff["ana"], after=start).open()
+    stalled.read_until_ready()
+    healthy.read_until_ready()
+
+    big = base64.b64encode(os.urandom(14_000)).decode()  # incompressible, should compression be on
+    with httpx.Client(base_url=hub_server.base_url, timeout=20) as http:
+        def one(i: int) -> int:
+            r = post_inbound(http, inbound(f"{i} {big}", f"big-{i}", address=PHONES[i % len(PHONES)]))
+            assert r.status_code == 201, r.text
+            return r.json()["seq"]
+
+        healthy_got = 0
+        seqs = []
+        for chunk in range(8):
+            seqs += in_threads(one, list(range(chunk * 100, chunk * 100 + 100)), threads=4)
+            healthy.drain_until(max(seqs), timeout=10)  # keeps up while the other one sleeps
+            healthy_got = len(healthy.held)
+    assert healthy_got == len(seqs)
+
+    # The server cut the stalled socket off (and only it)...
+    deadline = time.monotonic() + 20
+    while hub_server.hub.fanout.socket_count > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert hub_server.hub.fanout.socket_count == 1
+    # ...which sees "too slow" (4008), or a dropped connection if even that could not be written;
+    with pytest.raises(ConnectionClosed):
+        while True:
+            stalled.recv(timeout=10)
+    assert stalled.ws is not None and stalled.ws.close_code in (4008, 1006)
+    # reconnecting from its last seq fills the gap.
+    stalled.ws, stalled.rcvbuf, stalled.max_queue = None, None, 64
+    stalled.open()
+    stalled.read_until_ready()
+    stalled.drain_until(max(seqs))
+    assert set(seqs) <= set(stalled.held)
+    assert len(stalled.events) == len({f["seq"] for f in stalled.events})
+    stalled.close()
+    healthy.close()
+
+
+def test_stream_refuses_strangers_and_bad_input(hub_server, staff):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with pytest.raises(InvalidStatus) as no_cookie:
+        connect(f"{hub_server.ws_url}/api/stream?after=0", open_timeout=5)
+    assert no_cookie.value.response.status_code in (401, 403)
+    cookie = "; ".join(f"{k}={v}" for k, v in staff["ana"].http.cookies.items())
+    with pytest.raises(InvalidStatus) as other_site:
+        connect(f"{hub_server.ws_url}/api/stream?after=0", open_timeout=5,
+                additional_headers={"Cookie": cookie, "Origin": "http://evil.example"})
+    assert other_site.value.response.status_code == 403
+    for query in ("after=-1", "after=abc"):
+        with connect(f"{hub_server.ws_url}/api/stream?{query}", additional_headers={"Cookie": cookie},
+                     open_timeout=5) as ws:
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=5)
+            assert ws.close_code == 4400 and "after" in ws.close_reason

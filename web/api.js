@@ -1,0 +1,113 @@
+// The hub's HTTP API: JSON in and out, the session cookie, and the CSRF header on writes.
+
+import { t } from "./strings.js";
+
+const CSRF_COOKIE = "puente_csrf";
+
+/** An answer other than 2xx; `detail` is the server's explanation (or ours when there was none). */
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+let onUnauthorized = () => {};
+
+/** Called with the ApiError whenever a signed-in call answers 401 (the session expired). */
+export function setUnauthorizedHandler(handler) {
+  onUnauthorized = handler;
+}
+
+function readCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return "";
+}
+
+/** The CSRF cookie is set by any successful safe request; /api/health works signed out too. */
+async function csrfToken(refresh = false) {
+  if (refresh || !readCookie(CSRF_COOKIE)) {
+    await fetch("/api/health", { credentials: "same-origin", cache: "no-store" }).catch(() => null);
+  }
+  return readCookie(CSRF_COOKIE);
+}
+
+async function send(method, path, body, retried = false) {
+  const headers = { accept: "application/json" };
+  if (method !== "GET") headers["x-csrf-token"] = await csrfToken(retried);
+  if (body !== undefined) headers["content-type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, credentials: "same-origin", cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, t("error.network"));
+  }
+  let data = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (response.ok) return data;
+  const detail = (data && typeof data.detail === "string" && data.detail) || t("error.server", { status: response.status });
+  if (response.status === 403 && /csrf/i.test(detail) && !retried) {
+    return send(method, path, body, true); // the CSRF cookie was missing or stale: fetch a fresh one once
+  }
+  throw new ApiError(response.status, detail);
+}
+
+/** A call that needs a session: a 401 means it expired, and the app goes back to sign-in. */
+async function call(method, path, body) {
+  try {
+    return await send(method, path, body);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) onUnauthorized(err);
+    throw err;
+  }
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined && v !== null) q.append(key, String(v));
+  }
+  return q.toString();
+}
+
+export const api = {
+  /** The signed-in staff member, or null when signed out (no session-expired handling). */
+  async me() {
+    try {
+      return await send("GET", "/api/auth/me");
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    }
+  },
+  /** Checks the session is still good; a 401 triggers the session-expired path. */
+  whoami: () => call("GET", "/api/auth/me"),
+  login: (login, password) => send("POST", "/api/auth/login", { login, password }),
+  logout: () => send("POST", "/api/auth/logout", {}),
+
+  conversations: ({ mine = false, statuses = ["open", "pending"], limit = 100 } = {}) =>
+    call("GET", `/api/conversations?${query({ status: statuses, mine, limit })}`),
+  conversation: (id) => call("GET", `/api/conversations/${encodeURIComponent(id)}`),
+  patient: (id) => call("GET", `/api/patients/${encodeURIComponent(id)}`),
+  timeline: (patientId, { before, limit = 50 } = {}) =>
+    call("GET", `/api/patients/${encodeURIComponent(patientId)}/timeline?${query({ before, limit })}`),
+
+  reply: (id, text, channel) => call("POST", `/api/conversations/${id}/messages`, channel ? { text, channel } : { text }),
+  note: (id, text) => call("POST", `/api/conversations/${id}/notes`, { text }),
+  assign: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId }),
+  setStatus: (id, status) => call("POST", `/api/conversations/${id}/status`, { status }),
+};

@@ -1,0 +1,224 @@
+// The agents' inbox: sign-in, the live conversation list, and the open conversation.
+
+import { ApiError, api, setUnauthorizedHandler } from "./api.js";
+import { ConversationListView, Conversations } from "./conversation-list.js";
+import { ConversationView } from "./conversation-view.js";
+import { h, replaceChildren } from "./dom.js";
+import { loginView } from "./login-view.js";
+import { State, Stream } from "./stream.js";
+import { LOCALE, t } from "./strings.js";
+
+const root = document.getElementById("app");
+const LIST_RETRY_MS = 3000;
+const CLOCK_MS = 30000;
+
+/** The signed-in inbox, or null on the sign-in page. */
+let inbox = null;
+
+class Inbox {
+  constructor(me) {
+    this.me = me;
+    this.filter = "all";
+    this.listNotice = t("list.loading");
+    this.conversations = new Conversations();
+    this.renderQueued = false;
+    this.closed = false;
+
+    this.list = new ConversationListView({ onFilter: (f) => this.setFilter(f), onOpen: (id) => this.navigate(id) });
+    this.view = new ConversationView({ me, onConversation: (c) => this.#upsert(c) });
+    this.stream = new Stream({
+      onEvent: (frame) => this.#onFrame(frame),
+      onResync: () => this.#resync(),
+      onState: (state) => this.#renderConnection(state),
+      checkSession: () => api.whoami(),
+    });
+    this.connection = h("span", { class: "conn", role: "status", "data-testid": "connection-status" });
+    this.layout = h("div", { class: "inbox", "data-view": "list" }, this.list.element, this.view.element);
+    this.element = h("div", { class: "shell" }, this.#topbar(), this.layout);
+    this.#renderConnection(State.CONNECTING);
+    this.clock = setInterval(() => this.renderList(), CLOCK_MS);
+  }
+
+  #topbar() {
+    const signOut = h("button", { type: "button", class: "button subtle", "data-testid": "sign-out",
+      onclick: () => signOutAndShowLogin() }, t("top.signOut"));
+    return h("header", { class: "topbar" },
+      h("a", { class: "brand", href: "#/" }, h("img", { class: "brand-mark", src: "/favicon.svg", alt: "" }), t("app.name")),
+      this.connection,
+      h("span", { class: "topbar-spacer" }),
+      h("span", { class: "current-user", "data-testid": "current-user" },
+        h("span", { class: "avatar", "aria-hidden": "true" }, initials(this.me.display_name)),
+        h("span", { class: "current-user-text" },
+          t("top.user", { name: this.me.display_name, role: t(`role.${this.me.role}`) }))),
+      signOut);
+  }
+
+  async start() {
+    const lastSeq = await this.#loadListUntilItWorks();
+    if (this.closed) return;
+    this.stream.start(lastSeq);
+    this.route();
+  }
+
+  close() {
+    this.closed = true;
+    this.stream.stop();
+    clearInterval(this.clock);
+  }
+
+  /** Reload the list over REST; returns the last_seq it was read at. */
+  async loadList() {
+    const data = await api.conversations({ mine: this.filter === "mine" });
+    this.conversations.load(data.conversations, data.last_seq);
+    this.listNotice = "";
+    this.renderList();
+    return data.last_seq;
+  }
+
+  async #loadListUntilItWorks() {
+    for (;;) {
+      try {
+        return await this.loadList();
+      } catch (err) {
+        if (this.closed) return 0;
+        this.listNotice = t("error.list", { detail: err instanceof ApiError ? err.detail : t("error.network") });
+        this.renderList();
+        await new Promise((resolve) => setTimeout(resolve, LIST_RETRY_MS));
+      }
+    }
+  }
+
+  async #resync() {
+    const lastSeq = await this.loadList();
+    if (this.view.conversationId !== null) this.view.open(this.view.conversationId);
+    return lastSeq;
+  }
+
+  setFilter(filter) {
+    this.filter = filter;
+    this.renderList();
+    this.loadList().catch(() => {}); // "Mine" may include conversations older than the first page
+  }
+
+  #upsert(conversation) {
+    if (this.conversations.upsert(conversation)) this.scheduleRender();
+  }
+
+  #onFrame(frame) {
+    const { event, conversation } = frame;
+    this.conversations.upsert(conversation);
+    if (event.kind === "message_in" && conversation.id !== this.view.conversationId) {
+      this.conversations.unread.add(conversation.id);
+    }
+    this.view.applyFrame(frame);
+    this.scheduleRender();
+  }
+
+  /** Many frames can arrive at once (a reconnect's backfill): draw the list once per frame. */
+  scheduleRender() {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    requestAnimationFrame(() => {
+      this.renderQueued = false;
+      this.renderList();
+    });
+  }
+
+  renderList() {
+    if (this.closed) return;
+    this.list.render({
+      items: this.conversations.shown(this.filter, this.me.id),
+      selectedId: this.view.conversationId ?? this.selectedId,
+      filter: this.filter,
+      meId: this.me.id,
+      unread: this.conversations.unread,
+      notice: this.listNotice,
+    });
+  }
+
+  #renderConnection(state) {
+    this.connection.textContent = t(`conn.${state}`);
+    this.connection.className = `conn conn-${state}`;
+    this.connection.dataset.state = state;
+  }
+
+  /** Open conversation `id`; opening the one already open reloads it. */
+  navigate(id) {
+    const hash = `#/c/${id}`;
+    if (location.hash === hash) this.route();
+    else location.hash = hash;
+  }
+
+  route() {
+    const match = /^#\/c\/(\d+)$/.exec(location.hash);
+    if (match) {
+      const id = Number(match[1]);
+      this.selectedId = id;
+      this.conversations.unread.delete(id);
+      this.layout.dataset.view = "detail";
+      this.view.open(id);
+    } else {
+      this.selectedId = null;
+      this.layout.dataset.view = "list";
+      this.view.showEmpty();
+    }
+    this.renderList();
+  }
+}
+
+function initials(name) {
+  return name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join("");
+}
+
+function showLogin(notice = "") {
+  if (inbox) inbox.close();
+  inbox = null;
+  window.puenteInbox = null;
+  replaceChildren(root, loginView({ onSignedIn: showInbox, notice }));
+}
+
+function showInbox(me) {
+  if (inbox) inbox.close();
+  const current = (inbox = new Inbox(me));
+  replaceChildren(root, current.element);
+  // A debug and test hook: the stream and its socket (e.g. close it to exercise reconnects).
+  window.puenteInbox = {
+    get stream() { return current.stream; },
+    get socket() { return current.stream.socket; },
+    get lastSeq() { return current.stream.lastSeq; },
+    get state() { return current.stream.state; },
+  };
+  current.start();
+}
+
+async function signOutAndShowLogin() {
+  try {
+    await api.logout();
+  } catch {
+    // signed out already, or offline: the page forgets the session either way
+  }
+  history.replaceState(null, "", location.pathname);
+  showLogin(t("login.signedOut"));
+}
+
+setUnauthorizedHandler(() => {
+  if (inbox) showLogin(t("login.expired"));
+});
+
+window.addEventListener("hashchange", () => inbox?.route());
+
+async function boot() {
+  document.documentElement.lang = LOCALE;
+  document.title = t("app.title");
+  let me = null;
+  try {
+    me = await api.me();
+  } catch (err) {
+    showLogin(err instanceof ApiError ? err.detail : t("error.network"));
+    return;
+  }
+  if (me) showInbox(me);
+  else showLogin();
+}
+
+boot();

@@ -1,0 +1,273 @@
+// The right pane: who the patient is, their whole timeline, and what the agent can do.
+
+import { ApiError, api } from "./api.js";
+import { statusBadge } from "./badges.js";
+import { Composer } from "./composer.js";
+import { h, replaceChildren } from "./dom.js";
+import { dateOnly, languageLabel } from "./format.js";
+import { t } from "./strings.js";
+import { Timeline } from "./timeline.js";
+
+const PAGE = 50;
+const NEAR_BOTTOM_PX = 120;
+
+function detailOf(err) {
+  return err instanceof ApiError ? err.detail : t("error.network");
+}
+
+export class ConversationView {
+  /** me: the signed-in staff member; onConversation(conv): a fresher state of a conversation. */
+  constructor({ me, onConversation }) {
+    this.me = me;
+    this.onConversation = onConversation;
+    this.conversation = null;
+    this.patient = null;
+    this.timeline = null;
+    this.token = 0;
+    this.buffer = null; // frames that arrive while a conversation loads
+    this.element = h("main", { class: "detail-pane", id: "detail", "data-testid": "detail", tabindex: "-1" });
+    this.composer = new Composer({
+      onReply: (text, channel) => this.#act("error.reply", () => api.reply(this.conversation.id, text, channel)),
+      onNote: (text) => this.#act("error.note", () => api.note(this.conversation.id, text)),
+    });
+    this.showEmpty();
+  }
+
+  get conversationId() {
+    return this.conversation?.id ?? null;
+  }
+
+  showEmpty() {
+    this.token += 1;
+    this.conversation = this.patient = this.timeline = this.buffer = null;
+    replaceChildren(this.element,
+      h("div", { class: "empty-state", "data-testid": "detail-empty" },
+        h("div", { class: "empty-mark", "aria-hidden": "true" }),
+        h("h2", {}, t("detail.emptyTitle")),
+        h("p", {}, t("detail.empty"))));
+  }
+
+  /** Open (or reload) conversation `id`: its state, the patient, and the latest timeline page. */
+  async open(id) {
+    const token = ++this.token;
+    this.buffer = [];
+    if (this.conversationId !== id) {
+      replaceChildren(this.element, h("p", { class: "detail-loading", role: "status" }, t("detail.loading")));
+    }
+    try {
+      const conversation = await api.conversation(id);
+      const [patient, page] = await Promise.all([
+        api.patient(conversation.patient_id),
+        api.timeline(conversation.patient_id, { limit: PAGE }),
+      ]);
+      if (token !== this.token) return;
+      this.onConversation(conversation);
+      this.#build(conversation, patient, page);
+      const buffered = this.buffer;
+      this.buffer = null;
+      for (const frame of buffered) this.applyFrame(frame);
+      this.#scrollToEnd();
+    } catch (err) {
+      if (token !== this.token) return;
+      this.buffer = null;
+      this.conversation = null;
+      replaceChildren(this.element,
+        h("div", { class: "empty-state" },
+          h("p", { class: "error-banner", role: "alert", "data-testid": "detail-error" },
+            t("detail.failed", { detail: detailOf(err) }))));
+    }
+  }
+
+  /** A stream frame: update the open conversation and add the patient's new events. */
+  applyFrame(frame) {
+    if (this.buffer) {
+      this.buffer.push(frame);
+      return;
+    }
+    if (!this.conversation) return;
+    if (frame.conversation.id === this.conversation.id) this.#setConversation(frame.conversation);
+    if (frame.event.patient_id === this.patient.id) this.#addEvents([frame.event]);
+  }
+
+  #build(conversation, patient, page) {
+    this.patient = patient;
+    this.conversation = conversation;
+    const patientName = patient.name || conversation.patient_name;
+    this.timeline = new Timeline({ patientName, conversationId: conversation.id });
+    this.timeline.add(page.events);
+    this.hasMore = page.has_more;
+
+    this.errorBox = h("div", { class: "error-banner", role: "alert", "data-testid": "action-error", hidden: true });
+    this.earlier = h("div", { class: "timeline-start" });
+    this.scroller = h("div", { class: "timeline-scroll", "data-testid": "timeline-scroll" },
+      this.earlier, this.timeline.element);
+    this.statusSlot = h("span", { class: "conv-status-slot" });
+    this.assigneeText = h("span", { class: "conv-assignee-text", "data-testid": "conversation-assignee" });
+    this.assignButton = h("button", { type: "button", class: "button", "data-testid": "assign-me",
+      onclick: () => this.#toggleAssign() });
+    this.statusButton = h("button", { type: "button", class: "button", "data-testid": "status-toggle",
+      onclick: () => this.#toggleStatus() });
+
+    replaceChildren(this.element,
+      h("header", { class: "detail-head" },
+        h("a", { class: "back-link", href: "#/", "data-testid": "back" }, t("detail.back")),
+        h("div", { class: "patient-card" },
+          h("h2", { class: "patient-name", id: "patient-name", "data-testid": "patient-name" }, patientName),
+          this.#facts(patient),
+          this.#contacts(patient)),
+        h("div", { class: "conv-bar", role: "group", "aria-label": t("conv.actions") },
+          h("span", { class: "conv-number" }, t("conv.heading", { id: conversation.id })),
+          this.statusSlot,
+          this.assigneeText,
+          h("span", { class: "conv-bar-spacer" }),
+          this.assignButton,
+          this.statusButton)),
+      this.errorBox,
+      this.scroller,
+      this.composer.element);
+    this.element.setAttribute("aria-labelledby", "patient-name");
+    this.composer.reset(conversation, patient);
+    this.#renderConversation();
+    this.#renderEarlier();
+  }
+
+  #facts(patient) {
+    const fact = (label, value, testid) => h("div", { class: "fact" },
+      h("dt", {}, label), h("dd", { "data-testid": testid }, value));
+    return h("dl", { class: "patient-facts" },
+      fact(t("patient.language"), languageLabel(patient.preferred_language), "patient-language"),
+      patient.date_of_birth ? fact(t("patient.dob"), dateOnly(patient.date_of_birth), "patient-dob") : null,
+      patient.time_zone ? fact(t("patient.timeZone"), patient.time_zone, "patient-timezone") : null);
+  }
+
+  #contacts(patient) {
+    const kinds = { phone: "contact.phone", email: "contact.email", webchat: "contact.webchat" };
+    return h("ul", { class: "contacts", "aria-label": t("patient.contacts"), "data-testid": "patient-contacts" },
+      patient.contact_points.map((c) => h("li", { class: `contact${c.opted_out_at ? " is-opted-out" : ""}` },
+        h("span", { class: "contact-kind" }, t(kinds[c.kind] || "contact.other")),
+        h("span", { class: "contact-address" }, c.address),
+        c.verified ? h("span", { class: "contact-flag" }, t("contact.verified")) : null,
+        c.opted_out_at ? h("span", { class: "contact-flag is-warning" }, t("contact.optedOut")) : null)));
+  }
+
+  #setConversation(conversation) {
+    if (conversation.last_event_seq < this.conversation.last_event_seq) return;
+    this.conversation = conversation;
+    this.composer.update(conversation);
+    this.#renderConversation();
+  }
+
+  #renderConversation() {
+    const c = this.conversation;
+    replaceChildren(this.statusSlot, statusBadge(c.status, { "data-testid": "conversation-status" }));
+    this.assigneeText.textContent = c.assignee_id === null
+      ? t("conv.unassigned") : t("conv.assignedTo", { name: c.assignee_name || "" });
+    const mine = c.assignee_id === this.me.id;
+    this.assignButton.textContent = mine ? t("conv.unassign") : t("conv.assignToMe");
+    this.assignButton.dataset.testid = mine ? "unassign" : "assign-me";
+    const resolved = c.status === "resolved";
+    this.statusButton.textContent = resolved ? t("conv.reopen") : t("conv.resolve");
+    this.statusButton.dataset.testid = resolved ? "reopen" : "resolve";
+    this.statusButton.classList.toggle("primary", !resolved);
+  }
+
+  #renderEarlier() {
+    if (this.hasMore) {
+      const button = h("button", { type: "button", class: "button subtle", "data-testid": "load-earlier",
+        onclick: () => this.#loadEarlier(button) }, t("timeline.loadEarlier"));
+      replaceChildren(this.earlier, button);
+    } else {
+      replaceChildren(this.earlier, h("p", { class: "timeline-origin", "data-testid": "timeline-start" },
+        this.timeline.seqs.length ? t("timeline.start") : t("timeline.empty")));
+    }
+  }
+
+  async #loadEarlier(button) {
+    const token = this.token;
+    button.disabled = true;
+    button.textContent = t("timeline.loadingEarlier");
+    try {
+      const page = await api.timeline(this.patient.id, { before: this.timeline.oldestSeq, limit: PAGE });
+      if (token !== this.token) return;
+      const before = this.scroller.scrollHeight - this.scroller.scrollTop;
+      this.timeline.add(page.events);
+      this.hasMore = page.has_more;
+      this.#renderEarlier();
+      this.scroller.scrollTop = this.scroller.scrollHeight - before; // keep the reader's place
+    } catch (err) {
+      if (token !== this.token) return;
+      button.disabled = false;
+      button.textContent = t("timeline.loadEarlier");
+      this.#showError(t("error.earlier", { detail: detailOf(err) }));
+    }
+  }
+
+  #addEvents(events, { follow = false } = {}) {
+    const s = this.scroller;
+    const nearBottom = s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+    if (this.timeline.add(events) && (nearBottom || follow)) this.#scrollToEnd();
+    if (!this.hasMore) this.#renderEarlier();
+  }
+
+  #scrollToEnd() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  #showError(message) {
+    this.errorBox.replaceChildren(
+      h("span", {}, message),
+      h("button", { type: "button", class: "button subtle small", onclick: () => { this.errorBox.hidden = true; } },
+        t("error.dismiss")));
+    this.errorBox.hidden = false;
+  }
+
+  /** Runs an action; shows the server's reason on failure; true when it succeeded. */
+  async #act(errorKey, action) {
+    const token = this.token;
+    const id = this.conversation.id;
+    this.errorBox.hidden = true;
+    try {
+      const event = await action();
+      if (token !== this.token) return true;
+      this.#addEvents([event], { follow: true });
+      await this.#refresh(token, id);
+      return true;
+    } catch (err) {
+      if (token !== this.token) return false;
+      if (err instanceof ApiError && err.status === 401) return false; // back to sign-in
+      this.#showError(t(errorKey, { detail: detailOf(err) }));
+      if (err instanceof ApiError) await this.#refresh(token, id); // the page may have been out of date
+      return false;
+    }
+  }
+
+  /** The stream brings a conversation's new state too; fetching it also covers a stream that is down. */
+  async #refresh(token, id) {
+    try {
+      const conversation = await api.conversation(id);
+      this.onConversation(conversation);
+      if (token === this.token) this.#setConversation(conversation);
+    } catch {
+      // the stream will bring it
+    }
+  }
+
+  async #toggleAssign() {
+    const mine = this.conversation.assignee_id === this.me.id;
+    await this.#busy(this.assignButton, () => this.#act("error.assign", () => api.assign(this.conversation.id, mine ? null : this.me.id)));
+  }
+
+  async #toggleStatus() {
+    const next = this.conversation.status === "resolved" ? "open" : "resolved";
+    await this.#busy(this.statusButton, () => this.#act("error.status", () => api.setStatus(this.conversation.id, next)));
+  }
+
+  async #busy(button, run) {
+    button.disabled = true;
+    try {
+      await run();
+    } finally {
+      button.disabled = false;
+    }
+  }
+}

@@ -1,0 +1,159 @@
+// A patient's unified timeline: every channel and conversation, in seq order, each event once.
+
+import { channelBadge } from "./badges.js";
+import { h, safeUrl } from "./dom.js";
+import { eventTime, longTime } from "./format.js";
+import { t } from "./strings.js";
+
+const MESSAGE_STATUSES = new Set(["queued", "sent", "delivered", "read", "failed"]);
+
+export class Timeline {
+  /** context: {patientName, conversationId} used to label events. */
+  constructor(context) {
+    this.context = context;
+    this.bySeq = new Map();
+    this.seqs = []; // ascending
+    this.element = h("ol", { class: "timeline", "data-testid": "timeline", "aria-label": t("timeline.heading") });
+  }
+
+  get oldestSeq() {
+    return this.seqs.length ? this.seqs[0] : null;
+  }
+
+  get newestSeq() {
+    return this.seqs.length ? this.seqs[this.seqs.length - 1] : null;
+  }
+
+  has(seq) {
+    return this.bySeq.has(seq);
+  }
+
+  /** Adds events not already shown, each at its place in seq order. Returns how many were new. */
+  add(events) {
+    let added = 0;
+    for (const event of events) {
+      if (this.bySeq.has(event.seq)) continue;
+      const node = renderEvent(event, this.context);
+      const at = this.#insertionIndex(event.seq);
+      const before = at < this.seqs.length ? this.bySeq.get(this.seqs[at]) : null;
+      this.element.insertBefore(node, before);
+      this.seqs.splice(at, 0, event.seq);
+      this.bySeq.set(event.seq, node);
+      added += 1;
+    }
+    return added;
+  }
+
+  #insertionIndex(seq) {
+    let lo = 0;
+    let hi = this.seqs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.seqs[mid] < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+function authorName(event, context) {
+  switch (event.author_type) {
+    case "patient": return context.patientName || t("timeline.patient");
+    case "agent": return event.author_name || t("timeline.staff");
+    case "bot": return t("timeline.bot");
+    default: return t("timeline.system");
+  }
+}
+
+function stamp(event) {
+  return h("time", { class: "event-time", datetime: event.created_at, title: longTime(event.created_at) },
+    eventTime(event.created_at));
+}
+
+function otherConversationTag(event, context) {
+  if (event.conversation_id === context.conversationId) return null;
+  return h("span", { class: "conv-tag" }, t("timeline.otherConversation", { id: event.conversation_id }));
+}
+
+function attachments(event) {
+  if (!event.attachments || event.attachments.length === 0) return null;
+  return h("ul", { class: "attachments" }, event.attachments.map((a) => {
+    const label = a.name ? t("timeline.attachment", { name: a.name }) : t("timeline.attachmentType", { type: a.content_type });
+    const href = a.url ? safeUrl(a.url) : null;
+    return h("li", {}, href ? h("a", { href, target: "_blank", rel: "noopener noreferrer" }, label) : label);
+  }));
+}
+
+function shell(event, className, ...children) {
+  return h("li", {
+    class: `event ${className}`, "data-testid": "timeline-event", "data-seq": event.seq, "data-kind": event.kind,
+    "data-conversation-id": event.conversation_id,
+  }, ...children);
+}
+
+function renderMessage(event, context) {
+  const outbound = event.kind === "message_out";
+  const status = outbound && MESSAGE_STATUSES.has(event.data?.status) ? event.data.status : null;
+  return shell(event, outbound ? "msg msg-out" : "msg msg-in",
+    h("article", { class: "bubble" },
+      h("header", { class: "event-head" },
+        h("span", { class: "event-author", "data-testid": "event-author" }, authorName(event, context)),
+        event.channel ? channelBadge(event.channel, { "data-testid": "event-channel" }) : null,
+        otherConversationTag(event, context),
+        stamp(event)),
+      event.text ? h("p", { class: "event-text", "data-testid": "event-text" }, event.text) : null,
+      attachments(event),
+      status ? h("footer", { class: `msg-status msg-status-${status}`, "data-testid": "message-status" },
+        t(`msgstatus.${status}`)) : null));
+}
+
+function renderNote(event, context) {
+  return shell(event, "note",
+    h("article", { class: "note-card", "aria-label": t("timeline.note") },
+      h("header", { class: "event-head" },
+        h("span", { class: "note-label" }, t("timeline.note")),
+        h("span", { class: "event-author", "data-testid": "event-author" }, authorName(event, context)),
+        otherConversationTag(event, context),
+        stamp(event)),
+      h("p", { class: "event-text", "data-testid": "event-text" }, event.text || ""),
+      h("footer", { class: "note-hint" }, t("timeline.noteHint"))));
+}
+
+function systemText(event, context) {
+  const actor = authorName(event, context);
+  const data = event.data || {};
+  switch (event.kind) {
+    case "assignment":
+      return data.assignee_id === null || data.assignee_id === undefined
+        ? t("timeline.unassigned", { actor })
+        : data.assignee_id === event.author_id && event.author_type === "agent"
+          ? t("timeline.tookOver", { actor })
+          : t("timeline.assigned", { actor, assignee: data.assignee_name || t("timeline.staff") });
+    case "status_change":
+      if (data.to === "resolved") return t("timeline.resolved", { actor });
+      if (data.to === "pending") return t("timeline.pending", { actor });
+      return t("timeline.reopened", { actor });
+    case "handoff":
+      return event.text ? t("timeline.handoffText", { actor, text: event.text }) : t("timeline.handoff", { actor });
+    case "delivery_status": {
+      const status = MESSAGE_STATUSES.has(data.status) ? t(`msgstatus.${data.status}`) : String(data.status ?? "");
+      return t("timeline.delivery", { status });
+    }
+    default:
+      return event.text || event.kind;
+  }
+}
+
+function renderSystem(event, context) {
+  return shell(event, `system system-${event.kind.replace("_", "-")}`,
+    h("p", { class: "system-line" },
+      h("span", { class: "system-text", "data-testid": "event-text" }, systemText(event, context)),
+      otherConversationTag(event, context),
+      stamp(event)));
+}
+
+export function renderEvent(event, context) {
+  if (event.kind === "message_in" || event.kind === "message_out") return renderMessage(event, context);
+  if (event.kind === "note") return renderNote(event, context);
+  return renderSystem(event, context);
+}
