@@ -28,9 +28,23 @@ def _short(frame: str) -> str:
     return f"{file}:{m.group('func')}"
 
 
+def _package(frame: str) -> str:
+    """'sqlalchemy/orm/session.py:Session.execute' -> 'sqlalchemy/orm'; special cases named."""
+    file, _, func = frame.partition(":")
+    if file == "aiosqlite/core.py" and func == "_connection_worker_thread":
+        return "sqlite3 C library, in aiosqlite's thread (queries, commits, fsync)"
+    if file == "asyncio/runners.py":
+        return "event loop internals (uvloop C: sockets, callbacks)"
+    parts = file.split("/")
+    if parts[0] in ("hub", "channels", "litestar", "sqlalchemy", "uvicorn"):
+        return "/".join(parts[:2]) if len(parts) > 2 else parts[0]
+    return parts[0]
+
+
 def summarize(path: Path, top: int = 30) -> str:
     inclusive: Counter[str] = Counter()
     self_: Counter[str] = Counter()
+    by_package: Counter[str] = Counter()
     total = 0
     for line in path.read_text(errors="replace").splitlines()[:2_000_000]:
         stack, _, n = line.rpartition(" ")
@@ -46,11 +60,15 @@ def summarize(path: Path, top: int = 30) -> str:
         for f in set(frames):
             inclusive[f] += count
         self_[frames[-1]] += count
+        by_package[_package(frames[-1])] += count
     if not total:
         return f"{path}: no samples"
     out = [f"{path.name}: {total} samples (non-idle)", "", "  incl%  self%  function"]
     for f, c in inclusive.most_common(top):
         out.append(f"  {100 * c / total:5.1f}  {100 * self_[f] / total:5.1f}  {f}")
+    out += ["", "  self time by package (where the CPU is actually spent):", "  self%  package"]
+    for f, c in by_package.most_common(15):
+        out.append(f"  {100 * c / total:5.1f}  {f}")
     out += ["", "  top self time:", "  self%  function"]
     for f, c in self_.most_common(top // 2):
         out.append(f"  {100 * c / total:5.1f}  {f}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -12,9 +13,10 @@ log = logging.getLogger("hub.errors")
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    # Only the route and the exception type: messages and bodies may carry patient data.
-    log.error("internal error on %s %s: %s", request.method, request.scope.get("path_template", "?"),
-              type(exc).__name__, exc_info=(type(exc), exc, exc.__traceback__) if log.isEnabledFor(logging.DEBUG) else None)
+    # The route, the exception type and where it was raised; never its message, which may
+    # carry patient data.
+    log.error("internal error on %s %s: %s\n%s", request.method, request.scope.get("path_template", "?"),
+              type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
     return Response(
         {"status_code": 500, "detail": "internal error; it has been logged"},
         status_code=HTTP_500_INTERNAL_SERVER_ERROR, media_type=MediaType.JSON,

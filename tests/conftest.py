@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.clients import Staff
-from tests.support.server import HubServer, test_settings
+from tests.support.server import HubServer, hub_settings
 from tests.support.services import PostgresDatabase, redis_url
 
 BACKENDS = ["sqlite-memory", "sqlite-redis", "postgres-memory", "postgres-redis"]
@@ -19,7 +19,7 @@ def _start(tmp_path: Path, backend: str, **options: object) -> Iterator[HubServe
     db, realtime = backend.split("-")
     pg = PostgresDatabase() if db == "postgres" else None
     redis = redis_url() if realtime == "redis" else ""
-    srv = HubServer(test_settings(tmp_path, db_url=pg.url if pg else None, redis_url=redis, **options)).start()
+    srv = HubServer(hub_settings(tmp_path, db_url=pg.url if pg else None, redis_url=redis, **options)).start()
     try:
         yield srv
     finally:
@@ -44,6 +44,12 @@ def hub_server(tmp_path: Path, hub_server_options: dict[str, object]) -> Iterato
 def any_hub_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubServer]:
     """The same hub on every storage x realtime backend: the contract suite runs on each."""
     yield from _start(tmp_path, request.param)
+
+
+@pytest.fixture(scope="module")
+def module_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    """One embedded-default hub shared by a module's tests that do not disturb each other."""
+    yield from _start(tmp_path_factory.mktemp("hub"), "sqlite-memory")
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ class Inbox {
     this.conversations = new Conversations();
     this.renderQueued = false;
     this.closed = false;
+    this.selectedId = null;
 
     this.list = new ConversationListView({ onFilter: (f) => this.setFilter(f), onOpen: (id) => this.navigate(id) });
     this.view = new ConversationView({ me, onConversation: (c) => this.#upsert(c) });
@@ -90,7 +91,7 @@ class Inbox {
 
   async #resync() {
     const lastSeq = await this.loadList();
-    if (this.view.conversationId !== null) this.view.open(this.view.conversationId);
+    if (this.selectedId !== null) this.view.open(this.selectedId);
     return lastSeq;
   }
 
@@ -107,7 +108,7 @@ class Inbox {
   #onFrame(frame) {
     const { event, conversation } = frame;
     this.conversations.upsert(conversation);
-    if (event.kind === "message_in" && conversation.id !== this.view.conversationId) {
+    if (event.kind === "message_in" && conversation.id !== this.selectedId) {
       this.conversations.unread.add(conversation.id);
     }
     this.view.applyFrame(frame);
@@ -128,7 +129,7 @@ class Inbox {
     if (this.closed) return;
     this.list.render({
       items: this.conversations.shown(this.filter, this.me.id),
-      selectedId: this.view.conversationId ?? this.selectedId,
+      selectedId: this.selectedId,
       filter: this.filter,
       meId: this.me.id,
       unread: this.conversations.unread,

@@ -86,7 +86,18 @@ export class ConversationView {
     }
     if (!this.conversation) return;
     if (frame.conversation.id === this.conversation.id) this.#setConversation(frame.conversation);
-    if (frame.event.patient_id === this.patient.id) this.#addEvents([frame.event]);
+    if (frame.event.patient_id === this.patient.id && this.#addEvents([frame.event])) this.#announce(frame.event);
+  }
+
+  /** Screen readers hear about messages and notes that arrive while the conversation is open. */
+  #announce(event) {
+    if (event.author_type === "agent" && event.author_id === this.me.id) return; // their own action
+    const name = event.author_type === "patient" ? this.timeline.context.patientName : event.author_name || t("timeline.staff");
+    if (event.kind === "message_in" || event.kind === "message_out") {
+      this.announcer.textContent = t("timeline.announceMessage", { name, text: event.text || "" });
+    } else if (event.kind === "note") {
+      this.announcer.textContent = t("timeline.announceNote", { name });
+    }
   }
 
   #build(conversation, patient, page) {
@@ -98,6 +109,7 @@ export class ConversationView {
     this.hasMore = page.has_more;
 
     this.errorBox = h("div", { class: "error-banner", role: "alert", "data-testid": "action-error", hidden: true });
+    this.announcer = h("p", { class: "sr-only", role: "status", "aria-live": "polite" });
     this.earlier = h("div", { class: "timeline-start" });
     this.scroller = h("div", { class: "timeline-scroll", "data-testid": "timeline-scroll" },
       this.earlier, this.timeline.element);
@@ -123,6 +135,7 @@ export class ConversationView {
           this.assignButton,
           this.statusButton)),
       this.errorBox,
+      this.announcer,
       this.scroller,
       this.composer.element);
     this.element.setAttribute("aria-labelledby", "patient-name");
@@ -202,11 +215,14 @@ export class ConversationView {
     }
   }
 
+  /** Adds events not shown yet; returns how many were new. */
   #addEvents(events, { follow = false } = {}) {
     const s = this.scroller;
     const nearBottom = s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
-    if (this.timeline.add(events) && (nearBottom || follow)) this.#scrollToEnd();
-    if (!this.hasMore) this.#renderEarlier();
+    const added = this.timeline.add(events);
+    if (added && (nearBottom || follow)) this.#scrollToEnd();
+    if (added && !this.hasMore) this.#renderEarlier();
+    return added;
   }
 
   #scrollToEnd() {

@@ -114,6 +114,9 @@ const MESSAGES = {
   "timeline.attachment": "Attachment: {name}",
   "timeline.attachmentType": "attachment ({type})",
 
+  "timeline.announceMessage": "New message from {name}: {text}",
+  "timeline.announceNote": "New internal note from {name}",
+
   "msgstatus.queued": "Queued",
   "msgstatus.sent": "Sent",
   "msgstatus.delivered": "Delivered",

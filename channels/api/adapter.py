@@ -47,6 +47,8 @@ class ApiAdapter(ChannelAdapter):
             raise InvalidPayload(f"invalid message: {exc}") from None
         except msgspec.DecodeError as exc:
             raise InvalidPayload(f"malformed JSON: {exc}") from None
+        except UnicodeDecodeError:
+            raise InvalidPayload("malformed JSON: the body is not valid UTF-8") from None
         if not (msg.text and msg.text.strip()) and not msg.attachments:
             raise InvalidPayload("a message needs text or at least one attachment")
         return [

@@ -255,7 +255,7 @@ def test_load_earlier_pages_back_through_history(
 @pytest.fixture
 def small_backfill_hub(tmp_path: Path) -> Iterator[HubServer]:
     """A hub that replays at most 3 missed events: more than that and the client must resync."""
-    settings = hub_support.test_settings(tmp_path)
+    settings = hub_support.hub_settings(tmp_path)
     settings = replace(settings, realtime=replace(settings.realtime, backfill_limit=3))
     srv = HubServer(settings).start()
     yield srv

@@ -30,7 +30,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_settings(data_dir: Path, db_url: str | None = None, redis_url: str = "", **options: object) -> Settings:
+def hub_settings(data_dir: Path, db_url: str | None = None, redis_url: str = "", **options: object) -> Settings:
     """options: fields of ServerSettings or RealtimeSettings to override."""
     realtime = {k: v for k, v in options.items() if k in RealtimeSettings.__dataclass_fields__}
     server = {k: v for k, v in options.items() if k not in realtime}

@@ -1,0 +1,89 @@
+"""Every route, every role: the guard table is the spec, and a route missing from it fails."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from litestar.routes import HTTPRoute
+
+from tests.support.clients import Staff, inbound, post_inbound
+
+PUBLIC, INTEGRATION, AGENT, SUPERVISOR, ADMIN = "public", "integration", "agent", "supervisor", "admin"
+RANK = {AGENT: 1, SUPERVISOR: 2, ADMIN: 3}
+ROLES = [None, "ana", "sofia", "admin"]  # anonymous, agent, supervisor, admin
+ROLE_OF = {"ana": AGENT, "sofia": SUPERVISOR, "admin": ADMIN}
+
+# (method, path template) -> (who may call it, concrete path, JSON body)
+ROUTES = {
+    ("GET", "/api/health"): (PUBLIC, "/api/health", None),
+    ("POST", "/api/auth/login"): (PUBLIC, "/api/auth/login", {"login": "nobody", "password": "x"}),
+    ("POST", "/api/auth/logout"): (AGENT, "/api/auth/logout", None),
+    ("GET", "/api/auth/me"): (AGENT, "/api/auth/me", None),
+    ("GET", "/api/agents"): (SUPERVISOR, "/api/agents", None),
+    ("POST", "/api/agents"): (ADMIN, "/api/agents", {"login": "zoe", "display_name": "Zoe", "password": "a-long-password-1"}),
+    ("GET", "/api/teams"): (AGENT, "/api/teams", None),
+    ("GET", "/api/conversations"): (AGENT, "/api/conversations", None),
+    ("GET", "/api/conversations/{conversation_id:int}"): (AGENT, "/api/conversations/{c}", None),
+    ("POST", "/api/conversations/{conversation_id:int}/messages"): (AGENT, "/api/conversations/{c}/messages", {"text": "hi"}),
+    ("POST", "/api/conversations/{conversation_id:int}/notes"): (AGENT, "/api/conversations/{c}/notes", {"text": "n"}),
+    ("POST", "/api/conversations/{conversation_id:int}/assign"): (AGENT, "/api/conversations/{c}/assign", {"agent_id": None}),
+    ("POST", "/api/conversations/{conversation_id:int}/status"): (AGENT, "/api/conversations/{c}/status", {"status": "pending"}),
+    ("GET", "/api/patients/{patient_id:int}"): (AGENT, "/api/patients/{p}", None),
+    ("GET", "/api/patients/{patient_id:int}/timeline"): (AGENT, "/api/patients/{p}/timeline", None),
+    ("GET", "/api/audit"): (ADMIN, "/api/audit", None),
+    ("POST", "/api/channels/{name:str}/messages"): (INTEGRATION, "/api/channels/api/messages", None),
+    ("GET", "/"): (PUBLIC, "/", None),
+    ("GET", "/{file_path:path}"): (PUBLIC, "/index.html", None),
+}
+NOT_API = ("/schema",)  # the OpenAPI document and its viewers are public by design
+
+
+def _app_routes(app) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.routes:
+        if route.path.startswith(NOT_API) or not isinstance(route, HTTPRoute):
+            continue
+        for method in route.methods - {"OPTIONS", "HEAD"}:
+            found.add((method, route.path))
+    return found
+
+
+def test_the_table_covers_every_route(hub_server):
+    assert _app_routes(hub_server.app) == set(ROUTES)
+
+
+@pytest.mark.parametrize("login", ROLES)
+def test_every_route_with_every_role(hub_server, login):
+    target = post_inbound(httpx.Client(base_url=hub_server.base_url), inbound("role walk", "role-walk-1")).json()
+    client = Staff(hub_server.base_url, login)
+    for (method, _), (who, path, body) in sorted(ROUTES.items()):
+        path = path.format(c=target["conversation_id"], p=target["patient_id"])
+        if who == INTEGRATION:
+            r = client.request(method, path, json=inbound("x", "role-x"))  # a session is no integration key
+            assert r.status_code == 401, (login, method, path, r.status_code)
+            continue
+        r = client.request(method, path, json=body)
+        if path == "/api/auth/login":  # reached the handler, which judged the credentials
+            assert r.status_code == 401 and r.json()["detail"] == "wrong login or password"
+        elif who == PUBLIC:
+            assert r.status_code not in (401, 403), (login, method, path, r.status_code)
+        elif login is None:
+            assert r.status_code == 401, (login, method, path, r.status_code)
+        elif RANK[ROLE_OF[login]] < RANK[who]:
+            assert r.status_code == 403, (login, method, path, r.status_code)
+        else:
+            assert r.status_code not in (401, 403), (login, method, path, r.status_code, r.text)
+        if path == "/api/auth/logout" and login is not None:
+            client = Staff(hub_server.base_url, login)  # sign back in for the rest of the walk
+    client.close()
+
+
+def test_unsafe_requests_need_the_csrf_token(hub_server, staff):
+    ana = staff["ana"]
+    conv = ana.get("/api/conversations").json()["conversations"][0]
+    r = ana.http.post(f"/api/conversations/{conv['id']}/notes", json={"text": "no token"})
+    assert r.status_code == 403 and "csrf" in r.text.lower()
+    r = ana.http.post(f"/api/conversations/{conv['id']}/notes", json={"text": "bad token"},
+                      headers={"x-csrf-token": "forged"})
+    assert r.status_code == 403
+    assert ana.post(f"/api/conversations/{conv['id']}/notes", json={"text": "with token"}).status_code == 201
