@@ -325,7 +325,7 @@ def main() -> int:
                 profiles["c"] = prof.finish()
                 res["c_ws"] = {
                     "agents": rc.sockets, "rate_target": rc.rate, "rate_achieved": rc.achieved_rate,
-                    "seconds": rc.duration_s, "posts_sent": rc.sent, "posts_2xx": rc.post_2xx,
+                    "seconds": rc.duration_s, "posts_planned": rc.planned, "posts_sent": rc.sent, "posts_2xx": rc.post_2xx,
                     "posts_non2xx": rc.post_non2xx, "post_errors": rc.post_errors,
                     "expected_receipts": rc.expected, "receipts": rc.received, "missing": rc.missing,
                     "duplicates": rc.duplicates, "sockets_closed_early": rc.closed_early,
@@ -370,13 +370,14 @@ def main() -> int:
     if "c_ws" in res:
         rc = res["c_ws"]
         ok = (rc["p99_ms"] <= TARGET_C_P99_MS and rc["missing"] == 0 and rc["posts_non2xx"] == 0
-              and rc["post_errors"] == 0)
+              and rc["post_errors"] == 0 and rc["posts_sent"] == rc["posts_planned"])
         verdicts["c"] = ok
         lines.append(f"(c) POST -> agent WebSocket, {rc['agents']} agents, {rc['rate_achieved']:.0f} msg/s x "
                      f"{rc['seconds']:.0f}s: p50 {rc['p50_ms']:.1f} ms  p99 {rc['p99_ms']:.1f} ms  "
                      f"[target p99 <= {TARGET_C_P99_MS:.0f} ms]  {_pf(ok)}")
         lines.append(f"            receipts {rc['receipts']}/{rc['expected_receipts']}  missing {rc['missing']}  "
-                     f"dup {rc['duplicates']}  POST non-2xx {rc['posts_non2xx']} errors {rc['post_errors']}   "
+                     f"dup {rc['duplicates']}  POSTs {rc['posts_sent']}/{rc['posts_planned']} non-2xx {rc['posts_non2xx']} "
+                     f"errors {rc['post_errors']}   "
                      f"p90 {rc['p90_ms']:.1f} max {rc['max_ms']:.1f} ms   POST ack p50 {rc['post_ack_p50_ms']:.1f} "
                      f"p99 {rc['post_ack_p99_ms']:.1f} ms   send lag p99 {rc['send_lag_p99_ms']:.1f} ms")
         lines.append("            " + _cpu(rc["cpu"]))

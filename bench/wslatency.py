@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import time
 from array import array
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ class WsResult:
     sockets: int
     rate: float
     duration_s: float
+    planned: int = 0
     sent: int = 0
     post_2xx: int = 0
     post_non2xx: int = 0
@@ -60,7 +60,7 @@ async def run_ws_latency(
     rate: float = 300.0, duration_s: float = 10.0, max_conns: int = 64, drain_s: float = 10.0,
 ) -> WsResult:
     n_msgs = int(rate * duration_s)
-    res = WsResult(sockets=len(sessions), rate=rate, duration_s=duration_s)
+    res = WsResult(sockets=len(sessions), rate=rate, duration_s=duration_s, planned=n_msgs)
 
     # --- the agents' sockets -------------------------------------------------------------
     probe = Conn(port, dict(sessions[0]))
@@ -121,26 +121,27 @@ async def run_ws_latency(
     builder = Conn(port)
     requests = [builder.build("POST", "/api/channels/api/messages", _body(run, i, senders), auth)
                 for i in range(n_msgs)]
-    idle: deque[Conn] = deque(Conn(port) for _ in range(16))
-    for c in idle:
+    # A pool of keep-alive connections: 16 opened up front, more (up to max_conns) only if all
+    # are busy, so a slow answer never delays the next message's send.
+    idle: asyncio.Queue[Conn] = asyncio.Queue()
+    pool = [Conn(port) for _ in range(16)]
+    for c in pool:
         await c._ensure()
-    opened = len(idle)
-    free = asyncio.Condition()
+        idle.put_nowait(c)
     inflight: set[asyncio.Task[None]] = set()
     post_lat = res.post_latency_ms
 
-    async def post(i: int) -> None:
-        nonlocal opened
-        if idle:
-            c = idle.popleft()
-        elif opened < max_conns:
-            opened += 1
+    async def acquire() -> Conn:
+        if idle.empty() and len(pool) < max_conns:
             c = Conn(port)
-        else:
-            async with free:
-                await asyncio.wait_for(free.wait_for(lambda: bool(idle)), 30)
-                c = idle.popleft()
+            pool.append(c)
+            return c
+        return await asyncio.wait_for(idle.get(), 30)
+
+    async def post(i: int) -> None:
+        c: Conn | None = None
         try:
+            c = await acquire()
             await c._ensure()
             t = perf()
             sent_at[i] = t
@@ -155,12 +156,13 @@ async def run_ws_latency(
                     res.notes.append(f"POST {i} -> HTTP {status}")
         except Exception as exc:  # noqa: BLE001 - counted and reported
             res.post_errors += 1
-            c.close()
+            if c is not None:
+                c.close()
             if len(res.notes) < 5:
                 res.notes.append(f"POST {i} failed: {exc!r}")
-        idle.append(c)
-        async with free:
-            free.notify()
+        finally:
+            if c is not None:
+                idle.put_nowait(c)
 
     cpu0 = time.process_time()
     t0 = perf() + 0.05
@@ -178,6 +180,8 @@ async def run_ws_latency(
     if inflight:
         await asyncio.wait(list(inflight), timeout=30)
     res.sent = sum(1 for t in sent_at if t)
+    if res.sent != n_msgs:
+        res.notes.append(f"{n_msgs - res.sent} messages never sent")
 
     # --- wait for every socket to hold every message (bounded) --------------------------------
     expected_each = res.post_2xx
@@ -193,7 +197,7 @@ async def run_ws_latency(
     await asyncio.gather(*receivers, return_exceptions=True)
     for ws in sockets:
         await ws.close()
-    for c in idle:
+    for c in pool:
         c.close()
 
     res.expected = expected_each * len(sockets)

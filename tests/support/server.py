@@ -31,15 +31,17 @@ def free_port() -> int:
 
 
 def hub_settings(data_dir: Path, db_url: str | None = None, redis_url: str = "", **options: object) -> Settings:
-    """options: fields of ServerSettings or RealtimeSettings to override."""
+    """options: fields of ServerSettings, RealtimeSettings or SecuritySettings to override."""
     realtime = {k: v for k, v in options.items() if k in RealtimeSettings.__dataclass_fields__}
-    server = {k: v for k, v in options.items() if k not in realtime}
+    security = {k: v for k, v in options.items() if k in SecuritySettings.__dataclass_fields__}
+    server = {k: v for k, v in options.items() if k not in realtime and k not in security}
     return Settings(
         data_dir=data_dir,
         database=DatabaseSettings(url=db_url or f"sqlite+aiosqlite:///{data_dir / 'hub.db'}",
                                   sqlite_synchronous="NORMAL"),
         realtime=RealtimeSettings(redis_url=redis_url, channel_prefix=f"puente-test-{uuid.uuid4().hex[:8]}", **realtime),  # type: ignore[arg-type]
-        security=SecuritySettings(secret="test-secret-" + uuid.uuid4().hex, ingest_keys=(INGEST_KEY,)),
+        security=SecuritySettings(secret="test-secret-" + uuid.uuid4().hex, ingest_keys=(INGEST_KEY,),
+                                  **security),  # type: ignore[arg-type]
         clinic=ClinicSettings(),
         server=replace(ServerSettings(port=free_port(), demo=True), **server),  # type: ignore[arg-type]
     )
