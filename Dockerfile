@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY hub hub
+COPY channels channels
+COPY web web
+COPY locales locales
+RUN pip install --no-cache-dir .
+ENV PUENTE_HOST=0.0.0.0 PUENTE_DATA_DIR=/data
+VOLUME /data
+EXPOSE 8000
+CMD ["puente"]

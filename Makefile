@@ -1,0 +1,33 @@
+# The two set-up commands (see README.md): `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test system-deps bench catalogs
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# Install and start the hub on the embedded default (SQLite file in ./data, in-process
+# realtime) with a demo clinic; prints demo logins.
+run: $(VENV)/.installed
+	$(PY) -m hub --demo
+
+# Debian packages the tests drive: Chromium for the browser tests.
+system-deps:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# Install everything and run the whole test suite.
+test: $(VENV)/.installed system-deps
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+# Re-extract the gettext catalogs after changing marked strings.
+catalogs: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F locales/babel.cfg -o locales/puente.pot --no-location --sort-output hub channels
+	$(VENV)/bin/pybabel update -i locales/puente.pot -d locales -D puente --no-fuzzy-matching
