@@ -134,7 +134,7 @@ export class ConversationListView {
         h("time", { class: "conv-time", datetime: when, title: longTime(when) }, relativeTime(when, now))),
       h("span", { class: "conv-preview", "data-testid": "row-preview" }, conv.preview || t("list.noPreview")),
       h("span", { class: "conv-meta" },
-        channelBadge(conv.last_inbound_channel || conv.channel),
+        channelBadge(conv.last_inbound_channel || conv.channel, { "data-testid": "row-channel" }),
         statusBadge(conv.status),
         h("span", { class: `conv-assignee${conv.assignee_id === null ? " is-unassigned" : ""}`,
           "data-testid": "row-assignee" }, assignee)));

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, ClassVar
 
 import msgspec
@@ -58,7 +58,7 @@ class ApiAdapter(ChannelAdapter):
                 sender=msg.sender,
                 text=msg.text,
                 attachments=msg.attachments,
-                sent_at=msg.sent_at,
+                sent_at=msg.sent_at.astimezone(UTC) if msg.sent_at else None,
                 language=msg.language,
             )
         ]

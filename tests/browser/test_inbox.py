@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.pages import event, open_page, row, send_inbound, sign_in
-from tests.support.clients import Staff
 from tests.support import server as hub_support
+from tests.support.clients import Staff
 from tests.support.server import HubServer
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ def test_agent_answers_a_new_message_live(
     expect(items.first).to_have_attribute("data-conversation-id", str(first["conversation_id"]))
     expect(item.get_by_test_id("row-name")).to_have_text("Grace Hopper")
     expect(item.get_by_test_id("row-preview")).to_have_text("Can I move my physical to Friday?")
-    expect(item).to_contain_text("API")
+    expect(item.get_by_test_id("row-channel")).to_have_text("API")
     expect(item.get_by_test_id("row-assignee")).to_have_text("Unassigned")
     assert page.evaluate("window.__sameDocument") is True
 

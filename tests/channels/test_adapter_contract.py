@@ -1,0 +1,58 @@
+"""The channel contract: every adapter, every fixture of real payloads, no I/O.
+
+A fixture is tests/channels/fixtures/<channel>/<case>.json with `content_type`, the payload as
+`body` (JSON) or `raw` (text), and either `expect` (the normalised messages) or `error` (words
+the refusal must contain). Every registered adapter must have fixtures of both kinds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from channels.base import ChannelAdapter, InboundMessage, InvalidPayload
+from channels.registry import ADAPTERS
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CASES = sorted(FIXTURES.glob("*/*.json"))
+
+
+def _payload(case: dict) -> bytes:
+    return case["raw"].encode() if "raw" in case else json.dumps(case["body"]).encode()
+
+
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
+def test_fixture(path: Path) -> None:
+    case = json.loads(path.read_text())
+    adapter = ADAPTERS[path.parent.name]
+    if "error" in case:
+        with pytest.raises(InvalidPayload) as refused:
+            adapter.parse_inbound(_payload(case), case["content_type"])
+        assert case["error"] in str(refused.value)
+    else:
+        got = adapter.parse_inbound(_payload(case), case["content_type"])
+        assert all(isinstance(m, InboundMessage) for m in got)
+        assert msgspec.to_builtins(got) == case["expect"]
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_every_adapter_is_typed_and_has_fixtures_of_both_kinds(name: str) -> None:
+    adapter = ADAPTERS[name]
+    assert isinstance(adapter, ChannelAdapter) and adapter.channel == name
+    kinds = {("error" in json.loads(p.read_text())) for p in (FIXTURES / name).glob("*.json")}
+    assert kinds == {True, False}, f"{name} needs fixtures that parse and fixtures that are refused"
+
+
+def test_adapters_are_pure() -> None:
+    """Same bytes in, same messages out, and the input is not touched."""
+    for name, adapter in ADAPTERS.items():
+        for path in (FIXTURES / name).glob("*.json"):
+            case = json.loads(path.read_text())
+            if "error" in case:
+                continue
+            payload = _payload(case)
+            first = adapter.parse_inbound(payload, case["content_type"])
+            assert adapter.parse_inbound(payload, case["content_type"]) == first
