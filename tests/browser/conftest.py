@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.pages import TIMEOUT_MS, open_page, screenshot
 from tests.support.server import HubServer
+from tests.support.services import REQUIRED
 
 CHROMIUM = os.environ.get("PUENTE_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -22,6 +23,8 @@ expect.set_options(timeout=TIMEOUT_MS)
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
+        if REQUIRED:  # CI: the browser tests are not optional
+            pytest.fail(f"no Chromium at {CHROMIUM} and PUENTE_REQUIRE_SERVICES=1", pytrace=False)
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
