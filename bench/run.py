@@ -283,8 +283,7 @@ def main() -> int:
     res: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True).stdout.strip(),
+        "git": _git_rev(),
         "quick": a.quick,
         "other_cpu_pct_before": round(load_before, 1),
         "config": vars(a),
@@ -435,6 +434,17 @@ def _cpu(c: dict[str, float]) -> str:
     """CPU in % of one core over the phase (200% = both cores)."""
     return (f"CPU: server {c['server_cpu_pct']:.0f}%  python client {c['client_cpu_pct']:.0f}%  wrk {c['wrk_cpu_pct']:.0f}%"
             f"  other processes {c['other_cpu_pct']:.0f}%")
+
+
+def _git_rev() -> str:
+    """HEAD, plus '+dirty' when the server's code (hub/, channels/) has uncommitted changes."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    rev = git("rev-parse", "--short", "HEAD") or "unknown"
+    return rev + ("+dirty" if git("status", "--porcelain", "--", "hub", "channels") else "")
 
 
 def _pf(ok: bool) -> str:

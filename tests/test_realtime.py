@@ -158,3 +158,24 @@ def test_stream_refuses_strangers_and_bad_input(hub_server, staff):
             with pytest.raises(ConnectionClosed):
                 ws.recv(timeout=5)
             assert ws.close_code == 4400 and "after" in ws.close_reason
+
+
+@pytest.mark.parametrize("hub_server_options", [{"idle_timeout_s": 2}], indirect=True)
+def test_a_socket_does_not_outlive_its_session(hub_server, hub_server_options):
+    idle, busy = Staff(hub_server.base_url, "ana"), Staff(hub_server.base_url, "ben")
+    idle_stream = StreamClient(hub_server.ws_url, idle, after=0).open()
+    idle_stream.read_until_ready()
+    out = Staff(hub_server.base_url, "sofia")
+    out_stream = StreamClient(hub_server.ws_url, out, after=0).open()
+    out_stream.read_until_ready()
+    assert out.post("/api/auth/logout").status_code == 200
+    with pytest.raises(ConnectionClosed):
+        while True:
+            out_stream.recv(timeout=10)
+    assert out_stream.ws.close_code == 4401
+    # the stream alone is not activity: idle-logoff closes it too
+    with pytest.raises(ConnectionClosed):
+        while True:
+            idle_stream.recv(timeout=10)
+            busy.get("/api/auth/me")
+    assert idle_stream.ws.close_code == 4401 and "sign in" in idle_stream.ws.close_reason

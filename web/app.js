@@ -208,6 +208,18 @@ setUnauthorizedHandler(() => {
 
 window.addEventListener("hashchange", () => inbox?.route());
 
+// Sessions end after an idle timeout (HIPAA automatic logoff). Watching the live stream is
+// not activity; the agent's own input is, so it renews the session, at most once a minute.
+let lastActivityPing = 0;
+for (const type of ["keydown", "pointerdown"]) {
+  window.addEventListener(type, () => {
+    const now = Date.now();
+    if (!inbox || now - lastActivityPing < 60_000) return;
+    lastActivityPing = now;
+    api.whoami().catch(() => {}); // a 401 goes to the sign-in form via the unauthorized handler
+  }, { passive: true, capture: true });
+}
+
 async function boot() {
   document.documentElement.lang = LOCALE;
   document.title = t("app.title");

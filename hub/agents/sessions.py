@@ -11,6 +11,7 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionConfig,
 )
 from litestar.security.session_auth import SessionAuth
+from litestar.stores.base import Store
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.agents.roles import Principal, Role
@@ -31,8 +32,15 @@ class _RotatingBackend(ServerSideSessionBackend):
         return super().get_session_id(connection)
 
 
+SESSION_COOKIE = "puente_session"
+
+
 class SessionConfig(ServerSideSessionConfig):
     _backend_class = _RotatingBackend
+
+    @staticmethod
+    def store_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Store:
+        return connection.app.stores.get("sessions")
 
 
 class PrincipalCache:
@@ -74,7 +82,7 @@ def make_session_auth(cache: PrincipalCache, idle_timeout_s: int, secure: bool, 
     return SessionAuth[Principal, Any](
         retrieve_user_handler=retrieve,
         session_backend_config=SessionConfig(
-            key="puente_session", max_age=idle_timeout_s, renew_on_access=True, httponly=True,
+            key=SESSION_COOKIE, max_age=idle_timeout_s, renew_on_access=True, httponly=True,
             secure=secure, samesite="strict",
         ),
         exclude=exclude,

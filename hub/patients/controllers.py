@@ -82,7 +82,7 @@ class PatientController(Controller):
         async with read_sessions() as s:
             if not await may_see_patient(s, request.user, patient_id):
                 raise NotFoundException(f"no patient {patient_id} that you can see")
-            events = await patient_timeline(s, patient_id, before, limit + 1)
+            events = await patient_timeline(s, request.user, patient_id, before, limit + 1)
         has_more = len(events) > limit
         events = events[-limit:]
         await writer.submit(write_audit_batch, AuditRecord(

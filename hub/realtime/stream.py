@@ -12,6 +12,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from hub.agents.roles import Principal, Role, requires
+from hub.agents.sessions import SESSION_COOKIE, SessionConfig
 from hub.deps import FanoutDep, ReadSessions, SettingsDep
 from hub.events import ReadyFrame, ResyncFrame, encode
 from hub.realtime.fanout import SocketQueue
@@ -20,6 +21,7 @@ from hub.timeline.reads import events_after, last_seq
 CLOSE_TOO_SLOW = 4008
 CLOSE_BAD_REQUEST = 4400
 CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_SIGNED_OUT = 4401
 
 
 def _same_origin(socket: WebSocket) -> bool:
@@ -67,9 +69,14 @@ async def stream(
         pump = asyncio.create_task(_pump(socket, queue, sent))
         listen = asyncio.create_task(_listen(socket))
         cut_off = asyncio.create_task(queue.cut_off.wait())
-        # Ends when the client goes away, or when it fell too far behind to keep up.
-        await asyncio.wait([pump, listen, cut_off], return_when=asyncio.FIRST_COMPLETED)
+        expiry = asyncio.create_task(_until_signed_out(socket, settings.security.idle_timeout_s))
+        # Ends when the client goes away, falls too far behind, or its session ends.
+        await asyncio.wait([pump, listen, cut_off, expiry], return_when=asyncio.FIRST_COMPLETED)
         cut_off.cancel()
+        if expiry.done():
+            pump.cancel()
+            await socket.close(CLOSE_SIGNED_OUT, "session ended; sign in again")
+        expiry.cancel()
         if queue.cut_off.is_set():
             pump.cancel()
             # It reconnects with ?after=<its last seq>. If even the close frame cannot be
@@ -85,6 +92,19 @@ async def stream(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
                     await task
+
+
+async def _until_signed_out(socket: WebSocket, idle_timeout_s: int) -> None:
+    """Returns once the socket's session is gone (signed out or idle-logged-off): an open
+    socket must not outlive the session it was opened with. The stream itself is not user
+    activity, so it does not keep the session alive."""
+    store = SessionConfig.store_of(socket)
+    session_id = socket.cookies.get(SESSION_COOKIE, "")
+    interval = max(0.5, min(30.0, idle_timeout_s / 4))
+    while True:
+        await asyncio.sleep(interval)
+        if await store.get(session_id) is None:  # no renewal: reading is not activity
+            return
 
 
 async def _listen(socket: WebSocket) -> None:

@@ -84,15 +84,18 @@ async def may_see_patient(s: AsyncSession, principal: Principal, patient_id: int
 
 
 async def patient_timeline(
-    s: AsyncSession, patient_id: int, before: int | None, limit: int
+    s: AsyncSession, principal: Principal, patient_id: int, before: int | None, limit: int
 ) -> list[TimelineEventOut]:
-    """The patient's last `limit` events (before `before`), oldest first."""
+    """The patient's last `limit` events (before `before`) across every channel and every
+    conversation the principal may see, oldest first: the same events their stream carries."""
     author = aliased(Agent)
     q = (
         select(TimelineEvent, author.display_name)
         .outerjoin(author, (author.id == TimelineEvent.author_id) & (TimelineEvent.author_type == "agent"))
         .where(TimelineEvent.patient_id == patient_id)
     )
+    if not principal.sees_everything:
+        q = q.join(Conversation, Conversation.id == TimelineEvent.conversation_id).where(visible(principal))
     if before is not None:
         q = q.where(TimelineEvent.seq < before)
     rows = (await s.execute(q.order_by(TimelineEvent.seq.desc()).limit(limit))).all()
