@@ -4,22 +4,9 @@ import { h } from "./dom.js";
 import { channelLabel } from "./format.js";
 import { t } from "./strings.js";
 
-// Channels a reply can go out on, and the contact point kind each one needs.
-const REPLY_CHANNELS = [["sms", "phone"], ["email", "email"], ["webchat", "webchat"], ["api", null]];
-
-/** Reply channels for a patient: [{channel, disabled}], as the server decides reachability. */
+/** Reply channels for a patient, as the server decides them: [{channel, disabled, reason}]. */
 export function replyChannels(patient) {
-  const points = patient?.contact_points || [];
-  const out = [];
-  for (const [channel, kind] of REPLY_CHANNELS) {
-    if (kind === null) {
-      out.push({ channel, disabled: false }); // the API channel answers whichever integration spoke
-      continue;
-    }
-    const ofKind = points.filter((p) => p.kind === kind);
-    if (ofKind.length) out.push({ channel, disabled: ofKind.every((p) => p.opted_out_at) });
-  }
-  return out;
+  return (patient?.reply_channels || []).map((r) => ({ channel: r.channel, disabled: !r.reachable, reason: r.reason }));
 }
 
 export class Composer {

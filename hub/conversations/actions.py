@@ -30,6 +30,7 @@ from hub.events import (
     Published,
     TimelineEventOut,
 )
+from hub.patients.reach import reply_channels
 from hub.timeline.reads import visible
 from hub.timeline.views import conversation_out, event_out, preview
 
@@ -98,8 +99,11 @@ async def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
 
 async def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut:
     channel = cmd.channel or conv.last_inbound_channel or conv.channel
-    if channel not in await _reachable_channels(tx, conv.patient_id):
-        raise ValidationException(f"the patient cannot be reached on {channel!r}")
+    reach = {r.channel: r for r in await reply_channels(tx.session, conv.patient_id)}
+    if channel not in reach:
+        raise ValidationException(f"the patient has no contact point for {channel!r}")
+    if not reach[channel].reachable:
+        raise ValidationException(f"the patient cannot be reached on {channel!r}: {reach[channel].reason}")
     if conv.first_response_at is None:
         conv.first_response_at = now
     conv.handler = "agent"
@@ -108,23 +112,6 @@ async def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEv
     # Stored first, as queued; the channel's outbox delivers it and moves the status forward.
     return await _append(tx, conv, cmd, EventKind.MESSAGE_OUT, AuditAction.MESSAGE_SEND, text=cmd.text,
                          channel=channel, data={"status": "queued"}, now=now)
-
-
-async def _reachable_channels(tx: Tx, patient_id: int) -> set[str]:
-    """Channels with a contact point that has not opted out. The API channel reaches
-    whatever integration spoke for the patient."""
-    rows = await tx.session.execute(
-        select(ContactPoint.kind).where(ContactPoint.patient_id == patient_id, ContactPoint.opted_out_at.is_(None))
-    )
-    kinds = {k for (k,) in rows}
-    channels = {"api"}
-    if "phone" in kinds:
-        channels.add("sms")
-    if "email" in kinds:
-        channels.add("email")
-    if "webchat" in kinds:
-        channels.add("webchat")
-    return channels
 
 
 async def _assign(tx: Tx, conv: Conversation, cmd: Assign, now: Any) -> TimelineEventOut:

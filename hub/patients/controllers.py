@@ -15,6 +15,7 @@ from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
 from hub.db.models import Patient
 from hub.deps import ReadSessions, WriterDep
 from hub.events import TimelineEventOut
+from hub.patients.reach import ReplyChannel, reply_channels
 from hub.timeline.reads import may_see_patient, patient_timeline
 
 
@@ -41,6 +42,7 @@ class PatientOut(msgspec.Struct):
     time_zone: str | None
     contact_points: list[ContactPointOut]
     consents: list[ConsentOut]
+    reply_channels: list[ReplyChannel]
 
 
 class Timeline(msgspec.Struct):
@@ -67,6 +69,7 @@ class PatientController(Controller):
                 p.id, p.name, p.date_of_birth, p.preferred_language, p.preferred_channel, p.time_zone,
                 [ContactPointOut(c.kind, c.address, c.verified, c.opted_out_at) for c in p.contact_points],
                 [ConsentOut(c.channel, c.granted, c.source, c.changed_at) for c in p.consents],
+                await reply_channels(s, patient_id),
             )
         await writer.submit(write_audit_batch, AuditRecord(
             AuditAction.PATIENT_READ, request.user.id, Origin.of(request), patient_id))

@@ -1,0 +1,38 @@
+"""Which channels a reply to a patient can go out on, and why not when it cannot."""
+
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.db.models import ContactPoint
+
+# Reply channel -> the contact point kind it needs. The API channel answers whichever
+# integration spoke for the patient, so it needs none.
+NEEDS = {"sms": "phone", "email": "email", "webchat": "webchat", "api": None}
+
+
+class ReplyChannel(msgspec.Struct):
+    channel: str
+    reachable: bool
+    reason: str | None = None  # why not, when not reachable
+
+
+async def reply_channels(s: AsyncSession, patient_id: int) -> list[ReplyChannel]:
+    rows = (await s.execute(
+        select(ContactPoint.kind, ContactPoint.opted_out_at).where(ContactPoint.patient_id == patient_id)
+    )).all()
+    out = []
+    for channel, kind in NEEDS.items():
+        if kind is None:
+            out.append(ReplyChannel(channel, True))
+            continue
+        points = [opted_out for k, opted_out in rows if k == kind]
+        if not points:
+            continue  # not a channel this patient has: not offered at all
+        if all(p is not None for p in points):
+            out.append(ReplyChannel(channel, False, "opted out"))
+        else:
+            out.append(ReplyChannel(channel, True))
+    return out
