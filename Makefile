@@ -29,5 +29,5 @@ bench: $(VENV)/.installed
 
 # Re-extract the gettext catalogs after changing marked strings.
 catalogs: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F locales/babel.cfg -o locales/puente.pot --no-location --sort-output hub channels
+	$(VENV)/bin/pybabel extract -F locales/babel.cfg -k _ -o locales/puente.pot --no-location --sort-output --project Puente --copyright-holder "Puente contributors" hub channels
 	$(VENV)/bin/pybabel update -i locales/puente.pot -d locales -D puente --no-fuzzy-matching

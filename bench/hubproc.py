@@ -25,7 +25,9 @@ def free_port() -> int:
 class Hub:
     """`python -m hub --demo --port P` with its own data dir; output goes to a log file."""
 
-    def __init__(self, data_dir: Path, ingest_key: str, log_path: Path, python: str = sys.executable) -> None:
+    def __init__(self, data_dir: Path, ingest_key: str, log_path: Path, python: str = sys.executable,
+                 code_dir: Path = REPO) -> None:
+        self.code_dir = code_dir  # where `python -m hub` runs from: the working tree, or a `--rev` export
         self.data_dir = data_dir
         self.ingest_key = ingest_key
         self.log_path = log_path
@@ -51,6 +53,7 @@ class Hub:
             PUENTE_LOG_LEVEL="warning",
             PYTHONUNBUFFERED="1",
         )
+        env["PYTHONPATH"] = str(self.code_dir) + os.pathsep + env.get("PYTHONPATH", "")
         for name in ("PUENTE_DATABASE_URL", "PUENTE_REDIS_URL", "PUENTE_HOST", "PUENTE_PORT"):
             env.pop(name, None)  # the bench always runs SQLite in the data dir, in-process fan-out
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
@@ -58,7 +61,7 @@ class Hub:
         log.flush()
         self.proc = subprocess.Popen(
             [self.python, "-m", "hub", "--demo", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=self.code_dir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         log.close()
         deadline = time.monotonic() + timeout_s

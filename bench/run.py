@@ -255,6 +255,8 @@ def main() -> int:
     ap.add_argument("--only", default="abcd", help="run only these parts, e.g. 'd' or 'ab' [abcd]")
     ap.add_argument("--profile", action="store_true", help="py-spy the server during (b), (c), (d large)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data dirs")
+    ap.add_argument("--rev", default=None,
+                    help="bench this committed git revision (exported with git archive) instead of the working tree")
     ap.add_argument("--quiet-wait", type=float, default=60,
                     help="seconds to wait, at most, for other processes to leave the CPUs idle [60]")
     a = ap.parse_args()
@@ -272,6 +274,13 @@ def main() -> int:
     tmp_root = Path(tempfile.mkdtemp(prefix="puente-bench-"))
     hub_log = tmp_root / "hub.log"
     py = sys.executable
+    code_dir = REPO
+    if a.rev:
+        code_dir = tmp_root / "code"
+        code_dir.mkdir()
+        archive = subprocess.run(["git", "archive", a.rev], cwd=REPO, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(code_dir)], input=archive, check=True)
+        log(f"benching {a.rev} exported to {code_dir}")
     loop_run = asyncio.run
     try:
         import uvloop  # the client's loop: cheaper per frame than asyncio's
@@ -283,7 +292,7 @@ def main() -> int:
     res: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "git": _git_rev(),
+        "git": _git_rev(a.rev),
         "quick": a.quick,
         "other_cpu_pct_before": round(load_before, 1),
         "config": vars(a),
@@ -295,7 +304,7 @@ def main() -> int:
 
     # ============ server 1: (a), (b), (c) on one server, back to back ============
     if set("abc") & set(a.only):
-        hub = Hub(tmp_root / "data-abc", INGEST_KEY, hub_log, py)
+        hub = Hub(tmp_root / "data-abc", INGEST_KEY, hub_log, py, code_dir)
         log(f"starting hub (data dir {hub.data_dir})")
         hub.start()
         try:
@@ -331,6 +340,8 @@ def main() -> int:
                     "p50_ms": pct(rc.latencies_ms, 50), "p90_ms": pct(rc.latencies_ms, 90),
                     "p99_ms": pct(rc.latencies_ms, 99), "max_ms": max(rc.latencies_ms, default=float("nan")),
                     "post_ack_p50_ms": pct(rc.post_latency_ms, 50), "post_ack_p99_ms": pct(rc.post_latency_ms, 99),
+                    "receipt_minus_ack_p50_ms": pct(rc.after_ack_ms, 50),
+                    "receipt_minus_ack_p99_ms": pct(rc.after_ack_ms, 99),
                     "send_lag_p99_ms": pct(rc.send_lag_ms, 99), "send_lag_max_ms": max(rc.send_lag_ms, default=0.0),
                     "client_cpu_pct_during_send": 100 * rc.client_cpu_s / rc.wall_s, "cpu": cpu,
                     "notes": rc.notes,
@@ -340,7 +351,7 @@ def main() -> int:
 
     # ============ server 2: (d) timeline reads at two sizes ============
     if "d" in a.only:
-        res["d_timeline"] = run_timeline_part(a, tmp_root, hub_log, py, loop_run, profiles)
+        res["d_timeline"] = run_timeline_part(a, tmp_root, hub_log, py, code_dir, loop_run, profiles)
 
     res["elapsed_s"] = time.perf_counter() - started
     res["profiles"] = profiles
@@ -378,7 +389,8 @@ def main() -> int:
                      f"dup {rc['duplicates']}  POSTs {rc['posts_sent']}/{rc['posts_planned']} non-2xx {rc['posts_non2xx']} "
                      f"errors {rc['post_errors']}   "
                      f"p90 {rc['p90_ms']:.1f} max {rc['max_ms']:.1f} ms   POST ack p50 {rc['post_ack_p50_ms']:.1f} "
-                     f"p99 {rc['post_ack_p99_ms']:.1f} ms   send lag p99 {rc['send_lag_p99_ms']:.1f} ms")
+                     f"p99 {rc['post_ack_p99_ms']:.1f} ms   receipt - ack p50 {rc['receipt_minus_ack_p50_ms']:.1f} "
+                     f"p99 {rc['receipt_minus_ack_p99_ms']:.1f} ms   send lag p99 {rc['send_lag_p99_ms']:.1f} ms")
         lines.append("            " + _cpu(rc["cpu"]))
         if rc["notes"]:
             lines.append(f"            notes: {'; '.join(rc['notes'])}")
@@ -436,15 +448,18 @@ def _cpu(c: dict[str, float]) -> str:
             f"  other processes {c['other_cpu_pct']:.0f}%")
 
 
-def _git_rev() -> str:
-    """HEAD, plus '+dirty' when the server's code (hub/, channels/) has uncommitted changes."""
+def _git_rev(rev: str | None) -> str:
+    """The revision benched: HEAD plus '+dirty' when the server's code (hub/, channels/) has
+    uncommitted changes, or the --rev given."""
     def git(*args: str) -> str:
         try:
             return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
-    rev = git("rev-parse", "--short", "HEAD") or "unknown"
-    return rev + ("+dirty" if git("status", "--porcelain", "--", "hub", "channels") else "")
+    if rev:
+        return (git("rev-parse", "--short", rev) or rev) + " (--rev)"
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--", "hub", "channels") else "")
 
 
 def _pf(ok: bool) -> str:
@@ -459,9 +474,9 @@ async def _sign_in_many(port: int, n: int) -> list[dict[str, str]]:
     return out
 
 
-def run_timeline_part(a: argparse.Namespace, tmp_root: Path, hub_log: Path, py: str, loop_run: Any,
+def run_timeline_part(a: argparse.Namespace, tmp_root: Path, hub_log: Path, py: str, code_dir: Path, loop_run: Any,
                       profiles: dict[str, str | None]) -> dict[str, Any]:
-    hub = Hub(tmp_root / "data-d", INGEST_KEY, hub_log, py)
+    hub = Hub(tmp_root / "data-d", INGEST_KEY, hub_log, py, code_dir)
     log("(d) fresh hub: migrate and seed the demo clinic")
     hub.start()
     hub.stop()

@@ -42,6 +42,7 @@ class WsResult:
     latencies_ms: array = field(default_factory=lambda: array("d"))
     send_lag_ms: array = field(default_factory=lambda: array("d"))  # actual send - scheduled
     post_latency_ms: array = field(default_factory=lambda: array("d"))  # POST write -> 2xx answer
+    after_ack_ms: array = field(default_factory=lambda: array("d"))  # receipt - the POST's answer (may be < 0)
     achieved_rate: float = 0.0
     client_cpu_s: float = 0.0
     wall_s: float = 0.0
@@ -80,6 +81,8 @@ async def run_ws_latency(
                 break
 
     sent_at = array("d", [0.0]) * n_msgs
+    acked_at = array("d", [0.0]) * n_msgs
+    recv_at = [array("d", [0.0]) * n_msgs for _ in sessions]
     seen = [bytearray(n_msgs) for _ in sockets]
     lat = res.latencies_ms
     mark = f'"provider_message_id":"c-{run}-'.encode()
@@ -90,6 +93,7 @@ async def run_ws_latency(
 
     async def receive(idx: int, ws: ClientConnection) -> None:
         flags = seen[idx]
+        times = recv_at[idx]
         got = 0
         try:
             for _ in range(n_msgs * 4 + 1000):  # bounded: more frames than we can expect
@@ -106,6 +110,7 @@ async def run_ws_latency(
                     dups[0] += 1
                     continue
                 flags[i] = 1
+                times[i] = t
                 got += 1
                 counts[idx] = got
                 lat.append((t - sent_at[i]) * 1000.0)
@@ -149,7 +154,8 @@ async def run_ws_latency(
             status, _, _ = await c.read_response()
             if 200 <= status < 300:
                 res.post_2xx += 1
-                post_lat.append((perf() - t) * 1000.0)
+                acked_at[i] = perf()
+                post_lat.append((acked_at[i] - t) * 1000.0)
             else:
                 res.post_non2xx += 1
                 if len(res.notes) < 5:
@@ -204,6 +210,10 @@ async def run_ws_latency(
     res.received = sum(counts)
     res.missing = res.expected - res.received
     res.duplicates = dups[0]
+    for times in recv_at:
+        for i in range(n_msgs):
+            if times[i] and acked_at[i]:
+                res.after_ack_ms.append((times[i] - acked_at[i]) * 1000.0)
     return res
 
 

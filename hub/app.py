@@ -30,6 +30,7 @@ from hub.errors import internal_error
 from hub.patients.controllers import PatientController
 from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
+from hub.refusals import Refused, render_refusal
 from hub.settings import Settings, load_settings
 from hub.timeline.inbound import receive
 
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": provide(settings), "principals": provide(hub.principals),
         },
         openapi_config=OpenAPIConfig(title="Puente", version="0.1.0", path="/schema"),
-        exception_handlers={500: internal_error},
+        exception_handlers={Refused: render_refusal, 500: internal_error},
         request_max_body_size=settings.server.max_body_bytes,
     )
     app.state.hub = hub

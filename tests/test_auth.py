@@ -37,7 +37,7 @@ def test_passwords_are_argon2_and_wrong_ones_are_refused_and_audited(hub_server)
     c = Staff(hub_server.base_url)
     for login, password in [("ana", "wrong"), ("nobody", "puente-ana-demo"), ("ANA", "puente-ana-demo")]:
         r = c.post("/api/auth/login", json={"login": login, "password": password})
-        assert r.status_code == 401 and r.json()["detail"] == "wrong login or password"
+        assert r.status_code == 401 and r.json()["detail"] == "Wrong login or password."
     assert c.get("/api/auth/me").status_code == 401
     with _db(hub_server) as db:
         failed = db.execute("SELECT count(*) FROM audit_log WHERE action = 'auth.login_failed'").fetchone()[0]

@@ -64,7 +64,7 @@ def test_every_route_with_every_role(hub_server, login):
             continue
         r = client.request(method, path, json=body)
         if path == "/api/auth/login":  # reached the handler, which judged the credentials
-            assert r.status_code == 401 and r.json()["detail"] == "wrong login or password"
+            assert r.status_code == 401 and r.json()["detail"] == "Wrong login or password."
         elif who == PUBLIC:
             assert r.status_code not in (401, 403), (login, method, path, r.status_code)
         elif login is None:

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import select
@@ -25,6 +24,8 @@ from hub.audit.record import (
 from hub.db.models import Agent, Team
 from hub.db.writer import Tx
 from hub.deps import ReadSessions, WriterDep
+from hub.i18n import _
+from hub.refusals import Refused
 
 
 class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -61,7 +62,7 @@ class AuthController(Controller):
         if principal is None:
             await writer.submit(write_audit_batch, AuditRecord(
                 AuditAction.LOGIN_FAILED, agent.id if agent else None, origin, detail={"login": data.login[:80]}))
-            raise NotAuthorizedException("wrong login or password")
+            raise Refused(401, _("Wrong login or password."))
         await writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGIN, principal.id, origin))
         request.scope[ROTATE] = True  # type: ignore[typeddict-unknown-key]
         request.set_session({"agent_id": principal.id})
@@ -114,10 +115,10 @@ async def _create_agent(tx: Tx, items: list[tuple[NewAgent, Principal, Origin]])
     for data, by, origin in items:
         teams = (await tx.session.execute(select(Team).where(Team.id.in_(data.team_ids)))).scalars().all()
         if len(teams) != len(set(data.team_ids)):
-            out.append(ValidationException("unknown team id"))
+            out.append(Refused(400, _("Unknown team.")))
             continue
         if (await tx.session.execute(select(Agent.id).where(Agent.login == data.login))).first():
-            out.append(ValidationException(f"login {data.login!r} is taken"))
+            out.append(Refused(400, _("The login {login} is taken."), login=data.login))
             continue
         agent = Agent(login=data.login, display_name=data.display_name, password_hash=hash_password(data.password),
                       role=data.role, languages=data.languages, teams=list(teams), active=True)
@@ -144,7 +145,7 @@ class StaffController(Controller):
         try:
             return await writer.submit(_create_agent, (data, request.user, Origin.of(request)))
         except IntegrityError:
-            raise ValidationException(f"login {data.login!r} is taken") from None
+            raise Refused(400, _("The login {login} is taken."), login=data.login) from None
 
     @get("/teams", guards=[requires(Role.AGENT)])
     async def list_teams(self, read_sessions: ReadSessions) -> list[TeamOut]:

@@ -7,8 +7,10 @@ from typing import Any
 
 import msgspec
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+
+from hub.i18n import _
+from hub.refusals import Refused
 
 
 class Role(StrEnum):
@@ -39,15 +41,22 @@ class Principal(msgspec.Struct, frozen=True):
         return self.role.rank >= Role.SUPERVISOR.rank
 
 
+NEEDS_ROLE = {
+    Role.AGENT: _("This needs an agent's sign-in."),
+    Role.SUPERVISOR: _("This needs a supervisor."),
+    Role.ADMIN: _("This needs an administrator."),
+}
+
+
 def requires(role: Role) -> Any:
     """A guard: the user is signed in and holds at least `role`."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if not isinstance(user, Principal):
-            raise NotAuthorizedException("sign in first")
+            raise Refused(401, _("Sign in first."))
         if user.role.rank < role.rank:
-            raise PermissionDeniedException(f"this needs the {role} role")
+            raise Refused(403, NEEDS_ROLE[role])
 
     guard.__name__ = f"requires_{role}"
     guard.role = role  # type: ignore[attr-defined]

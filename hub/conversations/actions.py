@@ -10,11 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar.exceptions import (
-    NotFoundException,
-    PermissionDeniedException,
-    ValidationException,
-)
 from sqlalchemy import insert, select
 
 from hub.agents.roles import Principal, Role
@@ -30,7 +25,9 @@ from hub.events import (
     Published,
     TimelineEventOut,
 )
+from hub.i18n import _
 from hub.patients.reach import reply_channels
+from hub.refusals import Refused
 from hub.timeline.reads import visible
 from hub.timeline.views import conversation_out, event_out, preview
 
@@ -74,7 +71,7 @@ async def do_conversation_commands(tx: Tx, items: list[Command]) -> list[Timelin
     for cmd in items:
         try:
             out.append(await _do(tx, cmd))
-        except (NotFoundException, PermissionDeniedException, ValidationException) as exc:
+        except Refused as exc:
             out.append(exc)
     return out
 
@@ -86,7 +83,7 @@ async def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
         )
     ).scalar_one_or_none()
     if conv is None:
-        raise NotFoundException(f"no conversation {cmd.conversation_id} that you can see")
+        raise Refused(404, _("No conversation {id} that you can see."), id=cmd.conversation_id)
     now = utcnow()
     if isinstance(cmd, Reply):
         return await _reply(tx, conv, cmd, now)
@@ -101,9 +98,9 @@ async def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEv
     channel = cmd.channel or conv.last_inbound_channel or conv.channel
     reach = {r.channel: r for r in await reply_channels(tx.session, conv.patient_id)}
     if channel not in reach:
-        raise ValidationException(f"the patient has no contact point for {channel!r}")
+        raise Refused(400, _("The patient has no contact point for {channel}."), channel=channel)
     if not reach[channel].reachable:
-        raise ValidationException(f"the patient cannot be reached on {channel!r}: {reach[channel].reason}")
+        raise Refused(400, _("The patient cannot be reached on {channel}: they opted out."), channel=channel)
     if conv.first_response_at is None:
         conv.first_response_at = now
     conv.handler = "agent"
@@ -116,14 +113,14 @@ async def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEv
 
 async def _assign(tx: Tx, conv: Conversation, cmd: Assign, now: Any) -> TimelineEventOut:
     if cmd.by.role == Role.AGENT and cmd.assignee_id not in (cmd.by.id, None):
-        raise PermissionDeniedException("agents can assign conversations only to themselves")
+        raise Refused(403, _("Agents can assign conversations only to themselves."))
     if cmd.by.role == Role.AGENT and cmd.assignee_id is None and conv.assignee_id not in (cmd.by.id, None):
-        raise PermissionDeniedException("agents can unassign only their own conversations")
+        raise Refused(403, _("Agents can unassign only their own conversations."))
     name = None
     if cmd.assignee_id is not None:
         agent = await tx.session.get(Agent, cmd.assignee_id)
         if agent is None or not agent.active:
-            raise ValidationException(f"no active agent {cmd.assignee_id}")
+            raise Refused(400, _("There is no active agent {id}."), id=cmd.assignee_id)
         name = agent.display_name
     previous = conv.assignee_id
     conv.assignee_id = cmd.assignee_id
@@ -134,10 +131,17 @@ async def _assign(tx: Tx, conv: Conversation, cmd: Assign, now: Any) -> Timeline
                          now=now)
 
 
+ALREADY = {  # whole sentences, so each language can phrase them its own way
+    ConversationStatus.OPEN: _("The conversation is already open."),
+    ConversationStatus.PENDING: _("The conversation is already pending."),
+    ConversationStatus.RESOLVED: _("The conversation is already resolved."),
+}
+
+
 async def _set_status(tx: Tx, conv: Conversation, cmd: SetStatus, now: Any) -> TimelineEventOut:
     previous = conv.status
     if previous == cmd.status:
-        raise ValidationException(f"the conversation is already {cmd.status}")
+        raise Refused(400, ALREADY[cmd.status])
     conv.status = cmd.status
     conv.resolved_at = now if cmd.status == ConversationStatus.RESOLVED else None
     return await _append(tx, conv, cmd, EventKind.STATUS_CHANGE, AuditAction.STATUS_CHANGE,

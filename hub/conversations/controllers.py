@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from hub.agents.roles import Principal, Role, requires
@@ -21,6 +20,8 @@ from hub.conversations.actions import (
 )
 from hub.deps import ReadSessions, WriterDep
 from hub.events import ConversationOut, ConversationStatus, TimelineEventOut
+from hub.i18n import _
+from hub.refusals import Refused
 from hub.timeline.reads import get_conversation, last_seq, list_conversations
 
 
@@ -73,7 +74,7 @@ class ConversationController(Controller):
         async with read_sessions() as s:
             conv = await get_conversation(s, request.user, conversation_id)
         if conv is None:
-            raise NotFoundException(f"no conversation {conversation_id} that you can see")
+            raise Refused(404, _("No conversation {id} that you can see."), id=conversation_id)
         return conv
 
     @post("/{conversation_id:int}/messages")

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
 from hub.agents.roles import Principal, Role, requires
@@ -15,7 +14,9 @@ from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
 from hub.db.models import Patient
 from hub.deps import ReadSessions, WriterDep
 from hub.events import TimelineEventOut
+from hub.i18n import _
 from hub.patients.reach import ReplyChannel, reply_channels
+from hub.refusals import Refused
 from hub.timeline.reads import may_see_patient, patient_timeline
 
 
@@ -62,7 +63,7 @@ class PatientController(Controller):
     ) -> PatientOut:
         async with read_sessions() as s:
             if not await may_see_patient(s, request.user, patient_id):
-                raise NotFoundException(f"no patient {patient_id} that you can see")
+                raise Refused(404, _("No patient {id} that you can see."), id=patient_id)
             p = await s.get(Patient, patient_id)
             assert p is not None
             out = PatientOut(
@@ -84,7 +85,7 @@ class PatientController(Controller):
     ) -> Timeline:
         async with read_sessions() as s:
             if not await may_see_patient(s, request.user, patient_id):
-                raise NotFoundException(f"no patient {patient_id} that you can see")
+                raise Refused(404, _("No patient {id} that you can see."), id=patient_id)
             events = await patient_timeline(s, request.user, patient_id, before, limit + 1)
         has_more = len(events) > limit
         events = events[-limit:]

@@ -20,8 +20,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 expect.set_options(timeout=TIMEOUT_MS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module-scoped: Playwright's sync API keeps an event loop running in this thread while it
+    # is open, which would break the asyncio tests that run after the browser modules.
     if not Path(CHROMIUM).exists():
         if REQUIRED:  # CI: the browser tests are not optional
             pytest.fail(f"no Chromium at {CHROMIUM} and PUENTE_REQUIRE_SERVICES=1", pytrace=False)

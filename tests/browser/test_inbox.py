@@ -150,7 +150,7 @@ def test_server_errors_are_shown(
         sofia.close()
     page.get_by_test_id("reopen").click()  # the page still thinks it is resolved
     expect(page.get_by_test_id("action-error")).to_contain_text(
-        "Could not change the status: the conversation is already open")
+        "Could not change the status: The conversation is already open.")
     expect(page.get_by_test_id("conversation-status")).to_have_text("Open")  # refreshed after the failure
 
 
