@@ -144,7 +144,7 @@ class Profiler:
             log("--profile: py-spy not found (pip install py-spy into the venv); not profiling")
             return
         self.proc = subprocess.Popen(
-            [spy, "record", "--nonblocking", "--format", "raw", "--rate", "200", "--duration", str(int(seconds) + 1),
+            [spy, "record", "--nonblocking", "--gil", "--format", "raw", "--rate", "200", "--duration", str(int(seconds) + 1),
              "--pid", str(pid), "--output", str(self.out)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )

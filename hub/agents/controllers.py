@@ -33,19 +33,6 @@ class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class Me(msgspec.Struct):
-    id: int
-    login: str
-    display_name: str
-    role: Role
-    team_ids: tuple[int, ...]
-    languages: tuple[str, ...]
-
-
-def me(p: Principal) -> Me:
-    return Me(p.id, p.login, p.display_name, p.role, p.team_ids, p.languages)
-
-
 class AuthController(Controller):
     path = "/api/auth"
 
@@ -53,7 +40,7 @@ class AuthController(Controller):
     async def login(
         self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], read_sessions: ReadSessions,
         writer: WriterDep,
-    ) -> Me:
+    ) -> Principal:
         async with read_sessions() as s:
             agent = (await s.execute(select(Agent).where(Agent.login == data.login))).scalar_one_or_none()
             ok = verify_password(agent.password_hash if agent else None, data.password)
@@ -66,7 +53,7 @@ class AuthController(Controller):
         await writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGIN, principal.id, origin))
         request.scope[ROTATE] = True  # type: ignore[typeddict-unknown-key]
         request.set_session({"agent_id": principal.id})
-        return me(principal)
+        return principal
 
     @post("/logout", status_code=HTTP_200_OK, guards=[requires(Role.AGENT)])
     async def logout(self, request: Request[Principal, Any, Any], writer: WriterDep) -> dict[str, bool]:
@@ -75,8 +62,8 @@ class AuthController(Controller):
         return {"signed_out": True}
 
     @get("/me", guards=[requires(Role.AGENT)])
-    async def whoami(self, request: Request[Principal, Any, Any]) -> Me:
-        return me(request.user)
+    async def whoami(self, request: Request[Principal, Any, Any]) -> Principal:
+        return request.user
 
 
 class AgentOut(msgspec.Struct):
