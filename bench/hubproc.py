@@ -98,14 +98,34 @@ class Hub:
 
     def cpu_seconds(self) -> float:
         """user+system CPU seconds the server process has used so far."""
-        if self.proc is None:
-            return 0.0
-        try:
-            with open(f"/proc/{self.proc.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return proc_cpu_seconds(self.proc.pid) if self.proc is not None else 0.0
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """user+system CPU seconds of one process (all its threads) so far."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK if fields else 0.0
+
+
+def live_children_cpu_seconds(exclude: tuple[int, ...] = ()) -> float:
+    """CPU seconds of this process's children that are still running (e.g. py-spy), which
+    RUSAGE_CHILDREN does not count until they are reaped."""
+    me, total = os.getpid(), 0.0
+    for entry in os.listdir("/proc")[:100_000]:
+        if not entry.isdigit() or int(entry) in exclude:
+            continue
+        fields = _stat(int(entry))
+        if fields and int(fields[1]) == me:
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
 
 
 def machine_busy_seconds() -> float:

@@ -37,7 +37,7 @@ import phonenumbers  # noqa: E402
 import bulkseed  # noqa: E402
 import rawhttp  # noqa: E402
 import wslatency  # noqa: E402
-from hubproc import Hub, machine_busy_seconds  # noqa: E402
+from hubproc import Hub, live_children_cpu_seconds, machine_busy_seconds  # noqa: E402
 from profile_summary import summarize  # noqa: E402
 from wslatency import pct  # noqa: E402
 
@@ -113,18 +113,19 @@ def children_cpu() -> float:
 
 class Meter:
     """CPU use over a phase, in % of one core: the server, this process (the Python client),
-    child processes (wrk), and everything else on the machine (other tenants: noise)."""
+    our tools (wrk, py-spy), and everything else on the machine (other tenants: noise)."""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.t0 = time.perf_counter()
-        self.s0, self.p0, self.c0, self.m0 = hub.cpu_seconds(), time.process_time(), children_cpu(), machine_busy_seconds()
+        self.s0, self.p0, self.m0 = hub.cpu_seconds(), time.process_time(), machine_busy_seconds()
+        self.c0 = children_cpu() + live_children_cpu_seconds(exclude=(hub.pid,))
 
     def read(self) -> dict[str, float]:
         wall = time.perf_counter() - self.t0
         server = self.hub.cpu_seconds() - self.s0
         client = time.process_time() - self.p0
-        child = children_cpu() - self.c0
+        child = children_cpu() + live_children_cpu_seconds(exclude=(self.hub.pid,)) - self.c0
         machine = machine_busy_seconds() - self.m0
         pct_ = lambda x: round(100 * x / wall, 1)  # noqa: E731
         return {"wall_s": round(wall, 2), "server_cpu_pct": pct_(server), "client_cpu_pct": pct_(client),
@@ -407,7 +408,8 @@ def main() -> int:
             lines.append(f"            {r['events_stored']:>9,} events stored: p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
                          f"  max {r['max_ms']:.1f} ms  non-2xx {r['non2xx']}  short {r['not_50_events']}  "
                          f"(bulk load {r['load_s']:.1f}s)  " + _cpu(r["cpu"]))
-        lines.append(f"            1M/10k p50 = {factor:.2f}x  [target <= {TARGET_D_FACTOR}x]  {_pf(ok)}")
+        lines.append(f"            {_size(l['events_stored'])}/{_size(s['events_stored'])} p50 = {factor:.2f}x  "
+                     f"[target <= {TARGET_D_FACTOR}x]  {_pf(ok)}")
     for part, path in profiles.items():
         if path:
             lines.append(f"    profile ({part}): {path}")
@@ -444,7 +446,7 @@ def _phase_cpu(res: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 def _cpu(c: dict[str, float]) -> str:
     """CPU in % of one core over the phase (200% = both cores)."""
-    return (f"CPU: server {c['server_cpu_pct']:.0f}%  python client {c['client_cpu_pct']:.0f}%  wrk {c['wrk_cpu_pct']:.0f}%"
+    return (f"CPU: server {c['server_cpu_pct']:.0f}%  python client {c['client_cpu_pct']:.0f}%  wrk/py-spy {c['wrk_cpu_pct']:.0f}%"
             f"  other processes {c['other_cpu_pct']:.0f}%")
 
 
@@ -460,6 +462,10 @@ def _git_rev(rev: str | None) -> str:
         return (git("rev-parse", "--short", rev) or rev) + " (--rev)"
     head = git("rev-parse", "--short", "HEAD") or "unknown"
     return head + ("+dirty" if git("status", "--porcelain", "--", "hub", "channels") else "")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k" if n >= 1000 else str(n)
 
 
 def _pf(ok: bool) -> str:

@@ -12,6 +12,7 @@ import anyio
 from litestar import Litestar, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
+from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -26,13 +27,14 @@ from hub.db.migrate import upgrade
 from hub.db.writer import Writer
 from hub.demo import print_logins, seed_demo
 from hub.deps import Hub
-from hub.errors import internal_error
+from hub.errors import internal_error, validation_error
 from hub.patients.controllers import PatientController
 from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
 from hub.refusals import Refused, render_refusal
 from hub.settings import Settings, load_settings
 from hub.timeline.inbound import receive
+from hub.timeline.outbound import delivery_status, outbox
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 PUBLIC = ["^/$", "^/static/", "^/index.html", "^/favicon", "^/schema", "^/api/health", "^/bench/", "^/api/channels/",
@@ -93,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     auth = make_session_auth(hub.principals, settings.security.idle_timeout_s, settings.security.secure_cookies, PUBLIC)
     handlers: list[Any] = [
-        health, receive, stream, AuthController, StaffController, ConversationController, PatientController,
+        health, receive, outbox, delivery_status, stream, AuthController, StaffController, ConversationController, PatientController,
         AuditController,
         create_static_files_router(path="/", directories=[WEB], html_mode=True, include_in_schema=False,
                                    opt={"exclude_from_auth": True}),
@@ -114,7 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": provide(settings), "principals": provide(hub.principals),
         },
         openapi_config=OpenAPIConfig(title="Puente", version="0.1.0", path="/schema"),
-        exception_handlers={Refused: render_refusal, 500: internal_error},
+        exception_handlers={Refused: render_refusal, ValidationException: validation_error, 500: internal_error},
         request_max_body_size=settings.server.max_body_bytes,
     )
     app.state.hub = hub

@@ -7,6 +7,7 @@ import traceback
 from typing import Any
 
 from litestar import MediaType, Request, Response
+from litestar.exceptions import ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger("hub.errors")
@@ -21,3 +22,15 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
         {"status_code": 500, "detail": "internal error; it has been logged"},
         status_code=HTTP_500_INTERNAL_SERVER_ERROR, media_type=MediaType.JSON,
     )
+
+
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    """Say what is wrong in `detail` itself, not only in `extra`."""
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    said = [f"{p['message']} ({p.get('source', '')} {p.get('key', '')})".replace(" )", ")").replace("( ", "(")
+            for p in problems if isinstance(p, dict) and p.get("message")]
+    detail = "; ".join(said) or exc.detail
+    body: dict[str, Any] = {"status_code": 400, "detail": detail}
+    if problems:
+        body["extra"] = problems
+    return Response(body, status_code=400, media_type=MediaType.JSON)

@@ -32,6 +32,8 @@ ROUTES = {
     ("GET", "/api/patients/{patient_id:int}/timeline"): (AGENT, "/api/patients/{p}/timeline", None),
     ("GET", "/api/audit"): (ADMIN, "/api/audit", None),
     ("POST", "/api/channels/{name:str}/messages"): (INTEGRATION, "/api/channels/api/messages", None),
+    ("GET", "/api/channels/api/outbox"): (INTEGRATION, "/api/channels/api/outbox", None),
+    ("POST", "/api/channels/api/status"): (INTEGRATION, "/api/channels/api/status", None),
     ("GET", "/"): (PUBLIC, "/", None),
     ("GET", "/{file_path:path}"): (PUBLIC, "/index.html", None),
 }

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 
 from hub.agents.roles import Principal, Role
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
-from hub.db.models import Agent, ContactPoint, Conversation, Patient, TimelineEvent
+from hub.db.models import Agent, Conversation, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import (
@@ -28,8 +28,8 @@ from hub.events import (
 from hub.i18n import _
 from hub.patients.reach import reply_channels
 from hub.refusals import Refused
-from hub.timeline.reads import visible
-from hub.timeline.views import conversation_out, event_out, preview
+from hub.timeline.reads import conversation_summary, visible
+from hub.timeline.views import event_out, preview
 
 Body = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
 
@@ -161,17 +161,7 @@ async def _append(
     await add_audit(tx, AuditRecord(action, cmd.by.id, cmd.origin, conv.patient_id, conv.id, {"seq": seq}))
     await tx.session.flush()
     event = event_out(TimelineEvent(**row), cmd.by.display_name)
-    patient_name, address = (
-        await tx.session.execute(
-            select(Patient.name, ContactPoint.address).outerjoin(ContactPoint, ContactPoint.patient_id == Patient.id)
-            .where(Patient.id == conv.patient_id).order_by(ContactPoint.id).limit(1)
-        )
-    ).one()
-    assignee_name = None
-    if conv.assignee_id is not None:
-        assignee_name = (await tx.session.execute(
-            select(Agent.display_name).where(Agent.id == conv.assignee_id))).scalar_one_or_none()
-    summary = conversation_out(conv, patient_name or address or f"Patient {conv.patient_id}", assignee_name)
+    summary = await conversation_summary(tx.session, conv)
     tx.publish_after_commit(
         Published(frame=EventFrame(seq=seq, event=event, conversation=summary), team_id=conv.team_id,
                   assignee_id=conv.assignee_id)

@@ -6,12 +6,10 @@ duplicate=true for a retry of one already stored (same channel + provider messag
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from litestar import Request, Response, post
 from litestar.exceptions import (
-    NotAuthorizedException,
     NotFoundException,
     ValidationException,
 )
@@ -22,21 +20,12 @@ from channels.registry import ADAPTERS
 from hub.deps import SettingsDep, WriterDep
 from hub.patients.contacts import InvalidContact
 from hub.timeline.ingest import IngestResult, check_inbound, ingest_batch
+from hub.timeline.keys import integration_key_guard
 
 
-def _check_key(request: Request[Any, Any, Any], keys: tuple[str, ...]) -> None:
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise NotAuthorizedException("send the integration key as 'Authorization: Bearer <key>'")
-    # compare against every key in constant time
-    if not any(hmac.compare_digest(token.encode(), k.encode()) for k in keys):
-        raise NotAuthorizedException("unknown integration key")
-
-
-@post("/api/channels/{name:str}/messages", exclude_from_auth=True, exclude_from_csrf=True)
+@post("/api/channels/{name:str}/messages", exclude_from_auth=True, exclude_from_csrf=True,
+      guards=[integration_key_guard])
 async def receive(name: FromPath[str], request: Request[Any, Any, Any], writer: WriterDep, settings: SettingsDep) -> Response[IngestResult]:
-    _check_key(request, settings.security.ingest_keys)
     adapter = ADAPTERS.get(name)
     if adapter is None:
         raise NotFoundException(f"no channel {name!r} accepts messages here; try one of {', '.join(ADAPTERS)}")

@@ -60,6 +60,16 @@ def _conv_row(row: Any) -> ConversationOut:
     return conversation_out(conv, name or address or f"Patient {conv.patient_id}", assignee)
 
 
+async def conversation_summary(s: AsyncSession, conv: Conversation) -> ConversationOut:
+    """A conversation being changed in this transaction, as the stream shows it."""
+    name, address = _patient_label()
+    row = (await s.execute(
+        select(name, address, Agent.display_name).select_from(Patient)
+        .outerjoin(Agent, Agent.id == conv.assignee_id).where(Patient.id == conv.patient_id)
+    )).one()
+    return conversation_out(conv, row[0] or row[1] or f"Patient {conv.patient_id}", row[2])
+
+
 async def list_conversations(
     s: AsyncSession, principal: Principal, statuses: list[str], mine: bool, limit: int
 ) -> list[ConversationOut]:

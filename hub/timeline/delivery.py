@@ -1,0 +1,90 @@
+"""Delivery status of outbound messages: it only ever moves forward.
+
+Providers report out of order (a late "sent" after "delivered"), so each status has a rank
+and a report is applied only if it ranks above the current one. Each applied report is a
+delivery_status event in the timeline (the record), and the message's own data.status is
+kept as the latest, for display.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from sqlalchemy import select
+
+from hub.db.models import Conversation, TimelineEvent
+from hub.db.types import utcnow
+from hub.db.writer import Tx
+from hub.events import AuthorType, EventFrame, EventKind, Published
+from hub.timeline.reads import conversation_summary
+from hub.timeline.views import event_out
+
+DeliveryState = Literal["queued", "sending", "sent", "undelivered", "failed", "delivered", "read"]
+RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "undelivered": 3, "failed": 3, "delivered": 4,
+                        "read": 5}
+
+
+class DeliveryReport(msgspec.Struct, forbid_unknown_fields=True):
+    """A provider's word on one outbound message, found by our seq or the provider's id."""
+
+    status: DeliveryState
+    message_seq: int | None = None
+    provider_message_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    error_code: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    error: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class DeliveryResult(msgspec.Struct):
+    message_seq: int
+    status: str  # the message's status after the report
+    applied: bool  # False: a stale or repeated report, recorded nowhere
+
+
+class UnknownMessage(LookupError):
+    pass
+
+
+def moves_forward(current: str | None, new: str) -> bool:
+    return RANK[new] > RANK.get(current or "queued", 0)
+
+
+async def record_delivery_batch(tx: Tx, items: list[tuple[str, DeliveryReport]]) -> list[DeliveryResult | Exception]:
+    out: list[DeliveryResult | Exception] = []
+    for channel, report in items:
+        q = select(TimelineEvent).where(TimelineEvent.kind == EventKind.MESSAGE_OUT, TimelineEvent.channel == channel)
+        if report.message_seq is not None:
+            q = q.where(TimelineEvent.seq == report.message_seq)
+        else:
+            q = q.where(TimelineEvent.provider_message_id == report.provider_message_id)
+        message = (await tx.session.execute(q.with_for_update())).scalar_one_or_none()
+        if message is None:
+            out.append(UnknownMessage(f"no outbound {channel} message {report.message_seq or report.provider_message_id}"))
+            continue
+        current = (message.data or {}).get("status")
+        if not moves_forward(current, report.status):
+            out.append(DeliveryResult(message.seq, current or "queued", False))
+            continue
+        data = {**(message.data or {}), "status": report.status}
+        if report.error_code or report.error:
+            data["error_code"], data["error"] = report.error_code, report.error
+        message.data = data
+        if report.provider_message_id and message.provider_message_id is None:
+            message.provider_message_id = report.provider_message_id
+        (seq,) = await tx.allocate_seqs(1)
+        event = TimelineEvent(
+            seq=seq, conversation_id=message.conversation_id, patient_id=message.patient_id,
+            kind=EventKind.DELIVERY_STATUS, channel=channel, author_type=AuthorType.SYSTEM, author_id=None,
+            text=None, attachments=[], provider_message_id=None, created_at=utcnow(),
+            data={"message_seq": message.seq, "status": report.status, "error_code": report.error_code,
+                  "error": report.error},
+        )
+        tx.session.add(event)
+        conv = await tx.session.get(Conversation, message.conversation_id, with_for_update=True)
+        assert conv is not None
+        conv.last_event_seq = seq
+        await tx.session.flush()
+        summary = await conversation_summary(tx.session, conv)
+        tx.publish_after_commit(Published(EventFrame(seq, event_out(event), summary), conv.team_id, conv.assignee_id))
+        out.append(DeliveryResult(message.seq, report.status, True))
+    return out
