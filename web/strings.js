@@ -118,6 +118,8 @@ const MESSAGES = {
   "timeline.announceNote": "New internal note from {name}",
 
   "msgstatus.queued": "Queued",
+  "msgstatus.sending": "Sending",
+  "msgstatus.undelivered": "Not delivered",
   "msgstatus.sent": "Sent",
   "msgstatus.delivered": "Delivered",
   "msgstatus.read": "Read",

@@ -5,7 +5,9 @@ import { h, safeUrl } from "./dom.js";
 import { eventTime, longTime } from "./format.js";
 import { t } from "./strings.js";
 
-const MESSAGE_STATUSES = new Set(["queued", "sent", "delivered", "read", "failed"]);
+// Delivery only moves forward (the server applies the same ranks); a message shows its best.
+const STATUS_RANK = { queued: 0, sending: 1, sent: 2, undelivered: 3, failed: 3, delivered: 4, read: 5 };
+const MESSAGE_STATUSES = new Set(Object.keys(STATUS_RANK));
 
 export class Timeline {
   /** context: {patientName, conversationId} used to label events. */
@@ -40,8 +42,20 @@ export class Timeline {
       this.seqs.splice(at, 0, event.seq);
       this.bySeq.set(event.seq, node);
       added += 1;
+      if (event.kind === "delivery_status") this.#applyDelivery(event.data || {});
     }
     return added;
+  }
+
+  /** A delivery report updates its message's status line, forward only. */
+  #applyDelivery({ message_seq: seq, status }) {
+    const message = this.bySeq.get(seq);
+    const footer = message?.querySelector("[data-testid=message-status]");
+    if (!footer || !MESSAGE_STATUSES.has(status)) return;
+    if (STATUS_RANK[status] <= STATUS_RANK[footer.dataset.status]) return;
+    footer.dataset.status = status;
+    footer.className = `msg-status msg-status-${status}`;
+    footer.textContent = t(`msgstatus.${status}`);
   }
 
   #insertionIndex(seq) {
@@ -103,8 +117,8 @@ function renderMessage(event, context) {
         stamp(event)),
       event.text ? h("p", { class: "event-text", "data-testid": "event-text" }, event.text) : null,
       attachments(event),
-      status ? h("footer", { class: `msg-status msg-status-${status}`, "data-testid": "message-status" },
-        t(`msgstatus.${status}`)) : null));
+      status ? h("footer", { class: `msg-status msg-status-${status}`, "data-testid": "message-status",
+        "data-status": status }, t(`msgstatus.${status}`)) : null));
 }
 
 function renderNote(event, context) {

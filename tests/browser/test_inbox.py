@@ -289,3 +289,23 @@ def test_resync_after_missing_too_much(browser: Browser, small_backfill_hub: Hub
         expect(event(page, "Back to normal")).to_have_count(1)
         expect(event(page, "Missed 4")).to_have_count(1)
         assert page.evaluate("window.puenteInbox.stream.resyncs") == 1
+
+
+def test_delivery_reports_update_the_message_live(
+    hub_server: HubServer, integration: httpx.Client, page: Page
+) -> None:
+    sign_in(page, "ana")
+    first = send_inbound(integration, "Is my refill ready?", "browser-dlv-1", "+16505550178", name="Ada Byron")
+    row(page, first["conversation_id"]).click()
+    page.get_by_test_id("composer-text").fill("Yes, pick it up after 2 pm.")
+    page.get_by_test_id("composer-submit").click()
+    reply = event(page, "Yes, pick it up after 2 pm.")
+    expect(reply.get_by_test_id("message-status")).to_have_text("Queued")
+    seq = int(reply.get_attribute("data-seq") or 0)
+    key = {"authorization": f"Bearer {hub_support.INGEST_KEY}"}
+    for status in ("delivered", "sent"):  # a late "sent" must not move it back
+        r = integration.post("/api/channels/api/status", json={"message_seq": seq, "status": status}, headers=key)
+        assert r.status_code in (200, 201), r.text
+    expect(reply.get_by_test_id("message-status")).to_have_text("Delivered")
+    page.wait_for_timeout(300)  # the stale report has had its chance to arrive
+    expect(reply.get_by_test_id("message-status")).to_have_text("Delivered")
