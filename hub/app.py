@@ -46,7 +46,7 @@ def health() -> dict[str, bool]:
     return {"ok": True}
 
 
-@post("/bench/hello", exclude_from_auth=True, exclude_from_csrf=True, sync_to_thread=False)
+@post("/bench/hello", exclude_from_auth=True, exclude_from_csrf=True, skip_session=True, sync_to_thread=False)
 def hello(data: dict[str, Any]) -> dict[str, str]:
     """The bare baseline bench/ measures the hub's own routes against."""
     return {"hello": "world"}

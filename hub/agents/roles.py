@@ -51,7 +51,8 @@ NEEDS_ROLE = {
 def requires(role: Role) -> Any:
     """A guard: the user is signed in and holds at least `role`."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar runs a sync guard in a worker thread, a thread hop on every request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if not isinstance(user, Principal):
             raise Refused(401, _("Sign in first."))

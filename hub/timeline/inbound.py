@@ -23,7 +23,7 @@ from hub.timeline.ingest import IngestResult, check_inbound, ingest_batch
 from hub.timeline.keys import integration_key_guard
 
 
-@post("/api/channels/{name:str}/messages", exclude_from_auth=True, exclude_from_csrf=True,
+@post("/api/channels/{name:str}/messages", exclude_from_auth=True, exclude_from_csrf=True, skip_session=True,
       guards=[integration_key_guard])
 async def receive(name: FromPath[str], request: Request[Any, Any, Any], writer: WriterDep, settings: SettingsDep) -> Response[IngestResult]:
     adapter = ADAPTERS.get(name)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
 import msgspec
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 
 from channels.base import InboundMessage
 from hub.db.models import Agent, ContactPoint, Conversation, Patient, TimelineEvent
@@ -56,10 +58,8 @@ async def ingest_batch(tx: Tx, items: list[CheckedInbound]) -> list[IngestResult
         ids_by_channel[it.msg.channel].add(it.msg.provider_message_id)
     for channel, ids in ids_by_channel.items():
         rows = await s.execute(
-            select(TimelineEvent.provider_message_id, TimelineEvent.seq, TimelineEvent.patient_id,
-                   TimelineEvent.conversation_id).where(
-                TimelineEvent.channel == channel, TimelineEvent.provider_message_id.in_(ids)
-            )
+            select(EVENTS.c.provider_message_id, EVENTS.c.seq, EVENTS.c.patient_id, EVENTS.c.conversation_id)
+            .where(EVENTS.c.channel == channel, EVENTS.c.provider_message_id.in_(ids))
         )
         for pid, seq, patient_id, conv_id in rows:
             known[(channel, pid)] = IngestResult(seq, patient_id, conv_id, True)
@@ -86,6 +86,8 @@ async def ingest_batch(tx: Tx, items: list[CheckedInbound]) -> list[IngestResult
 
 
 async def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results: dict[int, IngestResult]) -> None:
+    # Core statements, not ORM units of work: this is the hot path, and a batch of any size
+    # costs the same handful of round trips.
     s = tx.session
     now = utcnow()
 
@@ -94,95 +96,98 @@ async def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], re
     for i in fresh:
         by_kind[items[i].kind].add(items[i].address)
     rows = await s.execute(
-        select(ContactPoint.kind, ContactPoint.address, Patient)
-        .join(Patient, Patient.id == ContactPoint.patient_id)
-        .where(or_(*(and_(ContactPoint.kind == k, ContactPoint.address.in_(a)) for k, a in by_kind.items())))
+        select(CP.c.kind, CP.c.address, PATIENTS.c.id, PATIENTS.c.name)
+        .join(PATIENTS, PATIENTS.c.id == CP.c.patient_id)
+        .where(or_(*(and_(CP.c.kind == k, CP.c.address.in_(a)) for k, a in by_kind.items())))
     )
-    patients: dict[tuple[str, str], Patient] = {(k, a): p for k, a, p in rows}
-    new_contacts: list[tuple[tuple[str, str], Patient]] = []
+    patients: dict[tuple[str, str], tuple[int, str]] = {(k, a): (pid, name or a) for k, a, pid, name in rows}
+    new: dict[tuple[str, str], CheckedInbound] = {}
     for i in fresh:
-        it = items[i]
-        ck = (it.kind, it.address)
-        if ck not in patients:
-            patient = Patient(name=it.msg.sender.name, preferred_language=it.msg.language,
-                              preferred_channel=it.msg.channel, created_at=now)
-            patients[ck] = patient
-            new_contacts.append((ck, patient))
-    if new_contacts:
-        s.add_all([p for _, p in new_contacts])
-        await s.flush()
-        s.add_all([ContactPoint(patient_id=p.id, kind=k, address=a, created_at=now) for (k, a), p in new_contacts])
+        key = (items[i].kind, items[i].address)
+        if key not in patients:
+            new.setdefault(key, items[i])
+    if new:
+        ids = (await s.execute(
+            insert(PATIENTS).returning(PATIENTS.c.id, sort_by_parameter_order=True),
+            [{"name": it.msg.sender.name, "preferred_language": it.msg.language,
+              "preferred_channel": it.msg.channel, "created_at": now} for it in new.values()],
+        )).scalars().all()
+        await s.execute(insert(CP), [{"patient_id": pid, "kind": k, "address": a, "verified": False,
+                                      "created_at": now} for (k, a), pid in zip(new, ids, strict=True)])
+        for (key, it), pid in zip(new.items(), ids, strict=True):
+            patients[key] = (pid, it.msg.sender.name or key[1])
 
     # 3. Each patient's open conversation (the latest unresolved one), else a new one.
-    patient_ids = {patients[(items[i].kind, items[i].address)].id for i in fresh}
+    patient_ids = {patients[(items[i].kind, items[i].address)][0] for i in fresh}
     rows = await s.execute(
-        select(Conversation, Agent.display_name)
-        .outerjoin(Agent, Agent.id == Conversation.assignee_id)
-        .where(Conversation.patient_id.in_(patient_ids), Conversation.status != ConversationStatus.RESOLVED)
-        .order_by(Conversation.id)
+        select(CONVERSATIONS, AGENTS.c.display_name.label("assignee_name"))
+        .outerjoin(AGENTS, AGENTS.c.id == CONVERSATIONS.c.assignee_id)
+        .where(CONVERSATIONS.c.patient_id.in_(patient_ids), CONVERSATIONS.c.status != ConversationStatus.RESOLVED)
+        .order_by(CONVERSATIONS.c.id)
     )
-    conversations: dict[int, Conversation] = {}
-    assignee_names: dict[int, str | None] = {}
-    for conv, assignee_name in rows:
-        conversations[conv.patient_id] = conv  # ordered by id: the latest wins
-        assignee_names[conv.id] = assignee_name
-    opened = []
+    conversations: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        conversations[row.patient_id] = dict(row._mapping)  # ordered by id: the latest wins
+    opening: dict[int, CheckedInbound] = {}
     for i in fresh:
-        it = items[i]
-        pid = patients[(it.kind, it.address)].id
+        pid = patients[(items[i].kind, items[i].address)][0]
         if pid not in conversations:
-            conv = Conversation(patient_id=pid, status=ConversationStatus.OPEN, handler="agent", priority=0,
-                                channel=it.msg.channel, opened_at=now, last_event_seq=0)
-            conversations[pid] = conv
-            opened.append(conv)
-    if opened:
-        s.add_all(opened)
-        await s.flush()
+            opening.setdefault(pid, items[i])
+    if opening:
+        values = [{"patient_id": pid, "status": ConversationStatus.OPEN, "handler": "agent", "priority": 0,
+                   "channel": it.msg.channel, "opened_at": now, "last_event_seq": 0, "assignee_id": None,
+                   "team_id": None, "first_response_at": None, "resolved_at": None}
+                  for pid, it in opening.items()]
+        ids = (await s.execute(
+            insert(CONVERSATIONS).returning(CONVERSATIONS.c.id, sort_by_parameter_order=True), values
+        )).scalars().all()
+        for v, cid in zip(values, ids, strict=True):
+            conversations[v["patient_id"]] = {**v, "id": cid, "assignee_name": None}
 
     # 4. The events, with sequence numbers handed out in commit order.
     seqs = await tx.allocate_seqs(len(fresh))
-    rows_out = []
+    events = []
     for seq, i in zip(seqs, fresh, strict=True):
         it = items[i]
-        patient = patients[(it.kind, it.address)]
-        conv = conversations[patient.id]
+        pid = patients[(it.kind, it.address)][0]
+        conv = conversations[pid]
         attachments = msgspec.to_builtins(it.msg.attachments)
-        event = TimelineEvent(
-            seq=seq, conversation_id=conv.id, patient_id=patient.id, kind=EventKind.MESSAGE_IN,
-            channel=it.msg.channel, author_type=AuthorType.PATIENT, author_id=None, text=it.msg.text,
-            attachments=attachments, provider_message_id=it.msg.provider_message_id,
-            data={"sent_at": it.msg.sent_at.isoformat()} if it.msg.sent_at else {}, created_at=now,
-        )
-        rows_out.append(event)
-        conv.last_event_seq = seq
-        conv.last_message_at = now
-        conv.last_inbound_at = now
-        conv.last_inbound_channel = it.msg.channel
-        conv.preview = preview(it.msg.text, attachments)
-        if conv.status == ConversationStatus.PENDING:
-            conv.status = ConversationStatus.OPEN  # the patient wrote back
-        results[i] = IngestResult(seq, patient.id, conv.id, False)
-    await s.execute(insert(TimelineEvent), [_row(e) for e in rows_out])
-    await s.flush()
+        events.append({
+            "seq": seq, "conversation_id": conv["id"], "patient_id": pid, "kind": EventKind.MESSAGE_IN,
+            "channel": it.msg.channel, "author_type": AuthorType.PATIENT, "author_id": None, "text": it.msg.text,
+            "attachments": attachments, "provider_message_id": it.msg.provider_message_id,
+            "data": {"sent_at": it.msg.sent_at.isoformat()} if it.msg.sent_at else {}, "created_at": now,
+        })
+        conv.update(last_event_seq=seq, last_message_at=now, last_inbound_at=now,
+                    last_inbound_channel=it.msg.channel, preview=preview(it.msg.text, attachments))
+        if conv["status"] == ConversationStatus.PENDING:
+            conv["status"] = ConversationStatus.OPEN  # the patient wrote back
+        results[i] = IngestResult(seq, pid, conv["id"], False)
+    await s.execute(insert(EVENTS), events)
+    touched = {e["patient_id"]: conversations[e["patient_id"]] for e in events}.values()
+    await s.execute(
+        update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("b_id")).values(
+            {c: bindparam(f"b_{c}") for c in _TOUCHED}),
+        [{"b_id": c["id"], **{f"b_{k}": c[k] for k in _TOUCHED}} for c in touched],
+    )
 
     # 5. After commit, agents see each event with its conversation's new state.
-    names = {p.id: p.name or address for (_, address), p in patients.items()}
-    for e in rows_out:
-        conv = conversations[e.patient_id]
+    names = {pid: name for pid, name in patients.values()}
+    for e in events:
+        conv = conversations[e["patient_id"]]
         tx.publish_after_commit(
             Published(
                 frame=EventFrame(
-                    seq=e.seq, event=event_out(e),
-                    conversation=conversation_out(conv, names[e.patient_id], assignee_names.get(conv.id)),
+                    seq=e["seq"], event=event_out(SimpleNamespace(**e)),
+                    conversation=conversation_out(SimpleNamespace(**conv), names[e["patient_id"]],
+                                                  conv["assignee_name"]),
                 ),
-                team_id=conv.team_id,
-                assignee_id=conv.assignee_id,
+                team_id=conv["team_id"],
+                assignee_id=conv["assignee_id"],
             )
         )
 
 
-_COLUMNS = [c.key for c in TimelineEvent.__table__.columns]
-
-
-def _row(e: TimelineEvent) -> dict[str, object]:
-    return {c: getattr(e, c) for c in _COLUMNS}
+CP, PATIENTS = ContactPoint.__table__, Patient.__table__
+CONVERSATIONS, EVENTS, AGENTS = Conversation.__table__, TimelineEvent.__table__, Agent.__table__
+_TOUCHED = ("last_event_seq", "last_message_at", "last_inbound_at", "last_inbound_channel", "preview", "status")

@@ -51,7 +51,7 @@ class Outbox(msgspec.Struct):
     next_after: int  # pass as ?after= on the next poll
 
 
-@get("/api/channels/api/outbox", exclude_from_auth=True, guards=[integration_key_guard])
+@get("/api/channels/api/outbox", exclude_from_auth=True, skip_session=True, guards=[integration_key_guard])
 async def outbox(
     read_sessions: ReadSessions,
     after: FromQuery[int] = 0, limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
@@ -75,7 +75,8 @@ async def outbox(
     return Outbox(messages, messages[-1].seq if messages else after)
 
 
-@post("/api/channels/api/status", exclude_from_auth=True, exclude_from_csrf=True, guards=[integration_key_guard])
+@post("/api/channels/api/status", exclude_from_auth=True, exclude_from_csrf=True, skip_session=True,
+      guards=[integration_key_guard])
 async def delivery_status(
     data: JSONBody[DeliveryReport], writer: WriterDep,
 ) -> Response[DeliveryResult]:
