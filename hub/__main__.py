@@ -22,8 +22,13 @@ def main() -> None:
     host, port = args.host or settings.server.host, args.port or settings.server.port
     os.environ["PUENTE_PUBLIC_HOST"], os.environ["PUENTE_PUBLIC_PORT"] = host, str(port)
     uvicorn.run(
-        "hub.app:create_app", factory=True, host=host, port=port, log_level=os.environ.get("PUENTE_LOG_LEVEL", "info"),
-        ws_max_size=65536, ws_per_message_deflate=False,
+        "hub.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=os.environ.get("PUENTE_LOG_LEVEL", "info"),
+        ws_max_size=65536,
+        ws_per_message_deflate=False,
     )
 
 

@@ -22,9 +22,15 @@ from hub.agents.controllers import AuthController, StaffController
 from hub.agents.sessions import PrincipalCache, make_session_auth
 from hub.audit.controllers import AuditController
 from hub.conversations.controllers import ConversationController
-from hub.db.engine import make_engine, make_sessionmaker
+from hub.db.engine import (
+    is_sqlite,
+    make_async_writer_engine,
+    make_engine,
+    make_sessionmaker,
+    make_sqlite_writer_engine,
+)
 from hub.db.migrate import upgrade
-from hub.db.writer import Writer
+from hub.db.writer import GreenletRunner, ThreadRunner, Writer
 from hub.demo import print_logins, seed_demo
 from hub.deps import Hub
 from hub.errors import internal_error, validation_error
@@ -37,8 +43,17 @@ from hub.timeline.inbound import receive
 from hub.timeline.outbound import delivery_status, outbox
 
 WEB = Path(__file__).resolve().parent.parent / "web"
-PUBLIC = ["^/$", "^/static/", "^/index.html", "^/favicon", "^/schema", "^/api/health", "^/bench/", "^/api/channels/",
-          "^/api/auth/login"]
+PUBLIC = [
+    "^/$",
+    "^/static/",
+    "^/index.html",
+    "^/favicon",
+    "^/schema",
+    "^/api/health",
+    "^/bench/",
+    "^/api/channels/",
+    "^/api/auth/login",
+]
 
 
 @get("/api/health", exclude_from_auth=True, sync_to_thread=False)
@@ -54,18 +69,24 @@ def hello(data: dict[str, Any]) -> dict[str, str]:
 
 def build_hub(settings: Settings) -> Hub:
     read_engine = make_engine(settings.database)
-    write_engine = make_engine(settings.database, writer=True)
     read_sessions = make_sessionmaker(read_engine)
     fanout = Fanout(settings.realtime)
-    writer = Writer(make_sessionmaker(write_engine), on_commit=fanout.publish)
-    return Hub(settings, read_engine, write_engine, read_sessions, writer, fanout, PrincipalCache(read_sessions))
+    runner = (
+        ThreadRunner(make_sqlite_writer_engine(settings.database))
+        if is_sqlite(settings.database.url)
+        else GreenletRunner(make_async_writer_engine(settings.database))
+    )
+    writer = Writer(runner, on_commit=fanout.publish)
+    return Hub(settings, read_engine, read_sessions, writer, fanout, PrincipalCache(read_sessions))
 
 
 def _session_store(settings: Settings) -> Store:
     if settings.realtime.redis_url:
         from litestar.stores.redis import RedisStore
 
-        return RedisStore.with_client(url=settings.realtime.redis_url, namespace=f"{settings.realtime.channel_prefix}-sessions")
+        return RedisStore.with_client(
+            url=settings.realtime.redis_url, namespace=f"{settings.realtime.channel_prefix}-sessions"
+        )
     return MemoryStore()
 
 
@@ -80,7 +101,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await hub.fanout.start()
             hub.writer.start()
             if settings.server.demo and await seed_demo(hub):
-                base = f"http://{os.environ.get('PUENTE_PUBLIC_HOST', settings.server.host)}:{os.environ.get('PUENTE_PUBLIC_PORT', settings.server.port)}"
+                host = os.environ.get("PUENTE_PUBLIC_HOST", settings.server.host)
+                base = f"http://{host}:{os.environ.get('PUENTE_PUBLIC_PORT', settings.server.port)}"
                 print_logins(base, settings.security.ingest_keys[0])
             try:
                 yield
@@ -88,17 +110,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await hub.writer.stop()
                 await hub.fanout.stop()
         await hub.read_engine.dispose()
-        await hub.write_engine.dispose()
 
     def provide(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
     auth = make_session_auth(hub.principals, settings.security.idle_timeout_s, settings.security.secure_cookies, PUBLIC)
     handlers: list[Any] = [
-        health, receive, outbox, delivery_status, stream, AuthController, StaffController, ConversationController, PatientController,
+        health,
+        receive,
+        outbox,
+        delivery_status,
+        stream,
+        AuthController,
+        StaffController,
+        ConversationController,
+        PatientController,
         AuditController,
-        create_static_files_router(path="/", directories=[WEB], html_mode=True, include_in_schema=False,
-                                   opt={"exclude_from_auth": True}),
+        create_static_files_router(
+            path="/", directories=[WEB], html_mode=True, include_in_schema=False, opt={"exclude_from_auth": True}
+        ),
     ]
     if settings.server.bench_routes:
         handlers.append(hello)
@@ -108,13 +138,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_app_init=[auth.on_app_init],
         stores={"sessions": _session_store(settings)},
         csrf_config=CSRFConfig(
-            secret=settings.security.secret, cookie_name="puente_csrf", header_name="x-csrf-token",
-            cookie_samesite="strict", cookie_secure=settings.security.secure_cookies,
+            secret=settings.security.secret,
+            cookie_name="puente_csrf",
+            header_name="x-csrf-token",
+            cookie_samesite="strict",
+            cookie_secure=settings.security.secure_cookies,
         ),
-        dependencies={
-            "writer": provide(hub.writer), "read_sessions": provide(hub.read_sessions), "fanout": provide(hub.fanout),
-            "settings": provide(settings), "principals": provide(hub.principals),
-        },
+        dependencies={"hub": provide(hub)},
         openapi_config=OpenAPIConfig(title="Puente", version="0.1.0", path="/schema"),
         exception_handlers={Refused: render_refusal, ValidationException: validation_error, 500: internal_error},
         request_max_body_size=settings.server.max_body_bytes,

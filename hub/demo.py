@@ -31,8 +31,14 @@ TEAMS = [("scheduling", "Scheduling"), ("billing", "Billing"), ("clinical", "Cli
 
 STAFF = [  # login, name, role, languages, teams, password
     ("admin", "Alex Admin", Role.ADMIN, ["en", "es"], [], "puente-admin-demo"),
-    ("sofia", "Sofía Supervisor", Role.SUPERVISOR, ["en", "es"], ["scheduling", "billing", "clinical", "intake"],
-     "puente-sofia-demo"),
+    (
+        "sofia",
+        "Sofía Supervisor",
+        Role.SUPERVISOR,
+        ["en", "es"],
+        ["scheduling", "billing", "clinical", "intake"],
+        "puente-sofia-demo",
+    ),
     ("ana", "Ana Agent", Role.AGENT, ["en", "es"], ["scheduling", "intake"], "puente-ana-demo"),
     ("ben", "Ben Agent", Role.AGENT, ["en"], ["billing"], "puente-ben-demo"),
 ]
@@ -40,38 +46,45 @@ STAFF = [  # login, name, role, languages, teams, password
 ORIGIN = Origin("127.0.0.1", "puente-demo-seed")
 
 
-def _msg(channel: Channel, pid: str, kind: str, address: str, text: str, name: str | None = None,
-         language: str | None = None) -> InboundMessage:
-    return InboundMessage(channel=channel, provider_message_id=pid, sender=Sender(kind, address, name), text=text,
-                          language=language)
+def _msg(
+    channel: Channel, pid: str, kind: str, address: str, text: str, name: str | None = None, language: str | None = None
+) -> InboundMessage:
+    return InboundMessage(
+        channel=channel, provider_message_id=pid, sender=Sender(kind, address, name), text=text, language=language
+    )
 
 
-async def _staff(tx: Tx, _: list[None]) -> list[dict[str, Principal]]:
+def _staff(tx: Tx, _: list[None]) -> list[dict[str, Principal]]:
     s = tx.session
     teams = {key: Team(key=key, name=name) for key, name in TEAMS}
     s.add_all(teams.values())
-    await s.flush()
+    s.flush()
     out: dict[str, Principal] = {}
     for login, name, role, langs, team_keys, password in STAFF:
-        agent = Agent(login=login, display_name=name, role=role, languages=langs,
-                      password_hash=hash_password(password), teams=[teams[k] for k in team_keys])
+        agent = Agent(
+            login=login,
+            display_name=name,
+            role=role,
+            languages=langs,
+            password_hash=hash_password(password),
+            teams=[teams[k] for k in team_keys],
+        )
         s.add(agent)
-        await s.flush()
-        out[login] = Principal(agent.id, login, name, role, tuple(sorted(teams[k].id for k in team_keys)),
-                               tuple(langs))
+        s.flush()
+        out[login] = Principal(agent.id, login, name, role, tuple(sorted(teams[k].id for k in team_keys)), tuple(langs))
     return [out]
 
 
-async def _profile(tx: Tx, items: list[tuple[int, dict[str, object]]]) -> list[None]:
+def _profile(tx: Tx, items: list[tuple[int, dict[str, object]]]) -> list[None]:
     for patient_id, values in items:
-        await tx.session.execute(update(Patient).where(Patient.id == patient_id).values(**values))
+        tx.session.execute(update(Patient).where(Patient.id == patient_id).values(**values))
     return [None] * len(items)
 
 
-async def _team(tx: Tx, items: list[tuple[int, str]]) -> list[None]:
+def _team(tx: Tx, items: list[tuple[int, str]]) -> list[None]:
     for conversation_id, key in items:
-        team_id = (await tx.session.execute(select(Team.id).where(Team.key == key))).scalar_one()
-        await tx.session.execute(update(Conversation).where(Conversation.id == conversation_id).values(team_id=team_id))
+        team_id = (tx.session.execute(select(Team.id).where(Team.key == key))).scalar_one()
+        tx.session.execute(update(Conversation).where(Conversation.id == conversation_id).values(team_id=team_id))
     return [None] * len(items)
 
 
@@ -89,41 +102,98 @@ async def seed_demo(hub: Hub) -> bool:
         return await w.submit(ingest_batch, check_inbound(msg, region))
 
     # María writes by SMS in Spanish, then by email: one patient, one timeline.
-    r = await inbound(_msg(Channel.SMS, "SMdemo0001", "phone", "(650) 555-0134",
-                           "Hola, necesito cambiar mi cita del jueves", "María González", "es"))
-    await w.submit(_profile, (r.patient_id, {"date_of_birth": date(1984, 3, 9), "preferred_language": "es",
-                                            "time_zone": "America/Los_Angeles"}))
+    r = await inbound(
+        _msg(
+            Channel.SMS,
+            "SMdemo0001",
+            "phone",
+            "(650) 555-0134",
+            "Hola, necesito cambiar mi cita del jueves",
+            "María González",
+            "es",
+        )
+    )
+    await w.submit(
+        _profile,
+        (
+            r.patient_id,
+            {"date_of_birth": date(1984, 3, 9), "preferred_language": "es", "time_zone": "America/Los_Angeles"},
+        ),
+    )
     await w.submit(_team, (r.conversation_id, "scheduling"))
     await w.submit(do_conversation_commands, Assign(r.conversation_id, ana, ORIGIN, ana.id))
-    await w.submit(do_conversation_commands, Reply(r.conversation_id, ana, ORIGIN,
-                                                   "¡Hola María! Claro. ¿Qué día le queda mejor?"))
+    await w.submit(
+        do_conversation_commands, Reply(r.conversation_id, ana, ORIGIN, "¡Hola María! Claro. ¿Qué día le queda mejor?")
+    )
     await inbound(_msg(Channel.SMS, "SMdemo0002", "phone", "+16505550134", "El lunes en la mañana, por favor"))
 
     # James uses the web chat about a bill.
-    r = await inbound(_msg(Channel.WEBCHAT, "wc-demo-0001", "webchat", "visitor-7f3a9c21",
-                           "Hi, I was charged twice for my visit on the 3rd", "James Carter", "en"))
+    r = await inbound(
+        _msg(
+            Channel.WEBCHAT,
+            "wc-demo-0001",
+            "webchat",
+            "visitor-7f3a9c21",
+            "Hi, I was charged twice for my visit on the 3rd",
+            "James Carter",
+            "en",
+        )
+    )
     await w.submit(_team, (r.conversation_id, "billing"))
-    await w.submit(do_conversation_commands, Note(r.conversation_id, ben, ORIGIN,
-                                                  "Checked the ledger: duplicate card capture, refund pending."))
+    await w.submit(
+        do_conversation_commands,
+        Note(r.conversation_id, ben, ORIGIN, "Checked the ledger: duplicate card capture, refund pending."),
+    )
     await w.submit(do_conversation_commands, Assign(r.conversation_id, ben, ORIGIN, ben.id))
-    await w.submit(do_conversation_commands, Reply(r.conversation_id, ben, ORIGIN,
-                                                   "Sorry about that, James. The second charge is being refunded."))
+    await w.submit(
+        do_conversation_commands,
+        Reply(r.conversation_id, ben, ORIGIN, "Sorry about that, James. The second charge is being refunded."),
+    )
 
     # Linh writes by email, then through a partner integration on the API channel.
-    r = await inbound(_msg(Channel.EMAIL, "<demo-1@mail.example.org>", "email", "Linh.Tran@Example.org",
-                           "Could you send me the forms for new patients?", "Linh Tran", "en"))
+    r = await inbound(
+        _msg(
+            Channel.EMAIL,
+            "<demo-1@mail.example.org>",
+            "email",
+            "Linh.Tran@Example.org",
+            "Could you send me the forms for new patients?",
+            "Linh Tran",
+            "en",
+        )
+    )
     await w.submit(_team, (r.conversation_id, "intake"))
-    await inbound(_msg(Channel.API, "portal-demo-88", "email", "linh.tran@example.org",
-                       "Also, do you accept Blue Shield PPO?"))
+    await inbound(
+        _msg(Channel.API, "portal-demo-88", "email", "linh.tran@example.org", "Also, do you accept Blue Shield PPO?")
+    )
 
     # A resolved episode from last week, and an unassigned new SMS.
-    r = await inbound(_msg(Channel.SMS, "SMdemo0003", "phone", "+1 (415) 555-0199",
-                           "Is the clinic open on Saturday?", "Robert Kim", "en"))
-    await w.submit(do_conversation_commands, Reply(r.conversation_id, ana, ORIGIN,
-                                                   "Yes, Robert: Saturdays 9 am to 1 pm."))
+    r = await inbound(
+        _msg(
+            Channel.SMS,
+            "SMdemo0003",
+            "phone",
+            "+1 (415) 555-0199",
+            "Is the clinic open on Saturday?",
+            "Robert Kim",
+            "en",
+        )
+    )
+    await w.submit(
+        do_conversation_commands, Reply(r.conversation_id, ana, ORIGIN, "Yes, Robert: Saturdays 9 am to 1 pm.")
+    )
     await w.submit(do_conversation_commands, SetStatus(r.conversation_id, ana, ORIGIN, ConversationStatus.RESOLVED))
-    await inbound(_msg(Channel.SMS, "SMdemo0004", "phone", "+14155550123",
-                       "Hello, I need a refill of my blood pressure medicine", None, "en"))
+    await inbound(
+        _msg(
+            Channel.SMS,
+            "SMdemo0004",
+            "phone",
+            "+14155550123",
+            "Hello, I need a refill of my blood pressure medicine",
+            None,
+            "en",
+        )
+    )
     return True
 
 

@@ -17,15 +17,12 @@ from hub.settings import Settings
 class Hub:
     settings: Settings
     read_engine: AsyncEngine
-    write_engine: AsyncEngine
     read_sessions: async_sessionmaker[AsyncSession]
     writer: Writer
     fanout: Fanout
     principals: PrincipalCache
 
 
-# Markers for handler signatures: what the app injects under each name.
-WriterDep = NamedDependency[Writer]
-ReadSessions = NamedDependency[async_sessionmaker[AsyncSession]]
-SettingsDep = NamedDependency[Settings]
-FanoutDep = NamedDependency[Fanout]
+# Handlers take the one `hub` dependency: Litestar resolves several dependencies through a
+# task group (tasks spawned on every request), a single one by a plain await.
+HubDep = NamedDependency[Hub]

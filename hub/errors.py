@@ -16,19 +16,28 @@ log = logging.getLogger("hub.errors")
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # The route, the exception type and where it was raised; never its message, which may
     # carry patient data.
-    log.error("internal error on %s %s: %s\n%s", request.method, request.scope.get("path_template", "?"),
-              type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+    log.error(
+        "internal error on %s %s: %s\n%s",
+        request.method,
+        request.scope.get("path_template", "?"),
+        type(exc).__name__,
+        "".join(traceback.format_tb(exc.__traceback__)),
+    )
     return Response(
         {"status_code": 500, "detail": "internal error; it has been logged"},
-        status_code=HTTP_500_INTERNAL_SERVER_ERROR, media_type=MediaType.JSON,
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=MediaType.JSON,
     )
 
 
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     """Say what is wrong in `detail` itself, not only in `extra`."""
     problems = exc.extra if isinstance(exc.extra, list) else []
-    said = [f"{p['message']} ({p.get('source', '')} {p.get('key', '')})".replace(" )", ")").replace("( ", "(")
-            for p in problems if isinstance(p, dict) and p.get("message")]
+    said = [
+        f"{p['message']} ({p.get('source', '')} {p.get('key', '')})".replace(" )", ")").replace("( ", "(")
+        for p in problems
+        if isinstance(p, dict) and p.get("message")
+    ]
     detail = "; ".join(said) or exc.detail
     body: dict[str, Any] = {"status_code": 400, "detail": detail}
     if problems:

@@ -6,7 +6,7 @@ inside the string, so a translation can move them; never glue translated pieces 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ def _(message: str) -> str:
     return message
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> Translations:
     po = LOCALES / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not po.exists():

@@ -20,5 +20,6 @@ class Refused(HTTPException):
 
 def render_refusal(request: Request[Any, Any, Any], exc: Refused) -> Response[dict[str, Any]]:
     detail = translate(negotiate(request), exc.message, **exc.params)
-    return Response({"status_code": exc.status_code, "detail": detail}, status_code=exc.status_code,
-                    media_type=MediaType.JSON)
+    return Response(
+        {"status_code": exc.status_code, "detail": detail}, status_code=exc.status_code, media_type=MediaType.JSON
+    )

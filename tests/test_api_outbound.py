@@ -26,8 +26,10 @@ def test_replies_are_pulled_and_delivery_moves_forward_only(hub_server, integrat
     m = box["messages"][0]
     assert m["text"] == "Yes, we do." and m["status"] == "queued" and m["patient_id"] == pid
     assert m["to"] == [{"kind": "phone", "address": "+16505550501"}]
-    assert integration.get("/api/channels/api/outbox", params={"after": box["next_after"]},
-                           headers=KEY).json()["messages"] == []
+    assert (
+        integration.get("/api/channels/api/outbox", params={"after": box["next_after"]}, headers=KEY).json()["messages"]
+        == []
+    )
 
     def report(**body):
         return integration.post("/api/channels/api/status", json=body, headers=KEY)
@@ -37,8 +39,11 @@ def test_replies_are_pulled_and_delivery_moves_forward_only(hub_server, integrat
     assert report(provider_message_id="crm-out-77", status="delivered").status_code == 201
     for late in ("sent", "delivered", "queued", "failed"):  # out of order or repeated: never moves back
         r = report(provider_message_id="crm-out-77", status=late)
-        assert r.status_code == 200 and r.json() == {"message_seq": reply["seq"], "status": "delivered",
-                                                     "applied": False}
+        assert r.status_code == 200 and r.json() == {
+            "message_seq": reply["seq"],
+            "status": "delivered",
+            "applied": False,
+        }
 
     events = staff["sofia"].get(f"/api/patients/{pid}/timeline").json()["events"]
     message = next(e for e in events if e["seq"] == reply["seq"])

@@ -36,6 +36,5 @@ def test_a_refused_read_is_not_an_audited_read(hub_server, staff):
     convs = staff["sofia"].get("/api/conversations").json()["conversations"]
     maria = next(c for c in convs if c["patient_name"] == "María González")
     assert ben.get(f"/api/patients/{maria['patient_id']}/timeline").status_code == 404
-    rows = staff["admin"].get("/api/audit", params={"patient_id": maria["patient_id"],
-                                                     "agent_id": ben.me["id"]}).json()
+    rows = staff["admin"].get("/api/audit", params={"patient_id": maria["patient_id"], "agent_id": ben.me["id"]}).json()
     assert rows == []

@@ -65,8 +65,13 @@ def test_idle_sessions_are_logged_off(hub_server, hub_server_options):
 def test_admin_creates_staff_with_unique_logins(hub_server, staff):
     admin = staff["admin"]
     teams = admin.get("/api/teams").json()
-    body = {"login": "carla", "display_name": "Carla Agent", "password": "a-long-password-1",
-            "languages": ["es", "en"], "team_ids": [teams[0]["id"]]}
+    body = {
+        "login": "carla",
+        "display_name": "Carla Agent",
+        "password": "a-long-password-1",
+        "languages": ["es", "en"],
+        "team_ids": [teams[0]["id"]],
+    }
     r = admin.post("/api/agents", json=body)
     assert r.status_code == 201, r.text
     assert r.json()["team_ids"] == [teams[0]["id"]]

@@ -16,21 +16,50 @@ CASES = [  # (name, raw body, content type, status, words the message must conta
     ("malformed JSON", b'{"provider_message_id": "x", ', "application/json", 400, "malformed JSON"),
     ("not an object", b'["a"]', "application/json", 400, "Expected `object`"),
     ("unknown field", json.dumps({**OK, "colour": "red"}), "application/json", 400, "unknown field `colour`"),
-    ("unknown nested field", json.dumps({**OK, "from": {**OK["from"], "x": 1}}), "application/json", 400,
-     "unknown field `x`"),
-    ("missing provider id", json.dumps({k: v for k, v in OK.items() if k != "provider_message_id"}),
-     "application/json", 400, "provider_message_id"),
-    ("empty provider id", json.dumps({**OK, "provider_message_id": ""}), "application/json", 400,
-     "provider_message_id"),
+    (
+        "unknown nested field",
+        json.dumps({**OK, "from": {**OK["from"], "x": 1}}),
+        "application/json",
+        400,
+        "unknown field `x`",
+    ),
+    (
+        "missing provider id",
+        json.dumps({k: v for k, v in OK.items() if k != "provider_message_id"}),
+        "application/json",
+        400,
+        "provider_message_id",
+    ),
+    (
+        "empty provider id",
+        json.dumps({**OK, "provider_message_id": ""}),
+        "application/json",
+        400,
+        "provider_message_id",
+    ),
     ("invalid phone", json.dumps(inbound("x", "p1", address="12345")), "application/json", 400, "phone number"),
-    ("letters for a phone", json.dumps(inbound("x", "p2", address="call me")), "application/json", 400,
-     "phone number"),
-    ("invalid email", json.dumps(inbound("x", "e1", kind="email", address="maria@")), "application/json", 400,
-     "email address"),
-    ("unknown contact kind", json.dumps(inbound("x", "k1", kind="fax", address="123")), "application/json", 400,
-     "unknown contact kind"),
-    ("bad visitor id", json.dumps(inbound("x", "v1", kind="webchat", address="a b")), "application/json", 400,
-     "visitor id"),
+    ("letters for a phone", json.dumps(inbound("x", "p2", address="call me")), "application/json", 400, "phone number"),
+    (
+        "invalid email",
+        json.dumps(inbound("x", "e1", kind="email", address="maria@")),
+        "application/json",
+        400,
+        "email address",
+    ),
+    (
+        "unknown contact kind",
+        json.dumps(inbound("x", "k1", kind="fax", address="123")),
+        "application/json",
+        400,
+        "unknown contact kind",
+    ),
+    (
+        "bad visitor id",
+        json.dumps(inbound("x", "v1", kind="webchat", address="a b")),
+        "application/json",
+        400,
+        "visitor id",
+    ),
     ("no text nor attachment", json.dumps({**OK, "text": "  "}), "application/json", 400, "text or at least one"),
     ("text too long", json.dumps({**OK, "text": "x" * 20_001}), "application/json", 400, "length"),
     ("naive time", json.dumps({**OK, "sent_at": "2026-11-22T10:00:00"}), "application/json", 400, "timezone"),
@@ -43,16 +72,17 @@ CASES = [  # (name, raw body, content type, status, words the message must conta
 
 def _counts(srv) -> tuple[int, ...]:
     with sqlite3.connect(srv.settings.database.url.split("///", 1)[1]) as db:
-        return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                     for t in ("patients", "contact_points", "conversations", "timeline_events"))
+        return tuple(
+            db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("patients", "contact_points", "conversations", "timeline_events")
+        )
 
 
 @pytest.mark.parametrize("name,body,ctype,status,words", CASES, ids=[c[0] for c in CASES])
 def test_bad_inbound_is_refused_clearly_and_stores_nothing(module_hub, name, body, ctype, status, words):
     with httpx.Client(base_url=module_hub.base_url, timeout=10) as integration:
         before = _counts(module_hub)
-        r = post_inbound(integration, body.encode() if isinstance(body, str) else body,
-                         headers={"content-type": ctype})
+        r = post_inbound(integration, body.encode() if isinstance(body, str) else body, headers={"content-type": ctype})
         assert r.status_code == status, r.text
         assert words.lower() in r.json()["detail"].lower()
         assert _counts(module_hub) == before
@@ -65,8 +95,12 @@ def test_integration_key_is_checked(hub_server, integration):
     assert r.status_code == 401 and "Bearer" in r.json()["detail"]
     r = post_inbound(integration, OK, headers={"authorization": "Bearer pk_test_key"})
     assert r.status_code == 201
-    assert integration.post("/api/channels/pager/messages", json=OK,
-                            headers={"authorization": "Bearer pk_test_key"}).status_code == 404
+    assert (
+        integration.post(
+            "/api/channels/pager/messages", json=OK, headers={"authorization": "Bearer pk_test_key"}
+        ).status_code
+        == 404
+    )
 
 
 def test_bad_agent_input(hub_server, staff, integration):
@@ -85,17 +119,27 @@ def test_bad_agent_input(hub_server, staff, integration):
         ("/api/conversations/999999/notes", {"text": "x"}, 404),
     ]
     for path, body, status in cases:
-        kw = {"content": body, "headers": {"content-type": "application/json"}} if isinstance(body, str) else {"json": body}
+        kw = (
+            {"content": body, "headers": {"content-type": "application/json"}}
+            if isinstance(body, str)
+            else {"json": body}
+        )
         r = ana.post(path, **kw)
         assert r.status_code == status, (path, body, r.status_code, r.text)
         assert r.json()["detail"]
     r = staff["sofia"].post(f"/api/conversations/{conv}/assign", json={"agent_id": 9999})
     assert r.status_code == 400 and "no active agent" in r.json()["detail"]
     for q in ("limit=0", "limit=100000", "before=-3", "limit=abc"):
-        assert ana.get(f"/api/conversations?{q}" if "before" not in q else f"/api/patients/1/timeline?{q}").status_code == 400
+        assert (
+            ana.get(f"/api/conversations?{q}" if "before" not in q else f"/api/patients/1/timeline?{q}").status_code
+            == 400
+        )
     # nothing above reached the timeline
-    events = staff["sofia"].get("/api/patients/{}/timeline".format(
-        post_inbound(integration, OK).json()["patient_id"])).json()["events"]
+    events = (
+        staff["sofia"]
+        .get("/api/patients/{}/timeline".format(post_inbound(integration, OK).json()["patient_id"]))
+        .json()["events"]
+    )
     assert [e["kind"] for e in events] == ["message_in"]
 
 

@@ -22,9 +22,27 @@ def _catalog(path: Path, locale: str | None = None):
 def test_every_marked_string_is_in_the_template(tmp_path):
     """Extract afresh with babel's standard tooling: the committed template must match."""
     fresh = tmp_path / "fresh.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(LOCALES / "babel.cfg"),
-                    "-k", "_", "--no-location", "--sort-output", "-o", str(fresh), "hub", "channels"],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            str(LOCALES / "babel.cfg"),
+            "-k",
+            "_",
+            "--no-location",
+            "--sort-output",
+            "-o",
+            str(fresh),
+            "hub",
+            "channels",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     assert {m.id for m in _catalog(fresh) if m.id} == {m.id for m in _catalog(LOCALES / "puente.pot") if m.id}
 
 

@@ -12,12 +12,26 @@ def test_reply_note_assign_resolve(any_hub_server):
     srv = any_hub_server
     ana, sofia = Staff(srv.base_url, "ana"), Staff(srv.base_url, "sofia")
     with httpx.Client(base_url=srv.base_url) as http:
-        first = post_inbound(http, inbound("Necesito una cita", "c-1", address="+16505550401", language="es",
-                                           **{"from": {"kind": "phone", "address": "+16505550401",
-                                                       "name": "Rosa Díaz"}})).json()
+        first = post_inbound(
+            http,
+            inbound(
+                "Necesito una cita",
+                "c-1",
+                address="+16505550401",
+                language="es",
+                **{"from": {"kind": "phone", "address": "+16505550401", "name": "Rosa Díaz"}},
+            ),
+        ).json()
         post_inbound(http, inbound("rosa@example.org", "c-2", kind="email", address="rosa@example.org"))
-        email_too = post_inbound(http, {"provider_message_id": "c-3", "channel": "email",
-                                        "from": {"kind": "phone", "address": "+16505550401"}, "text": "y por correo"})
+        email_too = post_inbound(
+            http,
+            {
+                "provider_message_id": "c-3",
+                "channel": "email",
+                "from": {"kind": "phone", "address": "+16505550401"},
+                "text": "y por correo",
+            },
+        )
     cid, pid = first["conversation_id"], first["patient_id"]
     listed = ana.get("/api/conversations").json()
     stream = StreamClient(srv.ws_url, ana, after=listed["last_seq"]).open()
@@ -27,8 +41,10 @@ def test_reply_note_assign_resolve(any_hub_server):
     assert conv["last_inbound_channel"] == "email" and email_too.status_code == 201
 
     patient = ana.get(f"/api/patients/{pid}").json()
-    assert patient["reply_channels"] == [{"channel": "sms", "reachable": True, "reason": None},
-                                         {"channel": "api", "reachable": True, "reason": None}]
+    assert patient["reply_channels"] == [
+        {"channel": "sms", "reachable": True, "reason": None},
+        {"channel": "api", "reachable": True, "reason": None},
+    ]
     # the default reply channel is the one the patient last wrote on; an explicit one wins
     r = ana.post(f"/api/conversations/{cid}/messages", json={"text": "Claro, ¿qué día?", "channel": "sms"})
     assert r.status_code == 201, r.text
@@ -46,7 +62,9 @@ def test_reply_note_assign_resolve(any_hub_server):
     assert after["status"] == "resolved" and after["resolved_at"] and after["first_response_at"]
     assert after["assignee_name"] == "Ana Agent" and after["last_event_seq"] == done["seq"]
     assert cid not in [c["id"] for c in ana.get("/api/conversations").json()["conversations"]]
-    assert cid in [c["id"] for c in ana.get("/api/conversations", params={"status": "resolved"}).json()["conversations"]]
+    assert cid in [
+        c["id"] for c in ana.get("/api/conversations", params={"status": "resolved"}).json()["conversations"]
+    ]
 
     # the stream carried each change with the conversation's new state
     stream.drain_until(done["seq"])
@@ -57,8 +75,14 @@ def test_reply_note_assign_resolve(any_hub_server):
     assert frames[done["seq"]]["conversation"]["status"] == "resolved"
     # one timeline, in order, across channels
     kinds = [(e["kind"], e["channel"]) for e in sofia.get(f"/api/patients/{pid}/timeline").json()["events"]]
-    assert kinds == [("message_in", "api"), ("message_in", "email"), ("message_out", "sms"), ("note", None),
-                     ("assignment", None), ("status_change", None)]
+    assert kinds == [
+        ("message_in", "api"),
+        ("message_in", "email"),
+        ("message_out", "sms"),
+        ("note", None),
+        ("assignment", None),
+        ("status_change", None),
+    ]
     stream.close()
 
 

@@ -30,8 +30,11 @@ def test_retries_never_create_a_second_event_even_concurrently(any_hub_server):
     sofia = Staff(srv.base_url, "sofia")
     patients = {r.json()["patient_id"] for r in results}
     assert len(patients) == 7
-    texts = [e["text"] for p in patients
-             for e in sofia.get(f"/api/patients/{p}/timeline", params={"limit": 500}).json()["events"]]
+    texts = [
+        e["text"]
+        for p in patients
+        for e in sofia.get(f"/api/patients/{p}/timeline", params={"limit": 500}).json()["events"]
+    ]
     assert sorted(texts) == sorted(f"retry {i}" for i in range(40))
 
 
@@ -39,6 +42,7 @@ def test_each_ack_comes_after_commit(hub_server):
     """Whenever a 201 arrives, another connection to the database already sees the event."""
     db = _db(hub_server)
     with httpx.Client(base_url=hub_server.base_url, timeout=20) as http:
+
         def send_and_look(i: int) -> tuple[int, int]:
             r = post_inbound(http, inbound(f"durable {i}", f"durable-{i}", address="+16505550301"))
             assert r.status_code == 201
@@ -68,14 +72,18 @@ def test_same_person_on_any_channel_is_one_patient(hub_server, integration, staf
     events = staff["sofia"].get(f"/api/patients/{a['patient_id']}/timeline").json()["events"]
     assert [(x["text"], x["channel"]) for x in events] == [("first", "api"), ("second", "sms"), ("fifth", "sms")]
     patient = staff["sofia"].get(f"/api/patients/{a['patient_id']}").json()
-    assert patient["contact_points"] == [{"kind": "phone", "address": "+16502530000", "verified": False,
-                                          "opted_out_at": None}]
+    assert patient["contact_points"] == [
+        {"kind": "phone", "address": "+16502530000", "verified": False, "opted_out_at": None}
+    ]
 
 
 def test_a_resolved_episode_is_followed_by_a_new_conversation(hub_server, integration, staff):
     first = post_inbound(integration, inbound("hello", "ep-1", address="+16505550311")).json()
     ana = staff["ana"]
-    assert ana.post(f"/api/conversations/{first['conversation_id']}/status", json={"status": "resolved"}).status_code == 201
+    assert (
+        ana.post(f"/api/conversations/{first['conversation_id']}/status", json={"status": "resolved"}).status_code
+        == 201
+    )
     again = post_inbound(integration, inbound("me again", "ep-2", address="+16505550311")).json()
     assert again["patient_id"] == first["patient_id"]
     assert again["conversation_id"] != first["conversation_id"]

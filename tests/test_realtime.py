@@ -19,6 +19,7 @@ PHONES = [f"+1650555{n:04d}" for n in range(100, 110)]
 
 def _post_all(base_url: str, prefix: str, n: int) -> list[dict]:
     with httpx.Client(base_url=base_url, timeout=20) as http:
+
         def one(i: int) -> dict:
             r = post_inbound(http, inbound(f"{prefix} message {i}", f"{prefix}-{i}", address=PHONES[i % len(PHONES)]))
             assert r.status_code == 201, r.text
@@ -105,6 +106,7 @@ def test_a_stalled_client_never_stalls_the_others(hub_server, staff, hub_server_
 
     big = base64.b64encode(os.urandom(14_000)).decode()  # incompressible, should compression be on
     with httpx.Client(base_url=hub_server.base_url, timeout=20) as http:
+
         def one(i: int) -> int:
             r = post_inbound(http, inbound(f"{i} {big}", f"big-{i}", address=PHONES[i % len(PHONES)]))
             assert r.status_code == 201, r.text
@@ -149,12 +151,16 @@ def test_stream_refuses_strangers_and_bad_input(hub_server, staff):
     assert no_cookie.value.response.status_code in (401, 403)
     cookie = "; ".join(f"{k}={v}" for k, v in staff["ana"].http.cookies.items())
     with pytest.raises(InvalidStatus) as other_site:
-        connect(f"{hub_server.ws_url}/api/stream?after=0", open_timeout=5,
-                additional_headers={"Cookie": cookie, "Origin": "http://evil.example"})
+        connect(
+            f"{hub_server.ws_url}/api/stream?after=0",
+            open_timeout=5,
+            additional_headers={"Cookie": cookie, "Origin": "http://evil.example"},
+        )
     assert other_site.value.response.status_code == 403
     for query in ("after=-1", "after=abc"):
-        with connect(f"{hub_server.ws_url}/api/stream?{query}", additional_headers={"Cookie": cookie},
-                     open_timeout=5) as ws:
+        with connect(
+            f"{hub_server.ws_url}/api/stream?{query}", additional_headers={"Cookie": cookie}, open_timeout=5
+        ) as ws:
             with pytest.raises(ConnectionClosed):
                 ws.recv(timeout=5)
             assert ws.close_code == 4400 and "after" in ws.close_reason

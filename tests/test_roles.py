@@ -20,14 +20,30 @@ ROUTES = {
     ("POST", "/api/auth/logout"): (AGENT, "/api/auth/logout", None),
     ("GET", "/api/auth/me"): (AGENT, "/api/auth/me", None),
     ("GET", "/api/agents"): (SUPERVISOR, "/api/agents", None),
-    ("POST", "/api/agents"): (ADMIN, "/api/agents", {"login": "zoe", "display_name": "Zoe", "password": "a-long-password-1"}),
+    ("POST", "/api/agents"): (
+        ADMIN,
+        "/api/agents",
+        {"login": "zoe", "display_name": "Zoe", "password": "a-long-password-1"},
+    ),
     ("GET", "/api/teams"): (AGENT, "/api/teams", None),
     ("GET", "/api/conversations"): (AGENT, "/api/conversations", None),
     ("GET", "/api/conversations/{conversation_id:int}"): (AGENT, "/api/conversations/{c}", None),
-    ("POST", "/api/conversations/{conversation_id:int}/messages"): (AGENT, "/api/conversations/{c}/messages", {"text": "hi"}),
+    ("POST", "/api/conversations/{conversation_id:int}/messages"): (
+        AGENT,
+        "/api/conversations/{c}/messages",
+        {"text": "hi"},
+    ),
     ("POST", "/api/conversations/{conversation_id:int}/notes"): (AGENT, "/api/conversations/{c}/notes", {"text": "n"}),
-    ("POST", "/api/conversations/{conversation_id:int}/assign"): (AGENT, "/api/conversations/{c}/assign", {"agent_id": None}),
-    ("POST", "/api/conversations/{conversation_id:int}/status"): (AGENT, "/api/conversations/{c}/status", {"status": "pending"}),
+    ("POST", "/api/conversations/{conversation_id:int}/assign"): (
+        AGENT,
+        "/api/conversations/{c}/assign",
+        {"agent_id": None},
+    ),
+    ("POST", "/api/conversations/{conversation_id:int}/status"): (
+        AGENT,
+        "/api/conversations/{c}/status",
+        {"status": "pending"},
+    ),
     ("GET", "/api/patients/{patient_id:int}"): (AGENT, "/api/patients/{p}", None),
     ("GET", "/api/patients/{patient_id:int}/timeline"): (AGENT, "/api/patients/{p}/timeline", None),
     ("GET", "/api/audit"): (ADMIN, "/api/audit", None),
@@ -85,7 +101,8 @@ def test_unsafe_requests_need_the_csrf_token(hub_server, staff):
     conv = ana.get("/api/conversations").json()["conversations"][0]
     r = ana.http.post(f"/api/conversations/{conv['id']}/notes", json={"text": "no token"})
     assert r.status_code == 403 and "csrf" in r.text.lower()
-    r = ana.http.post(f"/api/conversations/{conv['id']}/notes", json={"text": "bad token"},
-                      headers={"x-csrf-token": "forged"})
+    r = ana.http.post(
+        f"/api/conversations/{conv['id']}/notes", json={"text": "bad token"}, headers={"x-csrf-token": "forged"}
+    )
     assert r.status_code == 403
     assert ana.post(f"/api/conversations/{conv['id']}/notes", json={"text": "with token"}).status_code == 201

@@ -8,22 +8,22 @@ import sqlite3
 
 from sqlalchemy import insert
 
-from hub.db.engine import make_engine, make_sessionmaker
+from hub.db.engine import make_sqlite_writer_engine
 from hub.db.migrate import upgrade
 from hub.db.models import AuditEntry
 from hub.db.types import utcnow
-from hub.db.writer import Tx, Writer
+from hub.db.writer import ThreadRunner, Tx, Writer
 from hub.settings import DatabaseSettings
 
 
-async def _write_row(tx: Tx, items: list[str]) -> list[object]:
+def _write_row(tx: Tx, items: list[str]) -> list[object]:
     out: list[object] = []
     for label in items:
         if label.startswith("bad"):
             # fails inside the database, after the other items of the batch already wrote
-            await tx.session.execute(insert(AuditEntry), [{"id": 1, "at": utcnow(), "action": label, "detail": {}}])
-        (seq,) = await tx.allocate_seqs(1)
-        await tx.session.execute(insert(AuditEntry), [{"at": utcnow(), "action": label, "detail": {"seq": seq}}])
+            tx.session.execute(insert(AuditEntry), [{"id": 1, "at": utcnow(), "action": label, "detail": {}}])
+        (seq,) = tx.allocate_seqs(1)
+        tx.session.execute(insert(AuditEntry), [{"at": utcnow(), "action": label, "detail": {"seq": seq}}])
         out.append(seq)
     return out
 
@@ -32,8 +32,8 @@ async def test_one_bad_item_does_not_sink_its_batch_and_events_follow_commits(tm
     path = tmp_path / "w.db"
     url = f"sqlite+aiosqlite:///{path}"
     await asyncio.to_thread(upgrade, url)
-    engine = make_engine(DatabaseSettings(url=url), writer=True)
-    writer = Writer(make_sessionmaker(engine), on_commit=lambda published: None)
+    runner = ThreadRunner(make_sqlite_writer_engine(DatabaseSettings(url=url)))
+    writer = Writer(runner, on_commit=lambda published: None)
     writer.start()
     await writer.submit(_write_row, "first")  # id 1 exists now, so "bad" items collide on it
     results = await asyncio.gather(
@@ -47,19 +47,18 @@ async def test_one_bad_item_does_not_sink_its_batch_and_events_follow_commits(tm
         actions = [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
     assert actions == ["first", "a", "b", "c", "d"]  # nothing of the bad items
     await writer.stop()
-    await engine.dispose()
 
 
 async def test_published_events_are_already_committed(tmp_path):
     path = tmp_path / "p.db"
     url = f"sqlite+aiosqlite:///{path}"
     await asyncio.to_thread(upgrade, url)
-    engine = make_engine(DatabaseSettings(url=url), writer=True)
+    runner = ThreadRunner(make_sqlite_writer_engine(DatabaseSettings(url=url)))
     visible: list[bool] = []
 
-    async def write(tx: Tx, items: list[str]) -> list[None]:
+    def write(tx: Tx, items: list[str]) -> list[None]:
         for label in items:
-            await tx.session.execute(insert(AuditEntry), [{"at": utcnow(), "action": label, "detail": {}}])
+            tx.session.execute(insert(AuditEntry), [{"at": utcnow(), "action": label, "detail": {}}])
             tx.publish_after_commit(label)  # type: ignore[arg-type]  # stands for any frame
         return [None] * len(items)
 
@@ -67,10 +66,9 @@ async def test_published_events_are_already_committed(tmp_path):
         with sqlite3.connect(path) as db:  # another connection: only committed rows
             visible.append(db.execute("SELECT count(*) FROM audit_log").fetchone()[0] >= len(published))
 
-    writer = Writer(make_sessionmaker(engine), on_commit=on_commit)
+    writer = Writer(runner, on_commit=on_commit)
     writer.start()
     await asyncio.gather(*(writer.submit(write, f"x{i}") for i in range(50)))
     assert visible and all(visible)
     assert writer.batches < writer.items == 50  # requests shared commits
     await writer.stop()
-    await engine.dispose()

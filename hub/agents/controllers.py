@@ -23,7 +23,7 @@ from hub.audit.record import (
 )
 from hub.db.models import Agent, Team
 from hub.db.writer import Tx
-from hub.deps import ReadSessions, WriterDep
+from hub.deps import HubDep
 from hub.i18n import _
 from hub.refusals import Refused
 
@@ -37,27 +37,28 @@ class AuthController(Controller):
     path = "/api/auth"
 
     @post("/login", status_code=HTTP_200_OK, exclude_from_auth=True)
-    async def login(
-        self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], read_sessions: ReadSessions,
-        writer: WriterDep,
-    ) -> Principal:
-        async with read_sessions() as s:
+    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], hub: HubDep) -> Principal:
+        async with hub.read_sessions() as s:
             agent = (await s.execute(select(Agent).where(Agent.login == data.login))).scalar_one_or_none()
             ok = verify_password(agent.password_hash if agent else None, data.password)
             principal = principal_of(agent) if agent is not None and ok and agent.active else None
         origin = Origin.of(request)
         if principal is None:
-            await writer.submit(write_audit_batch, AuditRecord(
-                AuditAction.LOGIN_FAILED, agent.id if agent else None, origin, detail={"login": data.login[:80]}))
+            await hub.writer.submit(
+                write_audit_batch,
+                AuditRecord(
+                    AuditAction.LOGIN_FAILED, agent.id if agent else None, origin, detail={"login": data.login[:80]}
+                ),
+            )
             raise Refused(401, _("Wrong login or password."))
-        await writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGIN, principal.id, origin))
+        await hub.writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGIN, principal.id, origin))
         request.scope[ROTATE] = True  # type: ignore[typeddict-unknown-key]
         request.set_session({"agent_id": principal.id})
         return principal
 
     @post("/logout", status_code=HTTP_200_OK, guards=[requires(Role.AGENT)])
-    async def logout(self, request: Request[Principal, Any, Any], writer: WriterDep) -> dict[str, bool]:
-        await writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGOUT, request.user.id, Origin.of(request)))
+    async def logout(self, request: Request[Principal, Any, Any], hub: HubDep) -> dict[str, bool]:
+        await hub.writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGOUT, request.user.id, Origin.of(request)))
         request.clear_session()
         return {"signed_out": True}
 
@@ -82,7 +83,8 @@ class NewAgent(msgspec.Struct, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(min_length=12, max_length=200)]
     role: Role = Role.AGENT
     languages: list[Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]] = msgspec.field(
-        default_factory=lambda: ["en"])
+        default_factory=lambda: ["en"]
+    )
     team_ids: list[int] = msgspec.field(default_factory=list)
 
 
@@ -93,25 +95,33 @@ class TeamOut(msgspec.Struct):
 
 
 def _agent_out(a: Agent) -> AgentOut:
-    return AgentOut(a.id, a.login, a.display_name, Role(a.role), list(a.languages or []),
-                    sorted(t.id for t in a.teams), a.active)
+    return AgentOut(
+        a.id, a.login, a.display_name, Role(a.role), list(a.languages or []), sorted(t.id for t in a.teams), a.active
+    )
 
 
-async def _create_agent(tx: Tx, items: list[tuple[NewAgent, Principal, Origin]]) -> list[AgentOut | Exception]:
+def _create_agent(tx: Tx, items: list[tuple[NewAgent, Principal, Origin]]) -> list[AgentOut | Exception]:
     out: list[AgentOut | Exception] = []
     for data, by, origin in items:
-        teams = (await tx.session.execute(select(Team).where(Team.id.in_(data.team_ids)))).scalars().all()
+        teams = (tx.session.execute(select(Team).where(Team.id.in_(data.team_ids)))).scalars().all()
         if len(teams) != len(set(data.team_ids)):
             out.append(Refused(400, _("Unknown team.")))
             continue
-        if (await tx.session.execute(select(Agent.id).where(Agent.login == data.login))).first():
+        if (tx.session.execute(select(Agent.id).where(Agent.login == data.login))).first():
             out.append(Refused(400, _("The login {login} is taken."), login=data.login))
             continue
-        agent = Agent(login=data.login, display_name=data.display_name, password_hash=hash_password(data.password),
-                      role=data.role, languages=data.languages, teams=list(teams), active=True)
+        agent = Agent(
+            login=data.login,
+            display_name=data.display_name,
+            password_hash=hash_password(data.password),
+            role=data.role,
+            languages=data.languages,
+            teams=list(teams),
+            active=True,
+        )
         tx.session.add(agent)
-        await tx.session.flush()
-        await add_audit(tx, AuditRecord(AuditAction.AGENT_CREATE, by.id, origin, detail={"agent_id": agent.id}))
+        tx.session.flush()
+        add_audit(tx, AuditRecord(AuditAction.AGENT_CREATE, by.id, origin, detail={"agent_id": agent.id}))
         out.append(_agent_out(agent))
     return out
 
@@ -120,21 +130,21 @@ class StaffController(Controller):
     path = "/api"
 
     @get("/agents", guards=[requires(Role.SUPERVISOR)])
-    async def list_agents(self, read_sessions: ReadSessions) -> list[AgentOut]:
-        async with read_sessions() as s:
+    async def list_agents(self, hub: HubDep) -> list[AgentOut]:
+        async with hub.read_sessions() as s:
             agents = (await s.execute(select(Agent).order_by(Agent.id))).scalars().all()
             return [_agent_out(a) for a in agents]
 
     @post("/agents", guards=[requires(Role.ADMIN)])
     async def create_agent(
-        self, request: Request[Principal, Any, Any], data: JSONBody[NewAgent], writer: WriterDep
+        self, request: Request[Principal, Any, Any], data: JSONBody[NewAgent], hub: HubDep
     ) -> AgentOut:
         try:
-            return await writer.submit(_create_agent, (data, request.user, Origin.of(request)))
+            return await hub.writer.submit(_create_agent, (data, request.user, Origin.of(request)))
         except IntegrityError:
             raise Refused(400, _("The login {login} is taken."), login=data.login) from None
 
     @get("/teams", guards=[requires(Role.AGENT)])
-    async def list_teams(self, read_sessions: ReadSessions) -> list[TeamOut]:
-        async with read_sessions() as s:
+    async def list_teams(self, hub: HubDep) -> list[TeamOut]:
+        async with hub.read_sessions() as s:
             return [TeamOut(t.id, t.key, t.name) for t in (await s.execute(select(Team).order_by(Team.id))).scalars()]

@@ -69,8 +69,12 @@ class PrincipalCache:
 
 def principal_of(agent: Agent) -> Principal:
     return Principal(
-        id=agent.id, login=agent.login, display_name=agent.display_name, role=Role(agent.role),
-        team_ids=tuple(sorted(t.id for t in agent.teams)), languages=tuple(agent.languages or ()),
+        id=agent.id,
+        login=agent.login,
+        display_name=agent.display_name,
+        role=Role(agent.role),
+        team_ids=tuple(sorted(t.id for t in agent.teams)),
+        languages=tuple(agent.languages or ()),
     )
 
 
@@ -82,8 +86,12 @@ def make_session_auth(cache: PrincipalCache, idle_timeout_s: int, secure: bool, 
     return SessionAuth[Principal, Any](
         retrieve_user_handler=retrieve,
         session_backend_config=SessionConfig(
-            key=SESSION_COOKIE, max_age=idle_timeout_s, renew_on_access=True, httponly=True,
-            secure=secure, samesite="strict",
+            key=SESSION_COOKIE,
+            max_age=idle_timeout_s,
+            renew_on_access=True,
+            httponly=True,
+            secure=secure,
+            samesite="strict",
         ),
         exclude=exclude,
     )

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
 from hub.db.models import AuditEntry
-from hub.deps import ReadSessions, WriterDep
+from hub.deps import HubDep
 
 
 class AuditOut(msgspec.Struct):
@@ -34,9 +34,14 @@ class AuditController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request[Principal, Any, Any], read_sessions: ReadSessions, writer: WriterDep,
-        patient_id: FromQuery[int | None] = None, agent_id: FromQuery[int | None] = None,
-        action: FromQuery[str | None] = None, before_id: FromQuery[int | None] = None, limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
+        self,
+        request: Request[Principal, Any, Any],
+        hub: HubDep,
+        patient_id: FromQuery[int | None] = None,
+        agent_id: FromQuery[int | None] = None,
+        action: FromQuery[str | None] = None,
+        before_id: FromQuery[int | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[AuditOut]:
         q = select(AuditEntry)
         if patient_id is not None:
@@ -47,11 +52,20 @@ class AuditController(Controller):
             q = q.where(AuditEntry.action == action)
         if before_id is not None:
             q = q.where(AuditEntry.id < before_id)
-        async with read_sessions() as s:
+        async with hub.read_sessions() as s:
             rows = (await s.execute(q.order_by(AuditEntry.id.desc()).limit(limit))).scalars().all()
         # Reading the audit trail is itself audited.
-        await writer.submit(write_audit_batch, AuditRecord(
-            AuditAction.AUDIT_READ, request.user.id, Origin.of(request),
-            patient_id, detail={"agent_id": agent_id, "action": action}))
-        return [AuditOut(r.id, r.at, r.agent_id, r.action, r.patient_id, r.conversation_id, r.detail, r.ip,
-                         r.user_agent) for r in rows]
+        await hub.writer.submit(
+            write_audit_batch,
+            AuditRecord(
+                AuditAction.AUDIT_READ,
+                request.user.id,
+                Origin.of(request),
+                patient_id,
+                detail={"agent_id": agent_id, "action": action},
+            ),
+        )
+        return [
+            AuditOut(r.id, r.at, r.agent_id, r.action, r.patient_id, r.conversation_id, r.detail, r.ip, r.user_agent)
+            for r in rows
+        ]

@@ -51,17 +51,23 @@ class AuditRecord(msgspec.Struct, frozen=True):
 
 def audit_row(r: AuditRecord) -> dict[str, Any]:
     return {
-        "at": utcnow(), "agent_id": r.agent_id, "action": r.action, "patient_id": r.patient_id,
-        "conversation_id": r.conversation_id, "detail": r.detail, "ip": r.origin.ip, "user_agent": r.origin.user_agent,
+        "at": utcnow(),
+        "agent_id": r.agent_id,
+        "action": r.action,
+        "patient_id": r.patient_id,
+        "conversation_id": r.conversation_id,
+        "detail": r.detail,
+        "ip": r.origin.ip,
+        "user_agent": r.origin.user_agent,
     }
 
 
-async def write_audit_batch(tx: Tx, items: list[AuditRecord]) -> list[None]:
+def write_audit_batch(tx: Tx, items: list[AuditRecord]) -> list[None]:
     """A batch function for the writer: audit rows alone (reads, logins)."""
-    await tx.session.execute(insert(AuditEntry), [audit_row(r) for r in items])
+    tx.session.execute(insert(AuditEntry), [audit_row(r) for r in items])
     return [None] * len(items)
 
 
-async def add_audit(tx: Tx, record: AuditRecord) -> None:
+def add_audit(tx: Tx, record: AuditRecord) -> None:
     """An audit row inside a change's own transaction: both commit or neither."""
-    await tx.session.execute(insert(AuditEntry), [audit_row(record)])
+    tx.session.execute(insert(AuditEntry), [audit_row(record)])

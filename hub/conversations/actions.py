@@ -66,19 +66,19 @@ class SetStatus(msgspec.Struct, frozen=True):
 Command = Reply | Note | Assign | SetStatus
 
 
-async def do_conversation_commands(tx: Tx, items: list[Command]) -> list[TimelineEventOut | Exception]:
+def do_conversation_commands(tx: Tx, items: list[Command]) -> list[TimelineEventOut | Exception]:
     out: list[TimelineEventOut | Exception] = []
     for cmd in items:
         try:
-            out.append(await _do(tx, cmd))
+            out.append(_do(tx, cmd))
         except Refused as exc:
             out.append(exc)
     return out
 
 
-async def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
+def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
     conv = (
-        await tx.session.execute(
+        tx.session.execute(
             select(Conversation).where(Conversation.id == cmd.conversation_id, visible(cmd.by)).with_for_update()
         )
     ).scalar_one_or_none()
@@ -86,17 +86,17 @@ async def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
         raise Refused(404, _("No conversation {id} that you can see."), id=cmd.conversation_id)
     now = utcnow()
     if isinstance(cmd, Reply):
-        return await _reply(tx, conv, cmd, now)
+        return _reply(tx, conv, cmd, now)
     if isinstance(cmd, Note):
-        return await _append(tx, conv, cmd, EventKind.NOTE, AuditAction.NOTE_WRITE, text=cmd.text, now=now)
+        return _append(tx, conv, cmd, EventKind.NOTE, AuditAction.NOTE_WRITE, text=cmd.text, now=now)
     if isinstance(cmd, Assign):
-        return await _assign(tx, conv, cmd, now)
-    return await _set_status(tx, conv, cmd, now)
+        return _assign(tx, conv, cmd, now)
+    return _set_status(tx, conv, cmd, now)
 
 
-async def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut:
+def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut:
     channel = cmd.channel or conv.last_inbound_channel or conv.channel
-    reach = {r.channel: r for r in await reply_channels(tx.session, conv.patient_id)}
+    reach = {r.channel: r for r in reply_channels(tx.session, conv.patient_id)}
     if channel not in reach:
         raise Refused(400, _("The patient has no contact point for {channel}."), channel=channel)
     if not reach[channel].reachable:
@@ -107,18 +107,27 @@ async def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEv
     conv.preview = preview(cmd.text, [])
     conv.last_message_at = now
     # Stored first, as queued; the channel's outbox delivers it and moves the status forward.
-    return await _append(tx, conv, cmd, EventKind.MESSAGE_OUT, AuditAction.MESSAGE_SEND, text=cmd.text,
-                         channel=channel, data={"status": "queued"}, now=now)
+    return _append(
+        tx,
+        conv,
+        cmd,
+        EventKind.MESSAGE_OUT,
+        AuditAction.MESSAGE_SEND,
+        text=cmd.text,
+        channel=channel,
+        data={"status": "queued"},
+        now=now,
+    )
 
 
-async def _assign(tx: Tx, conv: Conversation, cmd: Assign, now: Any) -> TimelineEventOut:
+def _assign(tx: Tx, conv: Conversation, cmd: Assign, now: Any) -> TimelineEventOut:
     if cmd.by.role == Role.AGENT and cmd.assignee_id not in (cmd.by.id, None):
         raise Refused(403, _("Agents can assign conversations only to themselves."))
     if cmd.by.role == Role.AGENT and cmd.assignee_id is None and conv.assignee_id not in (cmd.by.id, None):
         raise Refused(403, _("Agents can unassign only their own conversations."))
     name = None
     if cmd.assignee_id is not None:
-        agent = await tx.session.get(Agent, cmd.assignee_id)
+        agent = tx.session.get(Agent, cmd.assignee_id)
         if agent is None or not agent.active:
             raise Refused(400, _("There is no active agent {id}."), id=cmd.assignee_id)
         name = agent.display_name
@@ -126,9 +135,15 @@ async def _assign(tx: Tx, conv: Conversation, cmd: Assign, now: Any) -> Timeline
     conv.assignee_id = cmd.assignee_id
     if cmd.assignee_id is not None:
         conv.handler = "agent"
-    return await _append(tx, conv, cmd, EventKind.ASSIGNMENT, AuditAction.ASSIGN,
-                         data={"assignee_id": cmd.assignee_id, "assignee_name": name, "previous_assignee_id": previous},
-                         now=now)
+    return _append(
+        tx,
+        conv,
+        cmd,
+        EventKind.ASSIGNMENT,
+        AuditAction.ASSIGN,
+        data={"assignee_id": cmd.assignee_id, "assignee_name": name, "previous_assignee_id": previous},
+        now=now,
+    )
 
 
 ALREADY = {  # whole sentences, so each language can phrase them its own way
@@ -138,32 +153,61 @@ ALREADY = {  # whole sentences, so each language can phrase them its own way
 }
 
 
-async def _set_status(tx: Tx, conv: Conversation, cmd: SetStatus, now: Any) -> TimelineEventOut:
+def _set_status(tx: Tx, conv: Conversation, cmd: SetStatus, now: Any) -> TimelineEventOut:
     previous = conv.status
     if previous == cmd.status:
         raise Refused(400, ALREADY[cmd.status])
     conv.status = cmd.status
     conv.resolved_at = now if cmd.status == ConversationStatus.RESOLVED else None
-    return await _append(tx, conv, cmd, EventKind.STATUS_CHANGE, AuditAction.STATUS_CHANGE,
-                         data={"from": previous, "to": str(cmd.status)}, now=now)
+    return _append(
+        tx,
+        conv,
+        cmd,
+        EventKind.STATUS_CHANGE,
+        AuditAction.STATUS_CHANGE,
+        data={"from": previous, "to": str(cmd.status)},
+        now=now,
+    )
 
 
-async def _append(
-    tx: Tx, conv: Conversation, cmd: Command, kind: EventKind, action: AuditAction, *, now: Any,
-    text: str | None = None, channel: str | None = None, data: dict[str, Any] | None = None,
+def _append(
+    tx: Tx,
+    conv: Conversation,
+    cmd: Command,
+    kind: EventKind,
+    action: AuditAction,
+    *,
+    now: Any,
+    text: str | None = None,
+    channel: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> TimelineEventOut:
-    (seq,) = await tx.allocate_seqs(1)
-    row = dict(seq=seq, conversation_id=conv.id, patient_id=conv.patient_id, kind=kind, channel=channel,
-               author_type=AuthorType.AGENT, author_id=cmd.by.id, text=text, attachments=[],
-               provider_message_id=None, data=data or {}, created_at=now)
-    await tx.session.execute(insert(TimelineEvent), [row])
+    (seq,) = tx.allocate_seqs(1)
+    row = dict(
+        seq=seq,
+        conversation_id=conv.id,
+        patient_id=conv.patient_id,
+        kind=kind,
+        channel=channel,
+        author_type=AuthorType.AGENT,
+        author_id=cmd.by.id,
+        text=text,
+        attachments=[],
+        provider_message_id=None,
+        data=data or {},
+        created_at=now,
+    )
+    tx.session.execute(insert(TimelineEvent), [row])
     conv.last_event_seq = seq
-    await add_audit(tx, AuditRecord(action, cmd.by.id, cmd.origin, conv.patient_id, conv.id, {"seq": seq}))
-    await tx.session.flush()
+    add_audit(tx, AuditRecord(action, cmd.by.id, cmd.origin, conv.patient_id, conv.id, {"seq": seq}))
+    tx.session.flush()
     event = event_out(TimelineEvent(**row), cmd.by.display_name)
-    summary = await conversation_summary(tx.session, conv)
+    summary = conversation_summary(tx.session, conv)
     tx.publish_after_commit(
-        Published(frame=EventFrame(seq=seq, event=event, conversation=summary), team_id=conv.team_id,
-                  assignee_id=conv.assignee_id)
+        Published(
+            frame=EventFrame(seq=seq, event=event, conversation=summary),
+            team_id=conv.team_id,
+            assignee_id=conv.assignee_id,
+        )
     )
     return event

@@ -18,7 +18,7 @@ from hub.conversations.actions import (
     SetStatus,
     do_conversation_commands,
 )
-from hub.deps import ReadSessions, WriterDep
+from hub.deps import HubDep
 from hub.events import ConversationOut, ConversationStatus, TimelineEventOut
 from hub.i18n import _
 from hub.refusals import Refused
@@ -55,23 +55,24 @@ class ConversationController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request[Principal, Any, Any], read_sessions: ReadSessions,
+        self,
+        request: Request[Principal, Any, Any],
+        hub: HubDep,
         status: Annotated[list[ConversationStatus] | None, QueryParameter(name="status")] = None,
         mine: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> ConversationList:
         statuses = [str(s) for s in (status or [ConversationStatus.OPEN, ConversationStatus.PENDING])]
-        async with read_sessions() as s:
+        async with hub.read_sessions() as s:
             seq = await last_seq(s)
             convs = await list_conversations(s, request.user, statuses, mine, limit)
         return ConversationList(seq, convs)
 
     @get("/{conversation_id:int}")
     async def show(
-        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int],
-        read_sessions: ReadSessions,
+        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int], hub: HubDep
     ) -> ConversationOut:
-        async with read_sessions() as s:
+        async with hub.read_sessions() as s:
             conv = await get_conversation(s, request.user, conversation_id)
         if conv is None:
             raise Refused(404, _("No conversation {id} that you can see."), id=conversation_id)
@@ -79,28 +80,48 @@ class ConversationController(Controller):
 
     @post("/{conversation_id:int}/messages")
     async def reply(
-        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int], data: JSONBody[ReplyBody], writer: WriterDep
+        self,
+        request: Request[Principal, Any, Any],
+        conversation_id: FromPath[int],
+        data: JSONBody[ReplyBody],
+        hub: HubDep,
     ) -> TimelineEventOut:
-        return await writer.submit(do_conversation_commands, Reply(
-            conversation_id, request.user, Origin.of(request), data.text, data.channel))
+        return await hub.writer.submit(
+            do_conversation_commands, Reply(conversation_id, request.user, Origin.of(request), data.text, data.channel)
+        )
 
     @post("/{conversation_id:int}/notes")
     async def note(
-        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int], data: JSONBody[NoteBody], writer: WriterDep
+        self,
+        request: Request[Principal, Any, Any],
+        conversation_id: FromPath[int],
+        data: JSONBody[NoteBody],
+        hub: HubDep,
     ) -> TimelineEventOut:
-        return await writer.submit(do_conversation_commands, Note(
-            conversation_id, request.user, Origin.of(request), data.text))
+        return await hub.writer.submit(
+            do_conversation_commands, Note(conversation_id, request.user, Origin.of(request), data.text)
+        )
 
     @post("/{conversation_id:int}/assign")
     async def assign(
-        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int], data: JSONBody[AssignBody], writer: WriterDep
+        self,
+        request: Request[Principal, Any, Any],
+        conversation_id: FromPath[int],
+        data: JSONBody[AssignBody],
+        hub: HubDep,
     ) -> TimelineEventOut:
-        return await writer.submit(do_conversation_commands, Assign(
-            conversation_id, request.user, Origin.of(request), data.agent_id))
+        return await hub.writer.submit(
+            do_conversation_commands, Assign(conversation_id, request.user, Origin.of(request), data.agent_id)
+        )
 
     @post("/{conversation_id:int}/status")
     async def set_status(
-        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int], data: JSONBody[StatusBody], writer: WriterDep
+        self,
+        request: Request[Principal, Any, Any],
+        conversation_id: FromPath[int],
+        data: JSONBody[StatusBody],
+        hub: HubDep,
     ) -> TimelineEventOut:
-        return await writer.submit(do_conversation_commands, SetStatus(
-            conversation_id, request.user, Origin.of(request), data.status))
+        return await hub.writer.submit(
+            do_conversation_commands, SetStatus(conversation_id, request.user, Origin.of(request), data.status)
+        )

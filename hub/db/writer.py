@@ -6,6 +6,9 @@ once, and only then resolves the callers' futures and hands the events to the re
 layer. A request is therefore acknowledged only after its data is committed, and many
 requests share one commit (one fsync) under load.
 
+Batch functions are plain synchronous code on a sync Session: SQLite runs them in one
+dedicated thread (one hop per batch), PostgreSQL through AsyncSession.run_sync (asyncpg).
+
 If a batch fails as a whole (say a unique violation raced in from another process), each
 item is retried alone so one bad item cannot sink its neighbours.
 """
@@ -14,37 +17,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Engine, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from hub.events import Published
 
 log = logging.getLogger(__name__)
 
-Item = TypeVar("Item")
-Result = TypeVar("Result")
+T = TypeVar("T")
 
 
 class Tx:
     """One write transaction: its session, sequence numbers, and events to send after commit."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
         self.published: list[Published] = []
 
-    async def allocate_seqs(self, n: int) -> range:
+    def allocate_seqs(self, n: int) -> range:
         """n fresh timeline sequence numbers. The counter row stays locked until commit, so
         numbers become visible in the order they were handed out, across processes too."""
         if n <= 0:
             return range(0)
-        end = (
-            await self.session.execute(
-                text("UPDATE counters SET value = value + :n WHERE name = 'seq' RETURNING value"), {"n": n}
-            )
+        end = self.session.execute(
+            text("UPDATE counters SET value = value + :n WHERE name = 'seq' RETURNING value"), {"n": n}
         ).scalar_one()
         return range(end - n + 1, end + 1)
 
@@ -52,9 +54,52 @@ class Tx:
         self.published.append(published)
 
 
-BatchFn = Callable[[Tx, list[Any]], Awaitable[Sequence[Any]]]
+BatchFn = Callable[[Tx, list[Any]], Sequence[Any]]
 """Runs a batch of items inside a transaction; returns one result (or exception) per item.
 It must write nothing for an item whose result is an exception."""
+
+
+class TxRunner(Protocol):
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run work in a transaction on a sync Session; commit if it returns."""
+
+    async def close(self) -> None:
+        """Release the connection."""
+
+
+class ThreadRunner:
+    """SQLite: a sync engine driven from one dedicated thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="puente-writer")
+
+    def _in_transaction(self, work: Callable[[Session], T]) -> T:
+        with self._sessions() as session, session.begin():
+            return work(session)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._in_transaction, work)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown(wait=True)
+
+
+class GreenletRunner:
+    """PostgreSQL: the same sync code, run by SQLAlchemy's greenlet bridge over asyncpg."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        async with self._sessions() as session, session.begin():
+            return await session.run_sync(work)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
 
 
 @dataclass
@@ -65,13 +110,8 @@ class _Job:
 
 
 class Writer:
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        on_commit: Callable[[list[Published]], None],
-        max_batch: int = 512,
-    ) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, runner: TxRunner, on_commit: Callable[[list[Published]], None], max_batch: int = 512) -> None:
+        self._runner = runner
         self._on_commit = on_commit
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
@@ -91,7 +131,7 @@ class Writer:
         self._task = asyncio.create_task(self._loop(), name="puente-writer")
 
     async def stop(self) -> None:
-        """Finish what is queued, then stop."""
+        """Finish what is queued, then stop and release the connection."""
         if self._task is None:
             return
         while not self._queue.empty():
@@ -102,6 +142,7 @@ class Writer:
         except asyncio.CancelledError:
             pass
         self._task = None
+        await self._runner.close()
 
     async def _loop(self) -> None:
         while True:
@@ -110,6 +151,8 @@ class Writer:
                 batch.append(self._queue.get_nowait())
             try:
                 await self._run(batch)
+            except asyncio.CancelledError:
+                raise
             except Exception:  # never let the writer die; every job gets an answer
                 log.exception("writer batch failed")
                 for job in batch:
@@ -118,7 +161,7 @@ class Writer:
 
     async def _run(self, batch: list[_Job]) -> None:
         try:
-            results, published = await self._transaction(batch)
+            results, published = await self._runner.run(lambda session: _transaction(session, batch))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -135,17 +178,16 @@ class Writer:
         if published:
             self._on_commit(published)
 
-    async def _transaction(self, batch: list[_Job]) -> tuple[list[Any], list[Published]]:
-        results: list[Any] = []
-        async with self._sessionmaker() as session:
-            async with session.begin():
-                tx = Tx(session)
-                for fn, group in _runs(batch):
-                    out = await fn(tx, [job.item for job in group])
-                    if len(out) != len(group):
-                        raise RuntimeError(f"{fn.__name__} returned {len(out)} results for {len(group)} items")
-                    results.extend(out)
-        return results, tx.published
+
+def _transaction(session: Session, batch: list[_Job]) -> tuple[list[Any], list[Published]]:
+    tx = Tx(session)
+    results: list[Any] = []
+    for fn, group in _runs(batch):
+        out = fn(tx, [job.item for job in group])
+        if len(out) != len(group):
+            raise RuntimeError(f"{fn.__name__} returned {len(out)} results for {len(group)} items")
+        results.extend(out)
+    return results, tx.published
 
 
 def _runs(batch: list[_Job]) -> list[tuple[BatchFn, list[_Job]]]:

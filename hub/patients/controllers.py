@@ -12,7 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
 from hub.db.models import Patient
-from hub.deps import ReadSessions, WriterDep
+from hub.deps import HubDep
 from hub.events import TimelineEventOut
 from hub.i18n import _
 from hub.patients.reach import ReplyChannel, reply_channels
@@ -57,39 +57,51 @@ class PatientController(Controller):
     guards = [requires(Role.AGENT)]
 
     @get("/{patient_id:int}")
-    async def show(
-        self, request: Request[Principal, Any, Any], patient_id: FromPath[int],
-        read_sessions: ReadSessions, writer: WriterDep,
-    ) -> PatientOut:
-        async with read_sessions() as s:
+    async def show(self, request: Request[Principal, Any, Any], patient_id: FromPath[int], hub: HubDep) -> PatientOut:
+        async with hub.read_sessions() as s:
             if not await may_see_patient(s, request.user, patient_id):
                 raise Refused(404, _("No patient {id} that you can see."), id=patient_id)
             p = await s.get(Patient, patient_id)
             assert p is not None
             out = PatientOut(
-                p.id, p.name, p.date_of_birth, p.preferred_language, p.preferred_channel, p.time_zone,
+                p.id,
+                p.name,
+                p.date_of_birth,
+                p.preferred_language,
+                p.preferred_channel,
+                p.time_zone,
                 [ContactPointOut(c.kind, c.address, c.verified, c.opted_out_at) for c in p.contact_points],
                 [ConsentOut(c.channel, c.granted, c.source, c.changed_at) for c in p.consents],
-                await reply_channels(s, patient_id),
+                await s.run_sync(reply_channels, patient_id),
             )
-        await writer.submit(write_audit_batch, AuditRecord(
-            AuditAction.PATIENT_READ, request.user.id, Origin.of(request), patient_id))
+        await hub.writer.submit(
+            write_audit_batch, AuditRecord(AuditAction.PATIENT_READ, request.user.id, Origin.of(request), patient_id)
+        )
         return out
 
     @get("/{patient_id:int}/timeline")
     async def timeline(
-        self, request: Request[Principal, Any, Any], patient_id: FromPath[int],
-        read_sessions: ReadSessions, writer: WriterDep,
+        self,
+        request: Request[Principal, Any, Any],
+        patient_id: FromPath[int],
+        hub: HubDep,
         before: Annotated[int | None, QueryParameter(ge=1)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> Timeline:
-        async with read_sessions() as s:
+        async with hub.read_sessions() as s:
             if not await may_see_patient(s, request.user, patient_id):
                 raise Refused(404, _("No patient {id} that you can see."), id=patient_id)
             events = await patient_timeline(s, request.user, patient_id, before, limit + 1)
         has_more = len(events) > limit
         events = events[-limit:]
-        await writer.submit(write_audit_batch, AuditRecord(
-            AuditAction.TIMELINE_READ, request.user.id, Origin.of(request), patient_id,
-            detail={"before": before, "count": len(events)}))
+        await hub.writer.submit(
+            write_audit_batch,
+            AuditRecord(
+                AuditAction.TIMELINE_READ,
+                request.user.id,
+                Origin.of(request),
+                patient_id,
+                detail={"before": before, "count": len(events)},
+            ),
+        )
         return Timeline(patient_id, events, has_more)

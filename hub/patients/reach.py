@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from hub.db.models import ContactPoint
 
@@ -19,10 +19,10 @@ class ReplyChannel(msgspec.Struct):
     reason: str | None = None  # why not, when not reachable
 
 
-async def reply_channels(s: AsyncSession, patient_id: int) -> list[ReplyChannel]:
-    rows = (await s.execute(
-        select(ContactPoint.kind, ContactPoint.opted_out_at).where(ContactPoint.patient_id == patient_id)
-    )).all()
+def reply_channels(s: Session, patient_id: int) -> list[ReplyChannel]:
+    rows = (
+        s.execute(select(ContactPoint.kind, ContactPoint.opted_out_at).where(ContactPoint.patient_id == patient_id))
+    ).all()
     out = []
     for channel, kind in NEEDS.items():
         if kind is None:

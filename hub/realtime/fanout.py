@@ -38,6 +38,7 @@ class _Route(msgspec.Struct):
 
 _route = msgspec.json.Decoder(_Route).decode
 
+
 class SocketQueue:
     """One agent socket's bounded send queue."""
 

@@ -13,7 +13,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from hub.agents.roles import Principal, Role, requires
 from hub.agents.sessions import SESSION_COOKIE, SessionConfig
-from hub.deps import FanoutDep, ReadSessions, SettingsDep
+from hub.deps import HubDep
 from hub.events import ReadyFrame, ResyncFrame, encode
 from hub.realtime.fanout import SocketQueue
 from hub.timeline.reads import events_after, last_seq
@@ -33,9 +33,7 @@ def _same_origin(socket: WebSocket) -> bool:
 
 
 @websocket("/api/stream", guards=[requires(Role.AGENT)])
-async def stream(
-    socket: WebSocket, fanout: FanoutDep, read_sessions: ReadSessions, settings: SettingsDep
-) -> None:
+async def stream(socket: WebSocket, hub: HubDep) -> None:
     principal: Principal = socket.user
     if not _same_origin(socket):
         await socket.close(CLOSE_FORBIDDEN_ORIGIN, "cross-origin socket refused")  # before accept: HTTP 403
@@ -48,12 +46,12 @@ async def stream(
     except ValueError:
         await socket.close(CLOSE_BAD_REQUEST, "after must be a non-negative integer")
         return
-    queue = fanout.register(principal)  # before reading the database: nothing can slip between
+    queue = hub.fanout.register(principal)  # before reading the database: nothing can slip between
     pump: asyncio.Task[None] | None = None
     listen: asyncio.Task[None] | None = None
     try:
-        limit = settings.realtime.backfill_limit
-        async with read_sessions() as s:
+        limit = hub.settings.realtime.backfill_limit
+        async with hub.read_sessions() as s:
             frames = await events_after(s, principal, after, limit + 1)
             if len(frames) > limit:
                 await socket.send_text(
@@ -69,7 +67,7 @@ async def stream(
         pump = asyncio.create_task(_pump(socket, queue, sent))
         listen = asyncio.create_task(_listen(socket))
         cut_off = asyncio.create_task(queue.cut_off.wait())
-        expiry = asyncio.create_task(_until_signed_out(socket, settings.security.idle_timeout_s))
+        expiry = asyncio.create_task(_until_signed_out(socket, hub.settings.security.idle_timeout_s))
         # Ends when the client goes away, falls too far behind, or its session ends.
         await asyncio.wait([pump, listen, cut_off, expiry], return_when=asyncio.FIRST_COMPLETED)
         cut_off.cancel()
@@ -86,7 +84,7 @@ async def stream(
     except WebSocketDisconnect:
         pass
     finally:
-        fanout.unregister(queue)
+        hub.fanout.unregister(queue)
         for task in (pump, listen):
             if task:
                 task.cancel()

@@ -21,8 +21,7 @@ from hub.timeline.reads import conversation_summary
 from hub.timeline.views import event_out
 
 DeliveryState = Literal["queued", "sending", "sent", "undelivered", "failed", "delivered", "read"]
-RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "undelivered": 3, "failed": 3, "delivered": 4,
-                        "read": 5}
+RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "undelivered": 3, "failed": 3, "delivered": 4, "read": 5}
 
 
 class DeliveryReport(msgspec.Struct, forbid_unknown_fields=True):
@@ -49,7 +48,7 @@ def moves_forward(current: str | None, new: str) -> bool:
     return RANK[new] > RANK.get(current or "queued", 0)
 
 
-async def record_delivery_batch(tx: Tx, items: list[tuple[str, DeliveryReport]]) -> list[DeliveryResult | Exception]:
+def record_delivery_batch(tx: Tx, items: list[tuple[str, DeliveryReport]]) -> list[DeliveryResult | Exception]:
     out: list[DeliveryResult | Exception] = []
     for channel, report in items:
         q = select(TimelineEvent).where(TimelineEvent.kind == EventKind.MESSAGE_OUT, TimelineEvent.channel == channel)
@@ -57,9 +56,11 @@ async def record_delivery_batch(tx: Tx, items: list[tuple[str, DeliveryReport]])
             q = q.where(TimelineEvent.seq == report.message_seq)
         else:
             q = q.where(TimelineEvent.provider_message_id == report.provider_message_id)
-        message = (await tx.session.execute(q.with_for_update())).scalar_one_or_none()
+        message = (tx.session.execute(q.with_for_update())).scalar_one_or_none()
         if message is None:
-            out.append(UnknownMessage(f"no outbound {channel} message {report.message_seq or report.provider_message_id}"))
+            out.append(
+                UnknownMessage(f"no outbound {channel} message {report.message_seq or report.provider_message_id}")
+            )
             continue
         current = (message.data or {}).get("status")
         if not moves_forward(current, report.status):
@@ -71,20 +72,32 @@ async def record_delivery_batch(tx: Tx, items: list[tuple[str, DeliveryReport]])
         message.data = data
         if report.provider_message_id and message.provider_message_id is None:
             message.provider_message_id = report.provider_message_id
-        (seq,) = await tx.allocate_seqs(1)
+        (seq,) = tx.allocate_seqs(1)
         event = TimelineEvent(
-            seq=seq, conversation_id=message.conversation_id, patient_id=message.patient_id,
-            kind=EventKind.DELIVERY_STATUS, channel=channel, author_type=AuthorType.SYSTEM, author_id=None,
-            text=None, attachments=[], provider_message_id=None, created_at=utcnow(),
-            data={"message_seq": message.seq, "status": report.status, "error_code": report.error_code,
-                  "error": report.error},
+            seq=seq,
+            conversation_id=message.conversation_id,
+            patient_id=message.patient_id,
+            kind=EventKind.DELIVERY_STATUS,
+            channel=channel,
+            author_type=AuthorType.SYSTEM,
+            author_id=None,
+            text=None,
+            attachments=[],
+            provider_message_id=None,
+            created_at=utcnow(),
+            data={
+                "message_seq": message.seq,
+                "status": report.status,
+                "error_code": report.error_code,
+                "error": report.error,
+            },
         )
         tx.session.add(event)
-        conv = await tx.session.get(Conversation, message.conversation_id, with_for_update=True)
+        conv = tx.session.get(Conversation, message.conversation_id, with_for_update=True)
         assert conv is not None
         conv.last_event_seq = seq
-        await tx.session.flush()
-        summary = await conversation_summary(tx.session, conv)
+        tx.session.flush()
+        summary = conversation_summary(tx.session, conv)
         tx.publish_after_commit(Published(EventFrame(seq, event_out(event), summary), conv.team_id, conv.assignee_id))
         out.append(DeliveryResult(message.seq, report.status, True))
     return out

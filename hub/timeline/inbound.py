@@ -17,24 +17,29 @@ from litestar.params import FromPath
 
 from channels.base import InvalidPayload
 from channels.registry import ADAPTERS
-from hub.deps import SettingsDep, WriterDep
+from hub.deps import HubDep
 from hub.patients.contacts import InvalidContact
 from hub.timeline.ingest import IngestResult, check_inbound, ingest_batch
 from hub.timeline.keys import integration_key_guard
 
 
-@post("/api/channels/{name:str}/messages", exclude_from_auth=True, exclude_from_csrf=True, skip_session=True,
-      guards=[integration_key_guard])
-async def receive(name: FromPath[str], request: Request[Any, Any, Any], writer: WriterDep, settings: SettingsDep) -> Response[IngestResult]:
+@post(
+    "/api/channels/{name:str}/messages",
+    exclude_from_auth=True,
+    exclude_from_csrf=True,
+    skip_session=True,
+    guards=[integration_key_guard],
+)
+async def receive(name: FromPath[str], request: Request[Any, Any, Any], hub: HubDep) -> Response[IngestResult]:
     adapter = ADAPTERS.get(name)
     if adapter is None:
         raise NotFoundException(f"no channel {name!r} accepts messages here; try one of {', '.join(ADAPTERS)}")
     body = await request.body()
     try:
         messages = adapter.parse_inbound(body, request.headers.get("content-type", ""))
-        checked = [check_inbound(m, settings.clinic.default_region) for m in messages]
+        checked = [check_inbound(m, hub.settings.clinic.default_region) for m in messages]
     except (InvalidPayload, InvalidContact) as exc:
         raise ValidationException(str(exc)) from None
-    results = [await writer.submit(ingest_batch, c) for c in checked]
+    results = [await hub.writer.submit(ingest_batch, c) for c in checked]
     result = results[0]
     return Response(result, status_code=200 if result.duplicate else 201)

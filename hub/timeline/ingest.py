@@ -47,7 +47,7 @@ def check_inbound(msg: InboundMessage, default_region: str) -> CheckedInbound:
     return CheckedInbound(msg, msg.sender.kind, normalise(msg.sender.kind, msg.sender.address, default_region))
 
 
-async def ingest_batch(tx: Tx, items: list[CheckedInbound]) -> list[IngestResult]:
+def ingest_batch(tx: Tx, items: list[CheckedInbound]) -> list[IngestResult]:
     s = tx.session
     results: dict[int, IngestResult] = {}
 
@@ -57,9 +57,10 @@ async def ingest_batch(tx: Tx, items: list[CheckedInbound]) -> list[IngestResult
     for it in items:
         ids_by_channel[it.msg.channel].add(it.msg.provider_message_id)
     for channel, ids in ids_by_channel.items():
-        rows = await s.execute(
-            select(EVENTS.c.provider_message_id, EVENTS.c.seq, EVENTS.c.patient_id, EVENTS.c.conversation_id)
-            .where(EVENTS.c.channel == channel, EVENTS.c.provider_message_id.in_(ids))
+        rows = s.execute(
+            select(EVENTS.c.provider_message_id, EVENTS.c.seq, EVENTS.c.patient_id, EVENTS.c.conversation_id).where(
+                EVENTS.c.channel == channel, EVENTS.c.provider_message_id.in_(ids)
+            )
         )
         for pid, seq, patient_id, conv_id in rows:
             known[(channel, pid)] = IngestResult(seq, patient_id, conv_id, True)
@@ -74,7 +75,7 @@ async def ingest_batch(tx: Tx, items: list[CheckedInbound]) -> list[IngestResult
             fresh.append(i)
 
     if fresh:
-        await _store_fresh(tx, items, fresh, results)
+        _store_fresh(tx, items, fresh, results)
 
     out: list[IngestResult] = []
     for i, it in enumerate(items):
@@ -85,7 +86,7 @@ async def ingest_batch(tx: Tx, items: list[CheckedInbound]) -> list[IngestResult
     return out
 
 
-async def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results: dict[int, IngestResult]) -> None:
+def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results: dict[int, IngestResult]) -> None:
     # Core statements, not ORM units of work: this is the hot path, and a batch of any size
     # costs the same handful of round trips.
     s = tx.session
@@ -95,7 +96,7 @@ async def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], re
     by_kind: dict[str, set[str]] = defaultdict(set)
     for i in fresh:
         by_kind[items[i].kind].add(items[i].address)
-    rows = await s.execute(
+    rows = s.execute(
         select(CP.c.kind, CP.c.address, PATIENTS.c.id, PATIENTS.c.name)
         .join(PATIENTS, PATIENTS.c.id == CP.c.patient_id)
         .where(or_(*(and_(CP.c.kind == k, CP.c.address.in_(a)) for k, a in by_kind.items())))
@@ -107,19 +108,37 @@ async def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], re
         if key not in patients:
             new.setdefault(key, items[i])
     if new:
-        ids = (await s.execute(
-            insert(PATIENTS).returning(PATIENTS.c.id, sort_by_parameter_order=True),
-            [{"name": it.msg.sender.name, "preferred_language": it.msg.language,
-              "preferred_channel": it.msg.channel, "created_at": now} for it in new.values()],
-        )).scalars().all()
-        await s.execute(insert(CP), [{"patient_id": pid, "kind": k, "address": a, "verified": False,
-                                      "created_at": now} for (k, a), pid in zip(new, ids, strict=True)])
+        ids = (
+            (
+                s.execute(
+                    insert(PATIENTS).returning(PATIENTS.c.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "name": it.msg.sender.name,
+                            "preferred_language": it.msg.language,
+                            "preferred_channel": it.msg.channel,
+                            "created_at": now,
+                        }
+                        for it in new.values()
+                    ],
+                )
+            )
+            .scalars()
+            .all()
+        )
+        s.execute(
+            insert(CP),
+            [
+                {"patient_id": pid, "kind": k, "address": a, "verified": False, "created_at": now}
+                for (k, a), pid in zip(new, ids, strict=True)
+            ],
+        )
         for (key, it), pid in zip(new.items(), ids, strict=True):
             patients[key] = (pid, it.msg.sender.name or key[1])
 
     # 3. Each patient's open conversation (the latest unresolved one), else a new one.
     patient_ids = {patients[(items[i].kind, items[i].address)][0] for i in fresh}
-    rows = await s.execute(
+    rows = s.execute(
         select(CONVERSATIONS, AGENTS.c.display_name.label("assignee_name"))
         .outerjoin(AGENTS, AGENTS.c.id == CONVERSATIONS.c.assignee_id)
         .where(CONVERSATIONS.c.patient_id.in_(patient_ids), CONVERSATIONS.c.status != ConversationStatus.RESOLVED)
@@ -134,40 +153,70 @@ async def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], re
         if pid not in conversations:
             opening.setdefault(pid, items[i])
     if opening:
-        values = [{"patient_id": pid, "status": ConversationStatus.OPEN, "handler": "agent", "priority": 0,
-                   "channel": it.msg.channel, "opened_at": now, "last_event_seq": 0, "assignee_id": None,
-                   "team_id": None, "first_response_at": None, "resolved_at": None}
-                  for pid, it in opening.items()]
-        ids = (await s.execute(
-            insert(CONVERSATIONS).returning(CONVERSATIONS.c.id, sort_by_parameter_order=True), values
-        )).scalars().all()
+        values = [
+            {
+                "patient_id": pid,
+                "status": ConversationStatus.OPEN,
+                "handler": "agent",
+                "priority": 0,
+                "channel": it.msg.channel,
+                "opened_at": now,
+                "last_event_seq": 0,
+                "assignee_id": None,
+                "team_id": None,
+                "first_response_at": None,
+                "resolved_at": None,
+            }
+            for pid, it in opening.items()
+        ]
+        ids = (
+            (s.execute(insert(CONVERSATIONS).returning(CONVERSATIONS.c.id, sort_by_parameter_order=True), values))
+            .scalars()
+            .all()
+        )
         for v, cid in zip(values, ids, strict=True):
             conversations[v["patient_id"]] = {**v, "id": cid, "assignee_name": None}
 
     # 4. The events, with sequence numbers handed out in commit order.
-    seqs = await tx.allocate_seqs(len(fresh))
+    seqs = tx.allocate_seqs(len(fresh))
     events = []
     for seq, i in zip(seqs, fresh, strict=True):
         it = items[i]
         pid = patients[(it.kind, it.address)][0]
         conv = conversations[pid]
         attachments = msgspec.to_builtins(it.msg.attachments)
-        events.append({
-            "seq": seq, "conversation_id": conv["id"], "patient_id": pid, "kind": EventKind.MESSAGE_IN,
-            "channel": it.msg.channel, "author_type": AuthorType.PATIENT, "author_id": None, "text": it.msg.text,
-            "attachments": attachments, "provider_message_id": it.msg.provider_message_id,
-            "data": {"sent_at": it.msg.sent_at.isoformat()} if it.msg.sent_at else {}, "created_at": now,
-        })
-        conv.update(last_event_seq=seq, last_message_at=now, last_inbound_at=now,
-                    last_inbound_channel=it.msg.channel, preview=preview(it.msg.text, attachments))
+        events.append(
+            {
+                "seq": seq,
+                "conversation_id": conv["id"],
+                "patient_id": pid,
+                "kind": EventKind.MESSAGE_IN,
+                "channel": it.msg.channel,
+                "author_type": AuthorType.PATIENT,
+                "author_id": None,
+                "text": it.msg.text,
+                "attachments": attachments,
+                "provider_message_id": it.msg.provider_message_id,
+                "data": {"sent_at": it.msg.sent_at.isoformat()} if it.msg.sent_at else {},
+                "created_at": now,
+            }
+        )
+        conv.update(
+            last_event_seq=seq,
+            last_message_at=now,
+            last_inbound_at=now,
+            last_inbound_channel=it.msg.channel,
+            preview=preview(it.msg.text, attachments),
+        )
         if conv["status"] == ConversationStatus.PENDING:
             conv["status"] = ConversationStatus.OPEN  # the patient wrote back
         results[i] = IngestResult(seq, pid, conv["id"], False)
-    await s.execute(insert(EVENTS), events)
+    s.execute(insert(EVENTS), events)
     touched = {e["patient_id"]: conversations[e["patient_id"]] for e in events}.values()
-    await s.execute(
-        update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("b_id")).values(
-            {c: bindparam(f"b_{c}") for c in _TOUCHED}),
+    s.execute(
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == bindparam("b_id"))
+        .values({c: bindparam(f"b_{c}") for c in _TOUCHED}),
         [{"b_id": c["id"], **{f"b_{k}": c[k] for k in _TOUCHED}} for c in touched],
     )
 
@@ -178,9 +227,11 @@ async def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], re
         tx.publish_after_commit(
             Published(
                 frame=EventFrame(
-                    seq=e["seq"], event=event_out(SimpleNamespace(**e)),
-                    conversation=conversation_out(SimpleNamespace(**conv), names[e["patient_id"]],
-                                                  conv["assignee_name"]),
+                    seq=e["seq"],
+                    event=event_out(SimpleNamespace(**e)),
+                    conversation=conversation_out(
+                        SimpleNamespace(**conv), names[e["patient_id"]], conv["assignee_name"]
+                    ),
                 ),
                 team_id=conv["team_id"],
                 assignee_id=conv["assignee_id"],

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from channels.base import Channel
 from hub.db.models import ContactPoint, TimelineEvent
-from hub.deps import ReadSessions, WriterDep
+from hub.deps import HubDep
 from hub.events import EventKind
 from hub.timeline.delivery import (
     DeliveryReport,
@@ -53,37 +53,65 @@ class Outbox(msgspec.Struct):
 
 @get("/api/channels/api/outbox", exclude_from_auth=True, skip_session=True, guards=[integration_key_guard])
 async def outbox(
-    read_sessions: ReadSessions,
-    after: FromQuery[int] = 0, limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    hub: HubDep,
+    after: FromQuery[int] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
 ) -> Outbox:
     if after < 0:
         raise ValidationException("after must be a non-negative integer")
-    async with read_sessions() as s:
-        rows = (await s.execute(
-            select(TimelineEvent).where(TimelineEvent.kind == EventKind.MESSAGE_OUT,
-                                        TimelineEvent.channel == Channel.API, TimelineEvent.seq > after)
-            .order_by(TimelineEvent.seq).limit(limit)
-        )).scalars().all()
+    async with hub.read_sessions() as s:
+        rows = (
+            (
+                await s.execute(
+                    select(TimelineEvent)
+                    .where(
+                        TimelineEvent.kind == EventKind.MESSAGE_OUT,
+                        TimelineEvent.channel == Channel.API,
+                        TimelineEvent.seq > after,
+                    )
+                    .order_by(TimelineEvent.seq)
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
         contacts: dict[int, list[Recipient]] = {}
-        for cp in (await s.execute(
-            select(ContactPoint).where(ContactPoint.patient_id.in_({r.patient_id for r in rows}),
-                                       ContactPoint.opted_out_at.is_(None)).order_by(ContactPoint.id)
-        )).scalars():
+        for cp in (
+            await s.execute(
+                select(ContactPoint)
+                .where(ContactPoint.patient_id.in_({r.patient_id for r in rows}), ContactPoint.opted_out_at.is_(None))
+                .order_by(ContactPoint.id)
+            )
+        ).scalars():
             contacts.setdefault(cp.patient_id, []).append(Recipient(cp.kind, cp.address))
-    messages = [OutboundMessage(r.seq, r.conversation_id, r.patient_id, contacts.get(r.patient_id, []), r.text,
-                                (r.data or {}).get("status", "queued"), r.created_at) for r in rows]
+    messages = [
+        OutboundMessage(
+            r.seq,
+            r.conversation_id,
+            r.patient_id,
+            contacts.get(r.patient_id, []),
+            r.text,
+            (r.data or {}).get("status", "queued"),
+            r.created_at,
+        )
+        for r in rows
+    ]
     return Outbox(messages, messages[-1].seq if messages else after)
 
 
-@post("/api/channels/api/status", exclude_from_auth=True, exclude_from_csrf=True, skip_session=True,
-      guards=[integration_key_guard])
-async def delivery_status(
-    data: JSONBody[DeliveryReport], writer: WriterDep,
-) -> Response[DeliveryResult]:
+@post(
+    "/api/channels/api/status",
+    exclude_from_auth=True,
+    exclude_from_csrf=True,
+    skip_session=True,
+    guards=[integration_key_guard],
+)
+async def delivery_status(data: JSONBody[DeliveryReport], hub: HubDep) -> Response[DeliveryResult]:
     if data.message_seq is None and data.provider_message_id is None:
         raise ValidationException("say which message: message_seq, provider_message_id, or both")
     try:
-        result = await writer.submit(record_delivery_batch, (Channel.API, data))
+        result = await hub.writer.submit(record_delivery_batch, (Channel.API, data))
     except UnknownMessage as exc:
         raise NotFoundException(str(exc)) from None
     return Response(result, status_code=201 if result.applied else 200)

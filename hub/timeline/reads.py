@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from hub.agents.roles import Principal
 from hub.db.models import (
@@ -40,8 +40,11 @@ async def last_seq(s: AsyncSession) -> int:
 def _patient_label() -> Any:
     """A patient's display name: their name, else their first contact address."""
     first_address = (
-        select(ContactPoint.address).where(ContactPoint.patient_id == Patient.id)
-        .order_by(ContactPoint.id).limit(1).scalar_subquery()
+        select(ContactPoint.address)
+        .where(ContactPoint.patient_id == Patient.id)
+        .order_by(ContactPoint.id)
+        .limit(1)
+        .scalar_subquery()
     )
     return Patient.name, first_address
 
@@ -60,13 +63,17 @@ def _conv_row(row: Any) -> ConversationOut:
     return conversation_out(conv, name or address or f"Patient {conv.patient_id}", assignee)
 
 
-async def conversation_summary(s: AsyncSession, conv: Conversation) -> ConversationOut:
+def conversation_summary(s: Session, conv: Conversation) -> ConversationOut:
     """A conversation being changed in this transaction, as the stream shows it."""
     name, address = _patient_label()
-    row = (await s.execute(
-        select(name, address, Agent.display_name).select_from(Patient)
-        .outerjoin(Agent, Agent.id == conv.assignee_id).where(Patient.id == conv.patient_id)
-    )).one()
+    row = (
+        s.execute(
+            select(name, address, Agent.display_name)
+            .select_from(Patient)
+            .outerjoin(Agent, Agent.id == conv.assignee_id)
+            .where(Patient.id == conv.patient_id)
+        )
+    ).one()
     return conversation_out(conv, row[0] or row[1] or f"Patient {conv.patient_id}", row[2])
 
 

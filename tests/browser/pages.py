@@ -80,4 +80,5 @@ def row(page: Page, conversation_id: int) -> Locator:
 def event(page: Page, text: str) -> Locator:
     """Timeline events whose text is exactly `text`."""
     return page.get_by_test_id("timeline-event").filter(
-        has=page.get_by_test_id("event-text").get_by_text(text, exact=True))
+        has=page.get_by_test_id("event-text").get_by_text(text, exact=True)
+    )

@@ -19,9 +19,7 @@ from tests.support.server import HubServer
 pytestmark = pytest.mark.browser
 
 
-def test_agent_answers_a_new_message_live(
-    hub_server: HubServer, integration: httpx.Client, page: Page
-) -> None:
+def test_agent_answers_a_new_message_live(hub_server: HubServer, integration: httpx.Client, page: Page) -> None:
     sign_in(page, "ana")
     expect(page.get_by_test_id("current-user")).to_contain_text("Ana Agent, Agent")
     items = page.get_by_test_id("conversation-item")
@@ -29,8 +27,9 @@ def test_agent_answers_a_new_message_live(
     expect(items.filter(has_text="Robert Kim")).to_have_count(0)  # resolved: not in the open list
     page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
 
-    first = send_inbound(integration, "Can I move my physical to Friday?", "browser-e2e-1",
-                         "+16505550177", name="Grace Hopper")
+    first = send_inbound(
+        integration, "Can I move my physical to Friday?", "browser-e2e-1", "+16505550177", name="Grace Hopper"
+    )
     item = row(page, first["conversation_id"])
     expect(items.first).to_have_attribute("data-conversation-id", str(first["conversation_id"]))
     expect(item.get_by_test_id("row-name")).to_have_text("Grace Hopper")
@@ -130,9 +129,7 @@ def test_agent_answers_a_new_message_live(
     expect(item).to_have_count(1)
 
 
-def test_server_errors_are_shown(
-    hub_server: HubServer, integration: httpx.Client, page: Page
-) -> None:
+def test_server_errors_are_shown(hub_server: HubServer, integration: httpx.Client, page: Page) -> None:
     first = send_inbound(integration, "Do you have parking?", "browser-err-1", "+16505550166")
     sign_in(page, "ana")
     row(page, first["conversation_id"]).click()
@@ -150,7 +147,8 @@ def test_server_errors_are_shown(
         sofia.close()
     page.get_by_test_id("reopen").click()  # the page still thinks it is resolved
     expect(page.get_by_test_id("action-error")).to_contain_text(
-        "Could not change the status: The conversation is already open.")
+        "Could not change the status: The conversation is already open."
+    )
     expect(page.get_by_test_id("conversation-status")).to_have_text("Open")  # refreshed after the failure
 
 
@@ -172,9 +170,7 @@ def test_wrong_password_and_sign_out(hub_server: HubServer, page: Page) -> None:
     expect(page.get_by_test_id("login-form")).to_be_visible()  # the session is really gone
 
 
-def test_expired_session_returns_to_sign_in(
-    hub_server: HubServer, integration: httpx.Client, page: Page
-) -> None:
+def test_expired_session_returns_to_sign_in(hub_server: HubServer, integration: httpx.Client, page: Page) -> None:
     sign_in(page, "ben")
     first = send_inbound(integration, "Question about my bill", "browser-exp-1", "+16505550155")
     item = row(page, first["conversation_id"])
@@ -216,7 +212,8 @@ def test_reconnects_show_each_message_exactly_once(
     expect(page.get_by_test_id("connection-status")).to_have_text("Live")
     expect(row(page, other["conversation_id"])).to_have_count(1)
     expect(row(page, other["conversation_id"]).get_by_test_id("row-preview")).to_have_text(
-        "Someone else wrote meanwhile")
+        "Someone else wrote meanwhile"
+    )
 
     # 3. Live again: a new message arrives after the replayed ones, and nothing is doubled.
     send_inbound(integration, "Reconnect four", "browser-rc-4", address)
@@ -230,9 +227,7 @@ def test_reconnects_show_each_message_exactly_once(
     expect(item.get_by_test_id("row-preview")).to_have_text("Reconnect four")
 
 
-def test_load_earlier_pages_back_through_history(
-    hub_server: HubServer, integration: httpx.Client, page: Page
-) -> None:
+def test_load_earlier_pages_back_through_history(hub_server: HubServer, integration: httpx.Client, page: Page) -> None:
     first = None
     for i in range(1, 56):  # one page is 50 events
         result = send_inbound(integration, f"Message number {i}", f"browser-page-{i}", "+16505550144")
@@ -264,8 +259,10 @@ def small_backfill_hub(tmp_path: Path) -> Iterator[HubServer]:
 
 def test_resync_after_missing_too_much(browser: Browser, small_backfill_hub: HubServer) -> None:
     hub = small_backfill_hub
-    with httpx.Client(base_url=hub.base_url, timeout=10) as integration, \
-            open_page(browser, hub.base_url, "resync") as page:
+    with (
+        httpx.Client(base_url=hub.base_url, timeout=10) as integration,
+        open_page(browser, hub.base_url, "resync") as page,
+    ):
         sign_in(page, "ana")
         maria = page.get_by_test_id("conversation-item").filter(has_text="María González")
         maria.click()
@@ -291,9 +288,7 @@ def test_resync_after_missing_too_much(browser: Browser, small_backfill_hub: Hub
         assert page.evaluate("window.puenteInbox.stream.resyncs") == 1
 
 
-def test_delivery_reports_update_the_message_live(
-    hub_server: HubServer, integration: httpx.Client, page: Page
-) -> None:
+def test_delivery_reports_update_the_message_live(hub_server: HubServer, integration: httpx.Client, page: Page) -> None:
     sign_in(page, "ana")
     first = send_inbound(integration, "Is my refill ready?", "browser-dlv-1", "+16505550178", name="Ada Byron")
     row(page, first["conversation_id"]).click()

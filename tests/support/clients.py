@@ -8,8 +8,12 @@ import httpx
 
 from tests.support.server import INGEST_KEY
 
-PASSWORDS = {"admin": "puente-admin-demo", "sofia": "puente-sofia-demo", "ana": "puente-ana-demo",
-             "ben": "puente-ben-demo"}
+PASSWORDS = {
+    "admin": "puente-admin-demo",
+    "sofia": "puente-sofia-demo",
+    "ana": "puente-ana-demo",
+    "ben": "puente-ben-demo",
+}
 
 
 class Staff:

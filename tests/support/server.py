@@ -37,11 +37,13 @@ def hub_settings(data_dir: Path, db_url: str | None = None, redis_url: str = "",
     server = {k: v for k, v in options.items() if k not in realtime and k not in security}
     return Settings(
         data_dir=data_dir,
-        database=DatabaseSettings(url=db_url or f"sqlite+aiosqlite:///{data_dir / 'hub.db'}",
-                                  sqlite_synchronous="NORMAL"),
-        realtime=RealtimeSettings(redis_url=redis_url, channel_prefix=f"puente-test-{uuid.uuid4().hex[:8]}", **realtime),  # type: ignore[arg-type]
-        security=SecuritySettings(secret="test-secret-" + uuid.uuid4().hex, ingest_keys=(INGEST_KEY,),
-                                  **security),  # type: ignore[arg-type]
+        database=DatabaseSettings(
+            url=db_url or f"sqlite+aiosqlite:///{data_dir / 'hub.db'}", sqlite_synchronous="NORMAL"
+        ),
+        realtime=RealtimeSettings(
+            redis_url=redis_url, channel_prefix=f"puente-test-{uuid.uuid4().hex[:8]}", **realtime
+        ),  # type: ignore[arg-type]
+        security=SecuritySettings(secret="test-secret-" + uuid.uuid4().hex, ingest_keys=(INGEST_KEY,), **security),  # type: ignore[arg-type]
         clinic=ClinicSettings(),
         server=replace(ServerSettings(port=free_port(), demo=True), **server),  # type: ignore[arg-type]
     )
@@ -55,8 +57,15 @@ class HubServer:
         port = settings.server.port
         self.base_url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                ws_max_size=65536, ws_per_message_deflate=False)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            ws_max_size=65536,
+            ws_per_message_deflate=False,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"hub-{port}", daemon=True)
 

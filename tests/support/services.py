@@ -38,7 +38,8 @@ def need(service: str, host: str, port: int) -> None:
 def _psql(sql: str, db: str = "test") -> None:
     subprocess.run(
         ["psql", "-h", PG_HOST, "-p", str(PG_PORT), "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-qc", sql],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
 
 

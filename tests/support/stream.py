@@ -13,8 +13,9 @@ from tests.support.clients import Staff
 
 
 class StreamClient:
-    def __init__(self, ws_url: str, staff: Staff, after: int, max_queue: int | None = 64,
-                 rcvbuf: int | None = None) -> None:
+    def __init__(
+        self, ws_url: str, staff: Staff, after: int, max_queue: int | None = 64, rcvbuf: int | None = None
+    ) -> None:
         self.ws_url, self.staff, self.max_queue, self.rcvbuf = ws_url, staff, max_queue, rcvbuf
         self.events: list[dict[str, Any]] = []  # every event frame received, in order
         self.held: dict[int, dict[str, Any]] = {}  # seq -> frame: what the client's state holds
@@ -31,8 +32,13 @@ class StreamClient:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
             host, port = self.ws_url.removeprefix("ws://").split(":")
             sock.connect((host, int(port)))
-        self.ws = connect(f"{self.ws_url}/api/stream?after={self.after}", additional_headers={"Cookie": cookie},
-                          open_timeout=10, max_queue=self.max_queue, sock=sock).__enter__()  # closed in close()
+        self.ws = connect(
+            f"{self.ws_url}/api/stream?after={self.after}",
+            additional_headers={"Cookie": cookie},
+            open_timeout=10,
+            max_queue=self.max_queue,
+            sock=sock,
+        ).__enter__()  # closed in close()
         return self
 
     def read_until_ready(self, timeout: float = 10) -> dict[str, Any]:
