@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+_NEXT_SEQS = text("UPDATE counters SET value = value + :n WHERE name = 'seq' RETURNING value")
+
+
 class Tx:
     """One write transaction: its session, sequence numbers, and events to send after commit."""
 
@@ -45,9 +48,7 @@ class Tx:
         numbers become visible in the order they were handed out, across processes too."""
         if n <= 0:
             return range(0)
-        end = self.session.execute(
-            text("UPDATE counters SET value = value + :n WHERE name = 'seq' RETURNING value"), {"n": n}
-        ).scalar_one()
+        end = self.session.execute(_NEXT_SEQS, {"n": n}).scalar_one()
         return range(end - n + 1, end + 1)
 
     def publish_after_commit(self, published: Published) -> None:

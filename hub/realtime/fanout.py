@@ -36,6 +36,7 @@ class _Route(msgspec.Struct):
     conversation: _RouteConversation
 
 
+_frames = msgspec.json.Decoder(list[msgspec.Raw]).decode  # each frame's exact bytes
 _route = msgspec.json.Decoder(_Route).decode
 
 
@@ -79,9 +80,8 @@ class Fanout:
         self._task: asyncio.Task[None] | None = None
 
     def publish(self, items: list[Published]) -> None:
-        """Called by the writer after commit, in commit order."""
-        for p in items:
-            self.plugin.publish(encode(p.frame), self.channel)
+        """Called by the writer after commit, in commit order: one channel message per commit."""
+        self.plugin.publish(encode([p.frame for p in items]), self.channel)
 
     def register(self, principal: Principal) -> SocketQueue:
         q = SocketQueue(principal, self.queue_size)
@@ -108,12 +108,13 @@ class Fanout:
     async def _dispatch(self, subscriber: object) -> None:
         async for data in subscriber.iter_events():  # type: ignore[attr-defined]
             try:
-                route = _route(data)
+                frames = [(_route(raw), bytes(raw).decode()) for raw in _frames(data)]
             except msgspec.DecodeError:
-                log.error("undecodable frame on %s dropped", self.channel)
+                log.error("undecodable message on %s dropped", self.channel)
                 continue
-            text = data.decode()
-            conv = route.conversation
-            for q in list(self._sockets):
-                if q.may_see(conv.team_id, conv.assignee_id):
-                    q.offer(route.seq, text)
+            sockets = list(self._sockets)
+            for route, text in frames:
+                conv = route.conversation
+                for q in sockets:
+                    if q.may_see(conv.team_id, conv.assignee_id):
+                        q.offer(route.seq, text)

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from channels.base import InboundMessage
 from hub.db.models import Agent, ContactPoint, Conversation, Patient, TimelineEvent
@@ -57,11 +57,7 @@ def ingest_batch(tx: Tx, items: list[CheckedInbound]) -> list[IngestResult]:
     for it in items:
         ids_by_channel[it.msg.channel].add(it.msg.provider_message_id)
     for channel, ids in ids_by_channel.items():
-        rows = s.execute(
-            select(EVENTS.c.provider_message_id, EVENTS.c.seq, EVENTS.c.patient_id, EVENTS.c.conversation_id).where(
-                EVENTS.c.channel == channel, EVENTS.c.provider_message_id.in_(ids)
-            )
-        )
+        rows = s.execute(_KNOWN, {"channel": channel, "ids": list(ids)})
         for pid, seq, patient_id, conv_id in rows:
             known[(channel, pid)] = IngestResult(seq, patient_id, conv_id, True)
 
@@ -96,11 +92,8 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
     by_kind: dict[str, set[str]] = defaultdict(set)
     for i in fresh:
         by_kind[items[i].kind].add(items[i].address)
-    rows = s.execute(
-        select(CP.c.kind, CP.c.address, PATIENTS.c.id, PATIENTS.c.name)
-        .join(PATIENTS, PATIENTS.c.id == CP.c.patient_id)
-        .where(or_(*(and_(CP.c.kind == k, CP.c.address.in_(a)) for k, a in by_kind.items())))
-    )
+    rows = [row for kind, addresses in by_kind.items()
+            for row in s.execute(_CONTACTS, {"kind": kind, "addresses": list(addresses)})]
     patients: dict[tuple[str, str], tuple[int, str]] = {(k, a): (pid, name or a) for k, a, pid, name in rows}
     new: dict[tuple[str, str], CheckedInbound] = {}
     for i in fresh:
@@ -138,12 +131,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
 
     # 3. Each patient's open conversation (the latest unresolved one), else a new one.
     patient_ids = {patients[(items[i].kind, items[i].address)][0] for i in fresh}
-    rows = s.execute(
-        select(CONVERSATIONS, AGENTS.c.display_name.label("assignee_name"))
-        .outerjoin(AGENTS, AGENTS.c.id == CONVERSATIONS.c.assignee_id)
-        .where(CONVERSATIONS.c.patient_id.in_(patient_ids), CONVERSATIONS.c.status != ConversationStatus.RESOLVED)
-        .order_by(CONVERSATIONS.c.id)
-    )
+    rows = s.execute(_OPEN_CONVERSATIONS, {"patient_ids": list(patient_ids)})
     conversations: dict[int, dict[str, Any]] = {}
     for row in rows:
         conversations[row.patient_id] = dict(row._mapping)  # ordered by id: the latest wins
@@ -213,12 +201,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
         results[i] = IngestResult(seq, pid, conv["id"], False)
     s.execute(insert(EVENTS), events)
     touched = {e["patient_id"]: conversations[e["patient_id"]] for e in events}.values()
-    s.execute(
-        update(CONVERSATIONS)
-        .where(CONVERSATIONS.c.id == bindparam("b_id"))
-        .values({c: bindparam(f"b_{c}") for c in _TOUCHED}),
-        [{"b_id": c["id"], **{f"b_{k}": c[k] for k in _TOUCHED}} for c in touched],
-    )
+    s.execute(_TOUCH_CONVERSATION, [{"b_id": c["id"], **{f"b_{k}": c[k] for k in _TOUCHED}} for c in touched])
 
     # 5. After commit, agents see each event with its conversation's new state.
     names = {pid: name for pid, name in patients.values()}
@@ -242,3 +225,28 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
 CP, PATIENTS = ContactPoint.__table__, Patient.__table__
 CONVERSATIONS, EVENTS, AGENTS = Conversation.__table__, TimelineEvent.__table__, Agent.__table__
 _TOUCHED = ("last_event_seq", "last_message_at", "last_inbound_at", "last_inbound_channel", "preview", "status")
+
+# Built once: expanding IN parameters keep each statement's compiled form cached, instead of
+# coercing every value of every batch into a fresh expression.
+_KNOWN = select(EVENTS.c.provider_message_id, EVENTS.c.seq, EVENTS.c.patient_id, EVENTS.c.conversation_id).where(
+    EVENTS.c.channel == bindparam("channel"), EVENTS.c.provider_message_id.in_(bindparam("ids", expanding=True))
+)
+_CONTACTS = (
+    select(CP.c.kind, CP.c.address, PATIENTS.c.id, PATIENTS.c.name)
+    .join(PATIENTS, PATIENTS.c.id == CP.c.patient_id)
+    .where(CP.c.kind == bindparam("kind"), CP.c.address.in_(bindparam("addresses", expanding=True)))
+)
+_OPEN_CONVERSATIONS = (
+    select(CONVERSATIONS, AGENTS.c.display_name.label("assignee_name"))
+    .outerjoin(AGENTS, AGENTS.c.id == CONVERSATIONS.c.assignee_id)
+    .where(
+        CONVERSATIONS.c.patient_id.in_(bindparam("patient_ids", expanding=True)),
+        CONVERSATIONS.c.status != ConversationStatus.RESOLVED,
+    )
+    .order_by(CONVERSATIONS.c.id)
+)
+_TOUCH_CONVERSATION = (
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == bindparam("b_id"))
+    .values({c: bindparam(f"b_{c}") for c in _TOUCHED})
+)
