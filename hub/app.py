@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hub.agents.controllers import AuthController, StaffController
 from hub.agents.sessions import PrincipalCache, make_session_auth
@@ -33,7 +34,7 @@ from hub.db.migrate import upgrade
 from hub.db.writer import GreenletRunner, ThreadRunner, Writer
 from hub.demo import print_logins, seed_demo
 from hub.deps import Hub
-from hub.errors import internal_error, validation_error
+from hub.errors import internal_error, storage_unavailable, validation_error
 from hub.patients.controllers import PatientController
 from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
@@ -146,7 +147,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         dependencies={"hub": provide(hub)},
         openapi_config=OpenAPIConfig(title="Puente", version="0.1.0", path="/schema"),
-        exception_handlers={Refused: render_refusal, ValidationException: validation_error, 500: internal_error},
+        exception_handlers={
+            Refused: render_refusal,
+            ValidationException: validation_error,
+            OperationalError: storage_unavailable,
+            InterfaceError: storage_unavailable,
+            500: internal_error,
+        },
         request_max_body_size=settings.server.max_body_bytes,
     )
     app.state.hub = hub

@@ -43,3 +43,15 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
     if problems:
         body["extra"] = problems
     return Response(body, status_code=400, media_type=MediaType.JSON)
+
+
+def storage_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The database is unreachable or refused the write: nothing was stored, and a sender
+    that retries later loses nothing (retries never create a second message)."""
+    log.error("storage error on %s %s: %s", request.method, request.scope.get("path_template", "?"), type(exc).__name__)
+    return Response(
+        {"status_code": 503, "detail": "storage is unavailable; nothing was stored, retry later"},
+        status_code=503,
+        media_type=MediaType.JSON,
+        headers={"Retry-After": "5"},
+    )

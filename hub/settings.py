@@ -29,6 +29,7 @@ class DatabaseSettings:
     url: str = ""
     # FULL: a commit acknowledged to a sender survives power loss, not only a crash.
     sqlite_synchronous: str = "FULL"
+    sqlite_busy_timeout_ms: int = 10_000  # how long a write waits for a lock held elsewhere
     echo: bool = False
 
 
@@ -109,6 +110,7 @@ def load_settings() -> Settings:
         database=DatabaseSettings(
             url=_env("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'puente.db'}"),
             sqlite_synchronous=_env("SQLITE_SYNCHRONOUS", "FULL"),
+            sqlite_busy_timeout_ms=_env_int("SQLITE_BUSY_TIMEOUT_MS", 10_000),
             echo=_env_bool("DATABASE_ECHO", False),
         ),
         realtime=RealtimeSettings(

@@ -108,3 +108,24 @@ def test_acknowledged_messages_survive_a_restart(tmp_path):
         assert fresh["seq"] > max(a["seq"] for a in acked)
     finally:
         again.stop()
+
+
+def test_storage_outage_is_a_503_and_a_retry_later_lands_once(tmp_path):
+    from dataclasses import replace
+
+    settings = hub_settings(tmp_path)
+    settings = replace(settings, database=replace(settings.database, sqlite_busy_timeout_ms=300))
+    srv = HubServer(settings).start()
+    try:
+        with httpx.Client(base_url=srv.base_url, timeout=10) as http:
+            blocker = sqlite3.connect(settings.database.url.split("///", 1)[1], isolation_level=None)
+            blocker.execute("BEGIN EXCLUSIVE")  # someone else holds the database
+            r = post_inbound(http, inbound("during the outage", "outage-1"))
+            assert r.status_code == 503 and "retry" in r.json()["detail"] and r.headers["retry-after"]
+            blocker.execute("ROLLBACK")
+            blocker.close()
+            again = post_inbound(http, inbound("during the outage", "outage-1"))
+            assert again.status_code == 201
+            assert post_inbound(http, inbound("during the outage", "outage-1")).status_code == 200
+    finally:
+        srv.stop()

@@ -19,15 +19,15 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _sqlite_pragmas(engine: Engine, synchronous: str, writer: bool) -> None:
+def _sqlite_pragmas(engine: Engine, db: DatabaseSettings, writer: bool) -> None:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         # WAL: readers never wait for the writer, and the writer never waits for readers.
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute(f"PRAGMA synchronous={db.sqlite_synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={int(db.sqlite_busy_timeout_ms)}")
         cur.close()
         if writer:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
@@ -48,7 +48,7 @@ def make_engine(db: DatabaseSettings) -> AsyncEngine:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(db.url, **kwargs)
     if is_sqlite(db.url):
-        _sqlite_pragmas(engine.sync_engine, db.sqlite_synchronous, writer=False)
+        _sqlite_pragmas(engine.sync_engine, db, writer=False)
     return engine
 
 
@@ -58,7 +58,7 @@ def make_sqlite_writer_engine(db: DatabaseSettings) -> Engine:
     several per statement."""
     url = db.url.replace("sqlite+aiosqlite://", "sqlite://", 1)
     engine = create_engine(url, echo=db.echo, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False})
-    _sqlite_pragmas(engine, db.sqlite_synchronous, writer=True)
+    _sqlite_pragmas(engine, db, writer=True)
     return engine
 
 

@@ -92,8 +92,11 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
     by_kind: dict[str, set[str]] = defaultdict(set)
     for i in fresh:
         by_kind[items[i].kind].add(items[i].address)
-    rows = [row for kind, addresses in by_kind.items()
-            for row in s.execute(_CONTACTS, {"kind": kind, "addresses": list(addresses)})]
+    rows = [
+        row
+        for kind, addresses in by_kind.items()
+        for row in s.execute(_CONTACTS, {"kind": kind, "addresses": list(addresses)})
+    ]
     patients: dict[tuple[str, str], tuple[int, str]] = {(k, a): (pid, name or a) for k, a, pid, name in rows}
     new: dict[tuple[str, str], CheckedInbound] = {}
     for i in fresh:
