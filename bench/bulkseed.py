@@ -103,8 +103,12 @@ def add_patients(conn: sqlite3.Connection, n: int) -> list[SeededPatient]:
     return out
 
 
-def add_events(conn: sqlite3.Connection, patients: list[SeededPatient], order: Iterable[int], agent_id: int | None,
-               ) -> tuple[int, float]:
+def add_events(
+    conn: sqlite3.Connection,
+    patients: list[SeededPatient],
+    order: Iterable[int],
+    agent_id: int | None,
+) -> tuple[int, float]:
     """Append one event per index in `order` (an index into `patients`), in that order, in one
     transaction. Every third event is an agent's outbound reply, the rest inbound messages.
     Returns (rows added, seconds)."""
@@ -129,18 +133,44 @@ def add_events(conn: sqlite3.Connection, patients: list[SeededPatient], order: I
                 p = patients[idx]
                 if seq % 3 == 0 and agent_id is not None:
                     text = OUTBOUND_TEXTS[seq % len(OUTBOUND_TEXTS)]
-                    row = (seq, p.conversation_id, p.patient_id, "message_out", "api", "agent", agent_id, text, "[]",
-                           None, "{}", stamp)
+                    row = (
+                        seq,
+                        p.conversation_id,
+                        p.patient_id,
+                        "message_out",
+                        "api",
+                        "agent",
+                        agent_id,
+                        text,
+                        "[]",
+                        None,
+                        "{}",
+                        stamp,
+                    )
                 else:
                     text = INBOUND_TEXTS[seq % len(INBOUND_TEXTS)]
-                    row = (seq, p.conversation_id, p.patient_id, "message_in", "api", "patient", None, text, "[]",
-                           f"seed-{seq}", "{}", stamp)
+                    row = (
+                        seq,
+                        p.conversation_id,
+                        p.patient_id,
+                        "message_in",
+                        "api",
+                        "patient",
+                        None,
+                        text,
+                        "[]",
+                        f"seed-{seq}",
+                        "{}",
+                        stamp,
+                    )
                 last[idx] = (seq, text)
                 state["seq"] = seq
                 yield row
 
-        sql = ("INSERT INTO timeline_events (seq, conversation_id, patient_id, kind, channel, author_type, author_id,"
-               " text, attachments, provider_message_id, data, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+        sql = (
+            "INSERT INTO timeline_events (seq, conversation_id, patient_id, kind, channel, author_type, author_id,"
+            " text, attachments, provider_message_id, data, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+        )
         it = rows()
         added = 0
         for _ in range(10**9):  # bounded by the generator; chunks keep memory flat

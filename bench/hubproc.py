@@ -25,8 +25,9 @@ def free_port() -> int:
 class Hub:
     """`python -m hub --demo --port P` with its own data dir; output goes to a log file."""
 
-    def __init__(self, data_dir: Path, ingest_key: str, log_path: Path, python: str = sys.executable,
-                 code_dir: Path = REPO) -> None:
+    def __init__(
+        self, data_dir: Path, ingest_key: str, log_path: Path, python: str = sys.executable, code_dir: Path = REPO
+    ) -> None:
         self.code_dir = code_dir  # where `python -m hub` runs from: the working tree, or a `--rev` export
         self.data_dir = data_dir
         self.ingest_key = ingest_key
@@ -61,7 +62,11 @@ class Hub:
         log.flush()
         self.proc = subprocess.Popen(
             [self.python, "-m", "hub", "--demo", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=self.code_dir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=self.code_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         log.close()
         deadline = time.monotonic() + timeout_s

@@ -76,8 +76,14 @@ class Conn:
         status, _, data = await self.read_response()
         return status, data
 
-    async def json(self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None,
-                   expect: int | tuple[int, ...] = 200) -> Any:
+    async def json(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        headers: dict[str, str] | None = None,
+        expect: int | tuple[int, ...] = 200,
+    ) -> Any:
         h = dict(headers or {})
         body = b""
         if payload is not None:
@@ -105,8 +111,7 @@ async def sign_in(port: int, login: str, password: str) -> dict[str, str]:
         csrf = c.cookies.get("puente_csrf")
         if not csrf:
             raise HttpError("neither GET /api/auth/me nor GET /api/health set a puente_csrf cookie")
-        await c.json("POST", "/api/auth/login", {"login": login, "password": password},
-                     headers={"x-csrf-token": csrf})
+        await c.json("POST", "/api/auth/login", {"login": login, "password": password}, headers={"x-csrf-token": csrf})
         if "puente_session" not in c.cookies:
             raise HttpError("login set no puente_session cookie")
         return dict(c.cookies)

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
-
 from rawhttp import Conn
+from websockets.asyncio.client import ClientConnection, connect
 
 
 @dataclass
@@ -50,15 +49,23 @@ class WsResult:
 
 
 def _body(run: str, i: int, senders: list[str]) -> bytes:
+    sender = senders[i % len(senders)]
     return (
-        '{"provider_message_id":"c-%s-%d","from":{"kind":"phone","address":"%s"},'
-        '"text":"Hi, can I get a call back about my test results? (%d)"}' % (run, i, senders[i % len(senders)], i)
+        f'{{"provider_message_id":"c-{run}-{i}","from":{{"kind":"phone","address":"{sender}"}},'
+        f'"text":"Hi, can I get a call back about my test results? ({i})"}}'
     ).encode()
 
 
 async def run_ws_latency(
-    port: int, ingest_key: str, sessions: list[dict[str, str]], run: str, senders: list[str],
-    rate: float = 300.0, duration_s: float = 10.0, max_conns: int = 64, drain_s: float = 10.0,
+    port: int,
+    ingest_key: str,
+    sessions: list[dict[str, str]],
+    run: str,
+    senders: list[str],
+    rate: float = 300.0,
+    duration_s: float = 10.0,
+    max_conns: int = 64,
+    drain_s: float = 10.0,
 ) -> WsResult:
     n_msgs = int(rate * duration_s)
     res = WsResult(sockets=len(sessions), rate=rate, duration_s=duration_s, planned=n_msgs)
@@ -71,8 +78,15 @@ async def run_ws_latency(
     sockets: list[ClientConnection] = []
     for s in sessions:
         cookie = "; ".join(f"{k}={v}" for k, v in s.items())
-        ws = await connect(url, additional_headers={"Cookie": cookie}, compression=None, open_timeout=20,
-                           ping_interval=None, max_size=2**20, max_queue=None)
+        ws = await connect(
+            url,
+            additional_headers={"Cookie": cookie},
+            compression=None,
+            open_timeout=20,
+            ping_interval=None,
+            max_size=2**20,
+            max_queue=None,
+        )
         sockets.append(ws)
     for ws in sockets:  # each says `ready` once its (empty) backfill is done
         for _ in range(10_000):
@@ -103,7 +117,7 @@ async def run_ws_latency(
                 if j < 0:
                     continue
                 j += mlen
-                i = int(data[j:data.index(b'"', j)])
+                i = int(data[j : data.index(b'"', j)])
                 if i >= n_msgs or sent_at[i] == 0.0:
                     continue
                 if flags[i]:
@@ -124,8 +138,9 @@ async def run_ws_latency(
     # --- the open-loop sender --------------------------------------------------------------
     auth = {"Authorization": f"Bearer {ingest_key}", "Content-Type": "application/json"}
     builder = Conn(port)
-    requests = [builder.build("POST", "/api/channels/api/messages", _body(run, i, senders), auth)
-                for i in range(n_msgs)]
+    requests = [
+        builder.build("POST", "/api/channels/api/messages", _body(run, i, senders), auth) for i in range(n_msgs)
+    ]
     # A pool of keep-alive connections: 16 opened up front, more (up to max_conns) only if all
     # are busy, so a slow answer never delays the next message's send.
     idle: asyncio.Queue[Conn] = asyncio.Queue()
