@@ -95,8 +95,9 @@ async def get_conversation(s: AsyncSession, principal: Principal, conversation_i
 
 async def may_see_patient(s: AsyncSession, principal: Principal, patient_id: int) -> bool:
     if principal.sees_everything:
-        return (await s.get(Patient, patient_id)) is not None
-    q = select(exists().where(Conversation.patient_id == patient_id, visible(principal)))
+        q = select(exists().where(Patient.id == patient_id))
+    else:
+        q = select(exists().where(Conversation.patient_id == patient_id, visible(principal)))
     return bool((await s.execute(q)).scalar())
 
 
@@ -105,18 +106,19 @@ async def patient_timeline(
 ) -> list[TimelineEventOut]:
     """The patient's last `limit` events (before `before`) across every channel and every
     conversation the principal may see, oldest first: the same events their stream carries."""
-    author = aliased(Agent)
+    events = TimelineEvent.__table__  # plain rows, not ORM objects: this is the hot read
+    author = Agent.__table__.alias("author")
     q = (
-        select(TimelineEvent, author.display_name)
-        .outerjoin(author, (author.id == TimelineEvent.author_id) & (TimelineEvent.author_type == "agent"))
-        .where(TimelineEvent.patient_id == patient_id)
+        select(events, author.c.display_name.label("author_name"))
+        .outerjoin(author, (author.c.id == events.c.author_id) & (events.c.author_type == "agent"))
+        .where(events.c.patient_id == patient_id)
     )
     if not principal.sees_everything:
-        q = q.join(Conversation, Conversation.id == TimelineEvent.conversation_id).where(visible(principal))
+        q = q.join(Conversation, Conversation.id == events.c.conversation_id).where(visible(principal))
     if before is not None:
-        q = q.where(TimelineEvent.seq < before)
-    rows = (await s.execute(q.order_by(TimelineEvent.seq.desc()).limit(limit))).all()
-    return [event_out(e, name) for e, name in reversed(rows)]
+        q = q.where(events.c.seq < before)
+    rows = (await s.execute(q.order_by(events.c.seq.desc()).limit(limit))).all()
+    return [event_out(row, row.author_name) for row in reversed(rows)]
 
 
 async def events_after(s: AsyncSession, principal: Principal, after: int, limit: int) -> list[EventFrame]:
