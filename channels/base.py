@@ -14,6 +14,7 @@ from typing import Annotated, ClassVar
 
 import msgspec
 
+from hub.bounds import text
 from hub.events import Attachment
 
 
@@ -25,14 +26,14 @@ class Channel(StrEnum):
     VOICE = "voice"
 
 
-ProviderId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+ProviderId = text(200, 1)
+Text = text(20_000)
 
 
 class Sender(msgspec.Struct, forbid_unknown_fields=True):
     kind: str
-    address: Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
-    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    address: text(320, 1)  # type: ignore[valid-type]
+    name: text(200) | None = None  # type: ignore[valid-type]
 
 
 class InboundMessage(msgspec.Struct, forbid_unknown_fields=True):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.agents.sessions import PrincipalCache
+from hub.agents.throttle import LoginThrottle
 from hub.db.writer import Writer
 from hub.realtime.fanout import Fanout
 from hub.settings import Settings
@@ -21,6 +22,7 @@ class Hub:
     writer: Writer
     fanout: Fanout
     principals: PrincipalCache
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
 # Handlers take the one `hub` dependency: Litestar resolves several dependencies through a

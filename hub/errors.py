@@ -10,6 +10,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from hub.bounds import explain
+
 log = logging.getLogger("hub.errors")
 
 
@@ -34,7 +36,7 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
     """Say what is wrong in `detail` itself, not only in `extra`."""
     problems = exc.extra if isinstance(exc.extra, list) else []
     said = [
-        f"{p['message']} ({p.get('source', '')} {p.get('key', '')})".replace(" )", ")").replace("( ", "(")
+        f"{explain(p['message'])} ({p.get('source', '')} {p.get('key', '')})".replace(" )", ")").replace("( ", "(")
         for p in problems
         if isinstance(p, dict) and p.get("message")
     ]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+from hub.bounds import text
 
 
 class EventKind(StrEnum):
@@ -38,10 +40,10 @@ class ConversationStatus(StrEnum):
 
 
 class Attachment(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    content_type: str
-    url: str | None = None
-    name: str | None = None
-    size: int | None = None
+    content_type: text(200, 1)  # type: ignore[valid-type]
+    url: text(2000) | None = None  # type: ignore[valid-type]
+    name: text(300) | None = None  # type: ignore[valid-type]
+    size: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
 
 
 class TimelineEventOut(msgspec.Struct, forbid_unknown_fields=True):

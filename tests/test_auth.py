@@ -82,3 +82,20 @@ def test_admin_creates_staff_with_unique_logins(hub_server, staff):
     carla = Staff(hub_server.base_url)
     assert carla.post("/api/auth/login", json={"login": "carla", "password": "a-long-password-1"}).status_code == 200
     assert carla.get("/api/auth/me").json()["team_ids"] == [teams[0]["id"]]
+
+
+def test_repeated_failed_sign_ins_are_throttled(hub_server):
+    c = Staff(hub_server.base_url)
+    for _ in range(10):
+        assert c.post("/api/auth/login", json={"login": "ana", "password": "guess"}).status_code == 401
+    r = c.post("/api/auth/login", json={"login": "ana", "password": "puente-ana-demo"})
+    assert r.status_code == 429 and "Try again in" in r.json()["detail"]
+    es = c.post("/api/auth/login", json={"login": "ana", "password": "x"}, headers={"accept-language": "es"})
+    assert es.status_code == 429 and "Inténtelo de nuevo" in es.json()["detail"]
+    # another staff member signing in from another address is not locked out by it
+    elsewhere = Staff(hub_server.base_url)
+    elsewhere.http.headers["x-forwarded-for"] = "10.0.0.9"  # as the clinic's reverse proxy reports it
+    assert elsewhere.post("/api/auth/login", json={"login": "ben", "password": "puente-ben-demo"}).status_code == 200
+    # but "ana" stays locked wherever the attempts come from
+    r = elsewhere.post("/api/auth/login", json={"login": "ana", "password": "puente-ana-demo"})
+    assert r.status_code == 429

@@ -45,7 +45,11 @@ def test_reply_note_assign_resolve(any_hub_server):
         {"channel": "sms", "reachable": True, "reason": None},
         {"channel": "api", "reachable": True, "reason": None},
     ]
-    # the default reply channel is the one the patient last wrote on; an explicit one wins
+    # the patient last wrote by email through a relay, but has no email address on file:
+    # the default reply goes where they can be reached
+    default = ana.post(f"/api/conversations/{cid}/messages", json={"text": "¿Le escribo por SMS?"}).json()
+    assert default["channel"] == "sms"
+    # an explicit channel wins
     r = ana.post(f"/api/conversations/{cid}/messages", json={"text": "Claro, ¿qué día?", "channel": "sms"})
     assert r.status_code == 201, r.text
     reply = r.json()
@@ -75,6 +79,8 @@ def test_reply_note_assign_resolve(any_hub_server):
     assert frames[done["seq"]]["conversation"]["status"] == "resolved"
     # one timeline, in order, across channels
     kinds = [(e["kind"], e["channel"]) for e in sofia.get(f"/api/patients/{pid}/timeline").json()["events"]]
+    assert kinds[3:4] == [("message_out", "sms")]
+    del kinds[3]
     assert kinds == [
         ("message_in", "api"),
         ("message_in", "email"),

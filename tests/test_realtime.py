@@ -185,3 +185,41 @@ def test_a_socket_does_not_outlive_its_session(hub_server, hub_server_options):
             idle_stream.recv(timeout=10)
             busy.get("/api/auth/me")
     assert idle_stream.ws.close_code == 4401 and "sign in" in idle_stream.ws.close_reason
+
+
+def test_an_agent_who_loses_a_conversation_is_told(hub_server, staff):
+    ben, sofia = staff["ben"], staff["sofia"]
+    listed = sofia.get("/api/conversations").json()
+    maria = next(c for c in listed["conversations"] if c["patient_name"] == "María González")  # scheduling team
+    stream = StreamClient(hub_server.ws_url, ben, after=listed["last_seq"]).open()
+    stream.read_until_ready()
+    to_ben = sofia.post(f"/api/conversations/{maria['id']}/assign", json={"agent_id": ben.me["id"]}).json()
+    to_ana = sofia.post(f"/api/conversations/{maria['id']}/assign", json={"agent_id": staff["ana"].me["id"]}).json()
+    stream.drain_until(to_ana["seq"])
+    assert stream.held[to_ben["seq"]]["conversation"]["assignee_id"] == ben.me["id"]
+    assert stream.held[to_ana["seq"]]["conversation"]["assignee_id"] == staff["ana"].me["id"]
+    note = sofia.post(f"/api/conversations/{maria['id']}/notes", json={"text": "not for ben any more"}).json()
+    marker = post_inbound(httpx.Client(base_url=hub_server.base_url), inbound("marker", "lose-1")).json()
+    stream.drain_until(marker["seq"])
+    assert note["seq"] not in stream.held
+    stream.close()
+
+
+def test_a_position_from_the_future_asks_for_a_reload(hub_server, staff):
+    last = staff["ana"].get("/api/conversations").json()["last_seq"]
+    client = StreamClient(hub_server.ws_url, staff["ana"], after=last + 1000).open()
+    frame = client.recv()
+    assert frame == {"type": "resync", "reason": "unknown position; reload", "last_seq": last}
+
+
+def test_stream_backfills_and_lists_are_audited(hub_server, staff, integration):
+    ana = staff["ana"]
+    start = ana.get("/api/conversations").json()["last_seq"]
+    msg = post_inbound(integration, inbound("audit me", "aud-stream-1")).json()
+    client = StreamClient(hub_server.ws_url, ana, after=start).open()
+    assert client.read_until_ready()["backfilled"] == 1
+    rows = staff["admin"].get("/api/audit", params={"agent_id": ana.me["id"]}).json()
+    backfill = [r for r in rows if r["action"] == "stream.backfill"]
+    assert backfill and backfill[0]["detail"]["patient_ids"] == [msg["patient_id"]]
+    assert any(r["action"] == "conversations.list" for r in rows)
+    client.close()

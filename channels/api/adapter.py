@@ -16,6 +16,7 @@ from channels.base import (
     Sender,
     Text,
 )
+from hub.bounds import explain
 from hub.events import Attachment
 
 
@@ -44,7 +45,7 @@ class ApiAdapter(ChannelAdapter):
         try:
             msg = _decoder.decode(body)
         except msgspec.ValidationError as exc:
-            raise InvalidPayload(f"invalid message: {exc}") from None
+            raise InvalidPayload(f"invalid message: {explain(str(exc))}") from None
         except msgspec.DecodeError as exc:
             raise InvalidPayload(f"malformed JSON: {exc}") from None
         except UnicodeDecodeError:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
+from hub.bounds import IdQuery, SeqQuery
 from hub.db.models import AuditEntry
 from hub.deps import HubDep
 
@@ -37,10 +38,10 @@ class AuditController(Controller):
         self,
         request: Request[Principal, Any, Any],
         hub: HubDep,
-        patient_id: FromQuery[int | None] = None,
-        agent_id: FromQuery[int | None] = None,
+        patient_id: IdQuery = None,
+        agent_id: IdQuery = None,
         action: FromQuery[str | None] = None,
-        before_id: FromQuery[int | None] = None,
+        before_id: SeqQuery = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[AuditOut]:
         q = select(AuditEntry)

@@ -16,6 +16,8 @@ from hub.db.writer import Tx
 
 class AuditAction(StrEnum):
     TIMELINE_READ = "timeline.read"
+    STREAM_BACKFILL = "stream.backfill"
+    CONVERSATIONS_LIST = "conversations.list"
     PATIENT_READ = "patient.read"
     MESSAGE_SEND = "message.send"
     NOTE_WRITE = "note.write"

@@ -7,13 +7,14 @@ frame for after commit. A refused command writes nothing.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from sqlalchemy import insert, select
 
 from hub.agents.roles import Principal, Role
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
+from hub.bounds import text
 from hub.db.models import Agent, Conversation, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
@@ -31,7 +32,7 @@ from hub.refusals import Refused
 from hub.timeline.reads import conversation_summary, visible
 from hub.timeline.views import event_out, preview
 
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+Body = text(5000, 1)
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -95,8 +96,8 @@ def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
 
 
 def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut:
-    channel = cmd.channel or conv.last_inbound_channel or conv.channel
     reach = {r.channel: r for r in reply_channels(tx.session, conv.patient_id)}
+    channel = cmd.channel or default_reply_channel(conv, reach)
     if channel not in reach:
         raise Refused(400, _("The patient has no contact point for {channel}."), channel=channel)
     if not reach[channel].reachable:
@@ -118,6 +119,16 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
         data={"status": "queued"},
         now=now,
     )
+
+
+def default_reply_channel(conv: Conversation, reach: dict[str, Any]) -> str:
+    """The channel the patient last wrote on, if a reply can go out there (a voice note is
+    answered by SMS); else the first channel that can reach them."""
+    last = conv.last_inbound_channel or conv.channel
+    preferred = "sms" if last == "voice" else last
+    if preferred in reach and reach[preferred].reachable:
+        return preferred
+    return next((c for c, r in reach.items() if r.reachable and c != "api"), preferred)
 
 
 def _assign(tx: Tx, conv: Conversation, cmd: Assign, now: Any) -> TimelineEventOut:

@@ -6,10 +6,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from hub.agents.roles import Principal, Role, requires
-from hub.audit.record import Origin
+from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
+from hub.bounds import Id, IdPath
 from hub.conversations.actions import (
     Assign,
     Body,
@@ -42,7 +43,7 @@ class NoteBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AssignBody(msgspec.Struct, forbid_unknown_fields=True):
-    agent_id: int | None
+    agent_id: Id | None
 
 
 class StatusBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,11 +67,21 @@ class ConversationController(Controller):
         async with hub.read_sessions() as s:
             seq = await last_seq(s)
             convs = await list_conversations(s, request.user, statuses, mine, limit)
+        # names and previews of patients' messages: a read of patient data like any other
+        await hub.writer.submit(
+            write_audit_batch,
+            AuditRecord(
+                AuditAction.CONVERSATIONS_LIST,
+                request.user.id,
+                Origin.of(request),
+                detail={"statuses": statuses, "mine": mine, "count": len(convs)},
+            ),
+        )
         return ConversationList(seq, convs)
 
     @get("/{conversation_id:int}")
     async def show(
-        self, request: Request[Principal, Any, Any], conversation_id: FromPath[int], hub: HubDep
+        self, request: Request[Principal, Any, Any], conversation_id: IdPath, hub: HubDep
     ) -> ConversationOut:
         async with hub.read_sessions() as s:
             conv = await get_conversation(s, request.user, conversation_id)
@@ -82,7 +93,7 @@ class ConversationController(Controller):
     async def reply(
         self,
         request: Request[Principal, Any, Any],
-        conversation_id: FromPath[int],
+        conversation_id: IdPath,
         data: JSONBody[ReplyBody],
         hub: HubDep,
     ) -> TimelineEventOut:
@@ -94,7 +105,7 @@ class ConversationController(Controller):
     async def note(
         self,
         request: Request[Principal, Any, Any],
-        conversation_id: FromPath[int],
+        conversation_id: IdPath,
         data: JSONBody[NoteBody],
         hub: HubDep,
     ) -> TimelineEventOut:
@@ -106,7 +117,7 @@ class ConversationController(Controller):
     async def assign(
         self,
         request: Request[Principal, Any, Any],
-        conversation_id: FromPath[int],
+        conversation_id: IdPath,
         data: JSONBody[AssignBody],
         hub: HubDep,
     ) -> TimelineEventOut:
@@ -118,7 +129,7 @@ class ConversationController(Controller):
     async def set_status(
         self,
         request: Request[Principal, Any, Any],
-        conversation_id: FromPath[int],
+        conversation_id: IdPath,
         data: JSONBody[StatusBody],
         hub: HubDep,
     ) -> TimelineEventOut:

@@ -149,11 +149,17 @@ class TimelineEvent(Base):
 
     __tablename__ = "timeline_events"
     __table_args__ = (
-        UniqueConstraint("channel", "provider_message_id", name="uq_timeline_events_provider_id"),
+        # A provider's id names one message per channel and direction: an outbound message's
+        # id (from a delivery report) never shadows an inbound one.
+        UniqueConstraint("channel", "kind", "provider_message_id", name="uq_timeline_events_provider_id"),
         Index("ix_timeline_events_patient_seq", "patient_id", "seq"),
+        Index("ix_timeline_events_channel_kind_seq", "channel", "kind", "seq"),  # a channel's outbox
         Index("ix_timeline_events_conversation_seq", "conversation_id", "seq"),
     )
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # On SQLite an INTEGER primary key is the rowid itself: one b-tree, not two.
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))
@@ -171,7 +177,10 @@ class AuditEntry(Base):
     """Who did what to which patient's data, when and from where. Append-only."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_patient_at", "patient_id", "at"),
+        Index("ix_audit_log_agent_at", "agent_id", "at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))

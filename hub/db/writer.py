@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,11 +104,19 @@ class GreenletRunner:
         await self._engine.dispose()
 
 
+# Errors one item can cause (a unique key raced in, a value the database refuses): worth
+# retrying the batch's items one by one. Anything else is the database's own failure.
+_ITEM_FAULTS = (IntegrityError, DataError)
+
+
 @dataclass
 class _Job:
     fn: BatchFn
     item: Any
     future: asyncio.Future[Any] = field(repr=False)
+
+
+_STOP: Any = object()
 
 
 class Writer:
@@ -132,30 +141,32 @@ class Writer:
         self._task = asyncio.create_task(self._loop(), name="puente-writer")
 
     async def stop(self) -> None:
-        """Finish what is queued, then stop and release the connection."""
+        """Finish everything submitted so far, then stop and release the connection."""
         if self._task is None:
             return
-        while not self._queue.empty():
-            await asyncio.sleep(0.01)
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+        self._queue.put_nowait(_STOP)  # behind every job already queued
+        await self._task
         self._task = None
         await self._runner.close()
 
     async def _loop(self) -> None:
-        while True:
+        stopping = False
+        while not stopping:
             batch = [await self._queue.get()]
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            if _STOP in batch:
+                stopping = True
+                batch = [job for job in batch if job is not _STOP]
+                if not batch:
+                    break
             try:
                 await self._run(batch)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # never let the writer die; every job gets an answer
-                log.exception("writer batch failed")
+            except Exception as exc:  # never let the writer die; every job gets an answer
+                # the type only: a database error's text carries the bound values (patient data)
+                log.error("writer batch failed: %s", type(exc).__name__)
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(RuntimeError("write failed"))
@@ -166,8 +177,10 @@ class Writer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if len(batch) == 1:
-                _settle(batch, [exc])
+            if len(batch) == 1 or not isinstance(exc, _ITEM_FAULTS):
+                # The database itself failed (locked, unreachable): every item gets the error
+                # at once rather than waiting out the same failure one by one.
+                _settle(batch, [exc] * len(batch))
                 return
             log.warning("group commit of %d failed (%s); retrying one by one", len(batch), type(exc).__name__)
             for job in batch:

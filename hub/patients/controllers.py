@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
+from hub.bounds import IdPath, SeqQuery
 from hub.db.models import Patient
 from hub.deps import HubDep
 from hub.events import TimelineEventOut
@@ -57,7 +58,7 @@ class PatientController(Controller):
     guards = [requires(Role.AGENT)]
 
     @get("/{patient_id:int}")
-    async def show(self, request: Request[Principal, Any, Any], patient_id: FromPath[int], hub: HubDep) -> PatientOut:
+    async def show(self, request: Request[Principal, Any, Any], patient_id: IdPath, hub: HubDep) -> PatientOut:
         async with hub.read_sessions() as s:
             if not await may_see_patient(s, request.user, patient_id):
                 raise Refused(404, _("No patient {id} that you can see."), id=patient_id)
@@ -83,9 +84,9 @@ class PatientController(Controller):
     async def timeline(
         self,
         request: Request[Principal, Any, Any],
-        patient_id: FromPath[int],
+        patient_id: IdPath,
         hub: HubDep,
-        before: Annotated[int | None, QueryParameter(ge=1)] = None,
+        before: SeqQuery = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> Timeline:
         async with hub.read_sessions() as s:

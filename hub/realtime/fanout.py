@@ -29,10 +29,19 @@ class _RouteConversation(msgspec.Struct):
     assignee_id: int | None
 
 
+class _RouteData(msgspec.Struct):
+    previous_assignee_id: int | None = None
+
+
+class _RouteEvent(msgspec.Struct):
+    data: _RouteData
+
+
 class _Route(msgspec.Struct):
     """The part of an EventFrame that routing needs; the rest is not decoded."""
 
     seq: int
+    event: _RouteEvent
     conversation: _RouteConversation
 
 
@@ -115,6 +124,11 @@ class Fanout:
             sockets = list(self._sockets)
             for route, text in frames:
                 conv = route.conversation
+                # An agent who loses the conversation by this event still gets the event
+                # that tells them so.
+                before = route.event.data.previous_assignee_id
                 for q in sockets:
-                    if q.may_see(conv.team_id, conv.assignee_id):
+                    if q.may_see(conv.team_id, conv.assignee_id) or (
+                        before is not None and q.may_see(conv.team_id, before)
+                    ):
                         q.offer(route.seq, text)

@@ -13,6 +13,8 @@ from litestar.exceptions import WebSocketDisconnect
 
 from hub.agents.roles import Principal, Role, requires
 from hub.agents.sessions import SESSION_COOKIE, SessionConfig
+from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
+from hub.bounds import MAX_SEQ
 from hub.deps import HubDep
 from hub.events import ReadyFrame, ResyncFrame, encode
 from hub.realtime.fanout import SocketQueue
@@ -41,7 +43,7 @@ async def stream(socket: WebSocket, hub: HubDep) -> None:
     await socket.accept()
     try:
         after = int(socket.query_params.get("after", "0"))
-        if after < 0:
+        if not 0 <= after <= MAX_SEQ:
             raise ValueError
     except ValueError:
         await socket.close(CLOSE_BAD_REQUEST, "after must be a non-negative integer")
@@ -52,13 +54,37 @@ async def stream(socket: WebSocket, hub: HubDep) -> None:
     try:
         limit = hub.settings.realtime.backfill_limit
         async with hub.read_sessions() as s:
-            frames = await events_after(s, principal, after, limit + 1)
-            if len(frames) > limit:
-                await socket.send_text(
-                    encode(ResyncFrame(reason="too many missed events; reload", last_seq=await last_seq(s))).decode()
-                )
+            newest = await last_seq(s)
+            # More than the backfill can carry, or a position from the future (a restored or
+            # re-seeded database): the client reloads its state instead.
+            reason = None
+            if after > newest:
+                reason = "unknown position; reload"
+            elif newest - after > limit * 20:  # so far behind that the scan itself is the cost
+                reason = "too many missed events; reload"
+            else:
+                frames = await events_after(s, principal, after, limit + 1)
+                if len(frames) > limit:
+                    reason = "too many missed events; reload"
+            if reason:
+                await socket.send_text(encode(ResyncFrame(reason=reason, last_seq=newest)).decode())
                 await socket.close(1000, "resync")
                 return
+        if frames:  # what the socket is about to show is a read of those patients' timelines
+            await hub.writer.submit(
+                write_audit_batch,
+                AuditRecord(
+                    AuditAction.STREAM_BACKFILL,
+                    principal.id,
+                    Origin.of(socket),
+                    detail={
+                        "after": after,
+                        "to": frames[-1].seq,
+                        "count": len(frames),
+                        "patient_ids": sorted({f.event.patient_id for f in frames})[:500],
+                    },
+                ),
+            )
         sent = after
         for frame in frames:
             await socket.send_text(encode(frame).decode())

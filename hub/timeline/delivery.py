@@ -8,11 +8,12 @@ kept as the latest, for display.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 from sqlalchemy import select
 
+from hub.bounds import Seq, text
 from hub.db.models import Conversation, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
@@ -28,10 +29,10 @@ class DeliveryReport(msgspec.Struct, forbid_unknown_fields=True):
     """A provider's word on one outbound message, found by our seq or the provider's id."""
 
     status: DeliveryState
-    message_seq: int | None = None
-    provider_message_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    error_code: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    error: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    message_seq: Seq | None = None
+    provider_message_id: text(200, 1) | None = None  # type: ignore[valid-type]
+    error_code: text(40) | None = None  # type: ignore[valid-type]
+    error: text(500) | None = None  # type: ignore[valid-type]
 
 
 class DeliveryResult(msgspec.Struct):
@@ -41,6 +42,10 @@ class DeliveryResult(msgspec.Struct):
 
 
 class UnknownMessage(LookupError):
+    pass
+
+
+class ProviderIdTaken(ValueError):
     pass
 
 
@@ -71,6 +76,16 @@ def record_delivery_batch(tx: Tx, items: list[tuple[str, DeliveryReport]]) -> li
             data["error_code"], data["error"] = report.error_code, report.error
         message.data = data
         if report.provider_message_id and message.provider_message_id is None:
+            taken = tx.session.execute(
+                select(TimelineEvent.seq).where(
+                    TimelineEvent.channel == channel,
+                    TimelineEvent.kind == EventKind.MESSAGE_OUT,
+                    TimelineEvent.provider_message_id == report.provider_message_id,
+                )
+            ).first()
+            if taken:
+                out.append(ProviderIdTaken(f"provider id {report.provider_message_id!r} names message {taken[0]}"))
+                continue
             message.provider_message_id = report.provider_message_id
         (seq,) = tx.allocate_seqs(1)
         event = TimelineEvent(

@@ -232,7 +232,9 @@ _TOUCHED = ("last_event_seq", "last_message_at", "last_inbound_at", "last_inboun
 # Built once: expanding IN parameters keep each statement's compiled form cached, instead of
 # coercing every value of every batch into a fresh expression.
 _KNOWN = select(EVENTS.c.provider_message_id, EVENTS.c.seq, EVENTS.c.patient_id, EVENTS.c.conversation_id).where(
-    EVENTS.c.channel == bindparam("channel"), EVENTS.c.provider_message_id.in_(bindparam("ids", expanding=True))
+    EVENTS.c.channel == bindparam("channel"),
+    EVENTS.c.kind == EventKind.MESSAGE_IN,
+    EVENTS.c.provider_message_id.in_(bindparam("ids", expanding=True)),
 )
 _CONTACTS = (
     select(CP.c.kind, CP.c.address, PATIENTS.c.id, PATIENTS.c.name)

@@ -14,21 +14,24 @@ from typing import Annotated
 
 import msgspec
 from litestar import Response, get, post
-from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.exceptions import ClientException, NotFoundException, ValidationException
+from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import select
 
 from channels.base import Channel
+from hub.bounds import AfterQuery
 from hub.db.models import ContactPoint, TimelineEvent
 from hub.deps import HubDep
 from hub.events import EventKind
 from hub.timeline.delivery import (
     DeliveryReport,
     DeliveryResult,
+    ProviderIdTaken,
     UnknownMessage,
     record_delivery_batch,
 )
 from hub.timeline.keys import integration_key_guard
+from hub.timeline.reads import last_seq
 
 
 class Recipient(msgspec.Struct):
@@ -54,12 +57,11 @@ class Outbox(msgspec.Struct):
 @get("/api/channels/api/outbox", exclude_from_auth=True, skip_session=True, guards=[integration_key_guard])
 async def outbox(
     hub: HubDep,
-    after: FromQuery[int] = 0,
+    after: AfterQuery = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
 ) -> Outbox:
-    if after < 0:
-        raise ValidationException("after must be a non-negative integer")
     async with hub.read_sessions() as s:
+        upto = await last_seq(s)  # read first: nothing at or below it can still appear
         rows = (
             (
                 await s.execute(
@@ -97,7 +99,9 @@ async def outbox(
         )
         for r in rows
     ]
-    return Outbox(messages, messages[-1].seq if messages else after)
+    if len(messages) == limit:  # there may be more: continue after the last one
+        return Outbox(messages, messages[-1].seq)
+    return Outbox(messages, max(after, upto, messages[-1].seq if messages else 0))
 
 
 @post(
@@ -114,4 +118,6 @@ async def delivery_status(data: JSONBody[DeliveryReport], hub: HubDep) -> Respon
         result = await hub.writer.submit(record_delivery_batch, (Channel.API, data))
     except UnknownMessage as exc:
         raise NotFoundException(str(exc)) from None
+    except ProviderIdTaken as exc:
+        raise ClientException(str(exc), status_code=409) from None
     return Response(result, status_code=201 if result.applied else 200)

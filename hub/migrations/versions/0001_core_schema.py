@@ -90,6 +90,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_log_agent_at", ["agent_id", "at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
         batch_op.create_index("ix_audit_log_patient_at", ["patient_id", "at"], unique=False)
 
@@ -160,7 +161,7 @@ def upgrade() -> None:
 
     op.create_table(
         "timeline_events",
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False),
         sa.Column("conversation_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
@@ -186,9 +187,10 @@ def upgrade() -> None:
             ["patient_id"], ["patients.id"], name=op.f("fk_timeline_events_patient_id_patients"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_timeline_events")),
-        sa.UniqueConstraint("channel", "provider_message_id", name="uq_timeline_events_provider_id"),
+        sa.UniqueConstraint("channel", "kind", "provider_message_id", name="uq_timeline_events_provider_id"),
     )
     with op.batch_alter_table("timeline_events", schema=None) as batch_op:
+        batch_op.create_index("ix_timeline_events_channel_kind_seq", ["channel", "kind", "seq"], unique=False)
         batch_op.create_index("ix_timeline_events_conversation_seq", ["conversation_id", "seq"], unique=False)
         batch_op.create_index("ix_timeline_events_patient_seq", ["patient_id", "seq"], unique=False)
 
@@ -197,6 +199,7 @@ def downgrade() -> None:
     with op.batch_alter_table("timeline_events", schema=None) as batch_op:
         batch_op.drop_index("ix_timeline_events_patient_seq")
         batch_op.drop_index("ix_timeline_events_conversation_seq")
+        batch_op.drop_index("ix_timeline_events_channel_kind_seq")
 
     op.drop_table("timeline_events")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
@@ -212,6 +215,7 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_log_patient_at")
         batch_op.drop_index(batch_op.f("ix_audit_log_at"))
+        batch_op.drop_index("ix_audit_log_agent_at")
 
     op.drop_table("audit_log")
     op.drop_table("agent_teams")
