@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from hub.agents.controllers import AuthController, StaffController
 from hub.agents.sessions import PrincipalCache, make_session_auth
@@ -34,7 +34,7 @@ from hub.db.migrate import upgrade
 from hub.db.writer import GreenletRunner, ThreadRunner, Writer
 from hub.demo import print_logins, seed_demo
 from hub.deps import Hub
-from hub.errors import internal_error, storage_unavailable, validation_error
+from hub.errors import internal_error, storage_unavailable, validation_error, write_conflict
 from hub.patients.controllers import PatientController
 from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
@@ -71,7 +71,7 @@ def hello(data: dict[str, Any]) -> dict[str, str]:
 def build_hub(settings: Settings) -> Hub:
     read_engine = make_engine(settings.database)
     read_sessions = make_sessionmaker(read_engine)
-    fanout = Fanout(settings.realtime)
+    fanout = Fanout(settings.realtime, read_sessions)
     runner = (
         ThreadRunner(make_sqlite_writer_engine(settings.database))
         if is_sqlite(settings.database.url)
@@ -98,19 +98,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(upgrade, settings.database.url)
-        async with hub.fanout.plugin:
-            await hub.fanout.start()
-            hub.writer.start()
+        await hub.fanout.start()
+        hub.writer.start()
+        try:
             if settings.server.demo and await seed_demo(hub):
                 host = os.environ.get("PUENTE_PUBLIC_HOST", settings.server.host)
                 base = f"http://{host}:{os.environ.get('PUENTE_PUBLIC_PORT', settings.server.port)}"
                 print_logins(base, settings.security.ingest_keys[0])
-            try:
-                yield
-            finally:
-                await hub.writer.stop()
-                await hub.fanout.stop()
-        await hub.read_engine.dispose()
+            yield
+        finally:
+            await hub.writer.stop()  # answers everything submitted, publishes its events
+            await hub.fanout.stop()
+            await hub.read_engine.dispose()
 
     def provide(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
@@ -152,6 +151,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ValidationException: validation_error,
             OperationalError: storage_unavailable,
             InterfaceError: storage_unavailable,
+            IntegrityError: write_conflict,
             500: internal_error,
         },
         request_max_body_size=settings.server.max_body_bytes,

@@ -57,3 +57,14 @@ def storage_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Resp
         media_type=MediaType.JSON,
         headers={"Retry-After": "5"},
     )
+
+
+def write_conflict(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Concurrent writers kept colliding on the same row: nothing was stored; a retry lands once."""
+    log.warning("write conflict on %s %s", request.method, request.scope.get("path_template", "?"))
+    return Response(
+        {"status_code": 409, "detail": "a concurrent change conflicted with this one; nothing was stored, retry"},
+        status_code=409,
+        media_type=MediaType.JSON,
+        headers={"Retry-After": "1"},
+    )

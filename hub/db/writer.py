@@ -171,12 +171,17 @@ class Writer:
                     if not job.future.done():
                         job.future.set_exception(RuntimeError("write failed"))
 
-    async def _run(self, batch: list[_Job]) -> None:
+    async def _run(self, batch: list[_Job], attempt: int = 1) -> None:
         try:
             results, published = await self._runner.run(lambda session: _transaction(session, batch))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if len(batch) == 1 and isinstance(exc, IntegrityError) and attempt < 3:
+                # Another hub process committed the same new row (a first message from a new
+                # number, say) a moment earlier: run again and find it.
+                await self._run(batch, attempt + 1)
+                return
             if len(batch) == 1 or not isinstance(exc, _ITEM_FAULTS):
                 # The database itself failed (locked, unreachable): every item gets the error
                 # at once rather than waiting out the same failure one by one.

@@ -4,6 +4,12 @@ Every hub process subscribes once, at startup, to one channel. Each event is dec
 here to learn who may see it, then its bytes go to the bounded queue of every socket whose
 agent may. A full queue never blocks anyone else: that socket is told to reconnect, and it
 catches up from the database with no gap.
+
+The database, not the channel, is the source of truth. Committed sequence numbers have no
+holes (the counter only moves in committed transactions), so events are handed on strictly
+in seq order: anything the channel lost or delivered late (a Redis hiccup, another hub
+process publishing first) is read back from the database, at the next message or within a
+second by the watchdog.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ import msgspec
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.agents.roles import Principal
 from hub.events import Published, encode
 from hub.settings import RealtimeSettings
+from hub.timeline.reads import events_after, last_seq
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +89,20 @@ def make_backend(settings: RealtimeSettings) -> ChannelsBackend:
 
 
 class Fanout:
-    def __init__(self, settings: RealtimeSettings) -> None:
+    def __init__(self, settings: RealtimeSettings, read_sessions: async_sessionmaker[AsyncSession]) -> None:
         self.channel = f"{settings.channel_prefix}.events"
-        self.plugin = ChannelsPlugin(backend=make_backend(settings), channels=[self.channel])
+        self._settings = settings
+        self.plugin = self._new_plugin()
         self.queue_size = settings.socket_queue
+        self._read_sessions = read_sessions
         self._sockets: set[SocketQueue] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._next = 0  # the next sequence number to hand on
+        self._order = asyncio.Lock()  # one hand-on at a time, in seq order
+        self.gaps_filled = 0  # events read back from the database, for tests and operators
+
+    def _new_plugin(self) -> ChannelsPlugin:
+        return ChannelsPlugin(backend=make_backend(self._settings), channels=[self.channel])
 
     def publish(self, items: list[Published]) -> None:
         """Called by the writer after commit, in commit order: one channel message per commit."""
@@ -105,30 +121,95 @@ class Fanout:
         return len(self._sockets)
 
     async def start(self) -> None:
+        async with self._read_sessions() as s:
+            self._next = await last_seq(s) + 1
+        await self._connect()
+        self._tasks.append(asyncio.create_task(self._watch(), name="puente-fanout-watchdog"))
+
+    async def _connect(self) -> None:
+        await self.plugin.__aenter__()
         subscriber = await self.plugin.subscribe(self.channel)
-        self._task = asyncio.create_task(self._dispatch(subscriber), name="puente-fanout")
+        self._tasks.append(asyncio.create_task(self._listen(subscriber), name="puente-fanout"))
+
+    def _plugin_failed(self) -> bool:
+        # Litestar's channel workers end for good on a backend error (Redis gone, connection
+        # killed); nothing else notices, so the watchdog does.
+        workers = (getattr(self.plugin, "_pub_task", None), getattr(self.plugin, "_sub_task", None))
+        return any(task is not None and task.done() for task in workers)
+
+    async def _reconnect(self) -> None:
+        log.error("realtime channel failed; reconnecting (events meanwhile come from the database)")
+        old, self.plugin = self.plugin, self._new_plugin()
+        listen = self._tasks.pop(0)
+        listen.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(old.__aexit__(None, None, None), 2)
+        await self._connect()
+        self._tasks.insert(0, self._tasks.pop())
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        with contextlib.suppress(Exception):  # a broken channel must not fail the shutdown
+            await asyncio.wait_for(self.plugin.__aexit__(None, None, None), 5)
 
-    async def _dispatch(self, subscriber: object) -> None:
+    async def _listen(self, subscriber: object) -> None:
         async for data in subscriber.iter_events():  # type: ignore[attr-defined]
             try:
                 frames = [(_route(raw), bytes(raw).decode()) for raw in _frames(data)]
             except msgspec.DecodeError:
                 log.error("undecodable message on %s dropped", self.channel)
                 continue
-            sockets = list(self._sockets)
-            for route, text in frames:
-                conv = route.conversation
-                # An agent who loses the conversation by this event still gets the event
-                # that tells them so.
-                before = route.event.data.previous_assignee_id
-                for q in sockets:
-                    if q.may_see(conv.team_id, conv.assignee_id) or (
-                        before is not None and q.may_see(conv.team_id, before)
-                    ):
-                        q.offer(route.seq, text)
+            try:
+                async with self._order:
+                    for route, text in frames:
+                        await self._hand_on(route, text)
+            except Exception as exc:  # a failed read-back is retried by the watchdog
+                log.error("fan-out failed: %s", type(exc).__name__)
+
+    async def _watch(self, interval: float = 1.0) -> None:
+        """Catch what the channel never delivered (nothing after it to reveal the gap)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if self._plugin_failed():
+                    await self._reconnect()
+                async with self._read_sessions() as s:
+                    newest = await last_seq(s)
+                if newest >= self._next:
+                    await asyncio.sleep(interval)  # give the channel its chance first
+                    async with self._order:
+                        await self._fill(newest)
+            except Exception as exc:
+                log.error("fan-out watchdog failed: %s", type(exc).__name__)
+
+    async def _hand_on(self, route: _Route, text: str) -> None:
+        if route.seq < self._next:
+            return  # already handed on (read back earlier, or a duplicate)
+        if route.seq > self._next:
+            await self._fill(route.seq - 1)
+        self._deliver(route, text)
+        self._next = route.seq + 1
+
+    async def _fill(self, upto: int) -> None:
+        """Read back events [next, upto] from the database and hand them on."""
+        while self._next <= upto:
+            async with self._read_sessions() as s:
+                frames = await events_after(s, None, self._next - 1, 500, upto=upto)
+            if not frames:  # not visible yet (another process's commit in flight): later
+                return
+            for frame in frames:
+                text = encode(frame).decode()
+                self._deliver(_route(text), text)
+                self._next = frame.seq + 1
+                self.gaps_filled += 1
+
+    def _deliver(self, route: _Route, text: str) -> None:
+        conv = route.conversation
+        # An agent who loses the conversation by this event still gets the event that tells them.
+        before = route.event.data.previous_assignee_id
+        for q in list(self._sockets):
+            if q.may_see(conv.team_id, conv.assignee_id) or (before is not None and q.may_see(conv.team_id, before)):
+                q.offer(route.seq, text)

@@ -121,9 +121,12 @@ async def patient_timeline(
     return [event_out(row, row.author_name) for row in reversed(rows)]
 
 
-async def events_after(s: AsyncSession, principal: Principal, after: int, limit: int) -> list[EventFrame]:
-    """Everything after `after` the principal may see, oldest first, each with its
-    conversation's current state: what a reconnecting socket missed."""
+async def events_after(
+    s: AsyncSession, principal: Principal | None, after: int, limit: int, upto: int | None = None
+) -> list[EventFrame]:
+    """Events after `after` (and up to `upto`) the principal may see (None: all), oldest
+    first, each with its conversation's current state: what a reconnecting socket missed,
+    or what a gap in the live feed lacked."""
     author = aliased(Agent)
     name, address = _patient_label()
     q = (
@@ -132,10 +135,14 @@ async def events_after(s: AsyncSession, principal: Principal, after: int, limit:
         .join(Patient, Patient.id == Conversation.patient_id)
         .outerjoin(Agent, Agent.id == Conversation.assignee_id)
         .outerjoin(author, (author.id == TimelineEvent.author_id) & (TimelineEvent.author_type == "agent"))
-        .where(TimelineEvent.seq > after, visible(principal))
+        .where(TimelineEvent.seq > after)
         .order_by(TimelineEvent.seq)
         .limit(limit)
     )
+    if principal is not None:
+        q = q.where(visible(principal))
+    if upto is not None:
+        q = q.where(TimelineEvent.seq <= upto)
     frames = []
     for e, author_name, conv, pname, paddress, assignee in (await s.execute(q)).all():
         frames.append(
