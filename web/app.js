@@ -128,7 +128,7 @@ class Inbox {
   renderList() {
     if (this.closed) return;
     this.list.render({
-      items: this.conversations.shown(this.filter, this.me.id),
+      items: this.conversations.shown(this.filter, this.me),
       selectedId: this.selectedId,
       filter: this.filter,
       meId: this.me.id,

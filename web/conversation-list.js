@@ -36,12 +36,19 @@ export class Conversations {
     return this.byId.get(id);
   }
 
-  /** Open and pending conversations for the filter ("all" or "mine"), newest activity first. */
-  shown(filter, meId) {
+  /** Open and pending conversations `me` may still see, for the filter ("all" or "mine"),
+   * newest activity first. The server decides visibility the same way; this only drops a row
+   * the moment a frame (say, a reassignment) takes the conversation out of the agent's reach. */
+  shown(filter, me) {
     return [...this.byId.values()]
-      .filter((c) => OPEN_STATUSES.has(c.status) && (filter !== "mine" || c.assignee_id === meId))
+      .filter((c) => OPEN_STATUSES.has(c.status) && mayStillSee(me, c) && (filter !== "mine" || c.assignee_id === me.id))
       .sort((a, b) => b.last_event_seq - a.last_event_seq);
   }
+}
+
+function mayStillSee(me, c) {
+  if (me.role !== "agent") return true;
+  return c.team_id === null || me.team_ids.includes(c.team_id) || c.assignee_id === me.id;
 }
 
 /** The list pane's DOM. Rows are keyed by conversation id and reused, so focus survives updates. */

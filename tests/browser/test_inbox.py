@@ -304,3 +304,18 @@ def test_delivery_reports_update_the_message_live(hub_server: HubServer, integra
     expect(reply.get_by_test_id("message-status")).to_have_text("Delivered")
     page.wait_for_timeout(300)  # the stale report has had its chance to arrive
     expect(reply.get_by_test_id("message-status")).to_have_text("Delivered")
+
+
+def test_a_conversation_taken_out_of_reach_leaves_the_list(hub_server: HubServer, page: Page) -> None:
+    sofia = Staff(hub_server.base_url, "sofia")
+    maria = next(
+        c for c in sofia.get("/api/conversations").json()["conversations"] if c["patient_name"] == "María González"
+    )  # the scheduling team's; ben is in billing
+    sign_in(page, "ben")
+    expect(row(page, maria["id"])).to_have_count(0)
+    ben_id = page.evaluate("fetch('/api/auth/me').then(r => r.json()).then(me => me.id)")
+    assert sofia.post(f"/api/conversations/{maria['id']}/assign", json={"agent_id": ben_id}).status_code == 201
+    expect(row(page, maria["id"])).to_have_count(1)
+    ana_id = Staff(hub_server.base_url, "ana").me["id"]
+    assert sofia.post(f"/api/conversations/{maria['id']}/assign", json={"agent_id": ana_id}).status_code == 201
+    expect(row(page, maria["id"])).to_have_count(0)
