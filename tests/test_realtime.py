@@ -223,3 +223,18 @@ def test_stream_backfills_and_lists_are_audited(hub_server, staff, integration):
     assert backfill and backfill[0]["detail"]["patient_ids"] == [msg["patient_id"]]
     assert any(r["action"] == "conversations.list" for r in rows)
     client.close()
+
+
+def test_a_socket_closes_when_its_agent_is_deactivated(hub_server, staff):
+    import sqlite3
+
+    ben = staff["ben"]
+    stream = StreamClient(hub_server.ws_url, ben, after=0).open()
+    stream.read_until_ready()
+    with sqlite3.connect(hub_server.settings.database.url.split("///", 1)[1]) as db:
+        db.execute("UPDATE agents SET active = 0 WHERE login = 'ben'")  # as an admin screen will
+    with pytest.raises(ConnectionClosed):
+        while True:
+            stream.recv(timeout=15)
+    assert stream.ws.close_code == 4401
+    assert ben.get("/api/auth/me").status_code == 401

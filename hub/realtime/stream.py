@@ -15,7 +15,7 @@ from hub.agents.roles import Principal, Role, requires
 from hub.agents.sessions import SESSION_COOKIE, SessionConfig
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
 from hub.bounds import MAX_SEQ
-from hub.deps import HubDep
+from hub.deps import Hub, HubDep
 from hub.events import ReadyFrame, ResyncFrame, encode
 from hub.realtime.fanout import SocketQueue
 from hub.timeline.reads import events_after, last_seq
@@ -93,13 +93,13 @@ async def stream(socket: WebSocket, hub: HubDep) -> None:
         pump = asyncio.create_task(_pump(socket, queue, sent))
         listen = asyncio.create_task(_listen(socket))
         cut_off = asyncio.create_task(queue.cut_off.wait())
-        expiry = asyncio.create_task(_until_signed_out(socket, hub.settings.security.idle_timeout_s))
+        expiry = asyncio.create_task(_until_access_changes(socket, hub, principal))
         # Ends when the client goes away, falls too far behind, or its session ends.
         await asyncio.wait([pump, listen, cut_off, expiry], return_when=asyncio.FIRST_COMPLETED)
         cut_off.cancel()
         if expiry.done():
             pump.cancel()
-            await socket.close(CLOSE_SIGNED_OUT, "session ended; sign in again")
+            await socket.close(CLOSE_SIGNED_OUT, "session or access changed; sign in again")
         expiry.cancel()
         if queue.cut_off.is_set():
             pump.cancel()
@@ -118,16 +118,19 @@ async def stream(socket: WebSocket, hub: HubDep) -> None:
                     await task
 
 
-async def _until_signed_out(socket: WebSocket, idle_timeout_s: int) -> None:
-    """Returns once the socket's session is gone (signed out or idle-logged-off): an open
-    socket must not outlive the session it was opened with. The stream itself is not user
-    activity, so it does not keep the session alive."""
+async def _until_access_changes(socket: WebSocket, hub: Hub, principal: Principal) -> None:
+    """Returns once the socket's session is gone (signed out or idle-logged-off), or its
+    agent was deactivated or given other teams or another role: an open socket must not
+    outlive the access it was opened with. The stream itself is not user activity, so it
+    does not keep the session alive."""
     store = SessionConfig.store_of(socket)
     session_id = socket.cookies.get(SESSION_COOKIE, "")
-    interval = max(0.5, min(30.0, idle_timeout_s / 4))
+    interval = max(0.5, min(5.0, hub.settings.security.idle_timeout_s / 4))
     while True:
         await asyncio.sleep(interval)
         if await store.get(session_id) is None:  # no renewal: reading is not activity
+            return
+        if await hub.principals.get(principal.id) != principal:
             return
 
 
