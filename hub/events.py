@@ -90,7 +90,8 @@ class ConversationOut(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class EventFrame(msgspec.Struct, tag="event", forbid_unknown_fields=True):
-    """A timeline event and the state of its conversation right after it."""
+    """A timeline event and its conversation's state: as of the commit that stored it when
+    live, as of now when read back (a reconnect's backfill). Clients keep the newest state."""
 
     seq: int
     event: TimelineEventOut

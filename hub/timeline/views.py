@@ -16,7 +16,6 @@ from hub.events import (
     TimelineEventOut,
 )
 
-_attachments = msgspec.convert
 
 
 def event_out(e: TimelineEvent | Any, author_name: str | None = None) -> TimelineEventOut:
