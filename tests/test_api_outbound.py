@@ -81,14 +81,23 @@ def test_outbound_provider_ids_never_shadow_inbound_ones(hub_server, integration
     ana = staff["ana"]
     first = ana.post(f"/api/conversations/{cid}/messages", json={"text": "one"}).json()
     second = ana.post(f"/api/conversations/{cid}/messages", json={"text": "two"}).json()
-    r = integration.post("/api/channels/api/status", headers=KEY,
-                         json={"message_seq": first["seq"], "provider_message_id": "crm-9", "status": "sent"})
+    r = integration.post(
+        "/api/channels/api/status",
+        headers=KEY,
+        json={"message_seq": first["seq"], "provider_message_id": "crm-9", "status": "sent"},
+    )
     assert r.status_code == 201
     patient_says = post_inbound(integration, inbound("a new message that happens to reuse the id", "crm-9"))
     assert patient_says.status_code == 201 and patient_says.json()["duplicate"] is False
-    clash = integration.post("/api/channels/api/status", headers=KEY,
-                             json={"message_seq": second["seq"], "provider_message_id": "crm-9", "status": "sent"})
+    clash = integration.post(
+        "/api/channels/api/status",
+        headers=KEY,
+        json={"message_seq": second["seq"], "provider_message_id": "crm-9", "status": "sent"},
+    )
     assert clash.status_code == 409 and "crm-9" in clash.json()["detail"]
-    texts = [e["text"] for e in staff["sofia"].get(
-        f"/api/patients/{patient_says.json()['patient_id']}/timeline").json()["events"] if e["kind"] == "message_in"]
+    texts = [
+        e["text"]
+        for e in staff["sofia"].get(f"/api/patients/{patient_says.json()['patient_id']}/timeline").json()["events"]
+        if e["kind"] == "message_in"
+    ]
     assert texts == ["hi", "a new message that happens to reuse the id"]

@@ -67,10 +67,20 @@ CASES = [  # (name, raw body, content type, status, words the message must conta
     ("form instead of JSON", b"provider_message_id=x", "application/x-www-form-urlencoded", 400, "application/json"),
     ("invalid UTF-8", b'{"provider_message_id": "\xff\xfe"}', "application/json", 400, "malformed JSON"),
     ("NUL in text", json.dumps({**OK, "text": "a\u0000b"}), "application/json", 400, "NUL characters"),
-    ("NUL in name", json.dumps({**OK, "from": {**OK["from"], "name": "Ana\u0000"}}), "application/json", 400,
-     "NUL characters"),
-    ("huge attachment size", json.dumps({**OK, "attachments": [{"content_type": "image/png", "size": 10**20}]}),
-     "application/json", 400, "attachments"),
+    (
+        "NUL in name",
+        json.dumps({**OK, "from": {**OK["from"], "name": "Ana\u0000"}}),
+        "application/json",
+        400,
+        "NUL characters",
+    ),
+    (
+        "huge attachment size",
+        json.dumps({**OK, "attachments": [{"content_type": "image/png", "size": 10**20}]}),
+        "application/json",
+        400,
+        "attachments",
+    ),
     ("oversized body", json.dumps({**OK, "text": "x" * 1_100_000}), "application/json", 413, ""),
 ]
 
@@ -157,8 +167,13 @@ def test_openapi_schema_is_served(hub_server, integration):
 def test_out_of_range_numbers_are_400_not_database_errors(hub_server, staff, integration):
     huge = 10**20
     ana = staff["ana"]
-    for path in (f"/api/patients/{huge}", f"/api/conversations/{huge}", f"/api/patients/1/timeline?before={huge}",
-                 f"/api/patients/{2**31}", f"/api/audit?agent_id={huge}"):
+    for path in (
+        f"/api/patients/{huge}",
+        f"/api/conversations/{huge}",
+        f"/api/patients/1/timeline?before={huge}",
+        f"/api/patients/{2**31}",
+        f"/api/audit?agent_id={huge}",
+    ):
         who = staff["admin"] if "audit" in path else ana
         assert who.get(path).status_code == 400, path
     assert ana.post(f"/api/conversations/{huge}/notes", json={"text": "x"}).status_code == 400

@@ -17,7 +17,6 @@ from hub.events import (
 )
 
 
-
 def event_out(e: TimelineEvent | Any, author_name: str | None = None) -> TimelineEventOut:
     return TimelineEventOut(
         seq=e.seq,
