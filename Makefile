@@ -20,8 +20,9 @@ run: $(VENV)/.installed
 system-deps:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-# Install everything and run the whole test suite.
+# Install everything and run the whole test suite (lint first: it is quick).
 test: $(VENV)/.installed system-deps
+	$(VENV)/bin/ruff check hub channels tests bench
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed
