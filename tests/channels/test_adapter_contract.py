@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from channels.base import ChannelAdapter, InboundMessage, InvalidPayload
-from channels.registry import ADAPTERS
+from channels.registry import ALL as ADAPTERS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(FIXTURES.glob("*/*.json"))
