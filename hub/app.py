@@ -40,6 +40,7 @@ from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
 from hub.refusals import Refused, render_refusal
 from hub.settings import Settings, load_settings
+from hub.sms.webhooks import sms_inbound, sms_status
 from hub.timeline.inbound import receive
 from hub.timeline.outbound import delivery_status, outbox
 
@@ -118,6 +119,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handlers: list[Any] = [
         health,
         receive,
+        sms_inbound,
+        sms_status,
         outbox,
         delivery_status,
         stream,

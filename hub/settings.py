@@ -61,6 +61,19 @@ class ClinicSettings:
 
 
 @dataclass(frozen=True)
+class SmsSettings:
+    """A Twilio-compatible SMS provider. Without an auth token, SMS webhooks refuse everything."""
+
+    account_sid: str = ""
+    auth_token: str = ""
+    from_number: str = ""
+    api_base_url: str = "https://api.twilio.com"
+    # The hub's URL as the provider calls it (behind a proxy it differs from what the hub sees);
+    # signatures are computed over it. Empty: the URL of the request as received.
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -77,6 +90,7 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     clinic: ClinicSettings = field(default_factory=ClinicSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
 
 
 def _secret(data_dir: Path) -> str:
@@ -131,6 +145,13 @@ def load_settings() -> Settings:
             timezone=_env("CLINIC_TIMEZONE", "America/Los_Angeles"),
             default_language=_env("DEFAULT_LANGUAGE", "en"),
             default_region=_env("DEFAULT_REGION", "US"),
+        ),
+        sms=SmsSettings(
+            account_sid=_env("TWILIO_ACCOUNT_SID", ""),
+            auth_token=_env("TWILIO_AUTH_TOKEN", ""),
+            from_number=_env("SMS_FROM", ""),
+            api_base_url=_env("TWILIO_API_BASE_URL", "https://api.twilio.com"),
+            public_url=_env("PUBLIC_URL", ""),
         ),
         server=ServerSettings(
             host=_env("HOST", "127.0.0.1"),

@@ -8,7 +8,8 @@ from litestar.routes import HTTPRoute
 
 from tests.support.clients import Staff, inbound, post_inbound
 
-PUBLIC, INTEGRATION, AGENT, SUPERVISOR, ADMIN = "public", "integration", "agent", "supervisor", "admin"
+PUBLIC, INTEGRATION, SIGNED = "public", "integration", "signed by the SMS provider"
+AGENT, SUPERVISOR, ADMIN = "agent", "supervisor", "admin"
 RANK = {AGENT: 1, SUPERVISOR: 2, ADMIN: 3}
 ROLES = [None, "ana", "sofia", "admin"]  # anonymous, agent, supervisor, admin
 ROLE_OF = {"ana": AGENT, "sofia": SUPERVISOR, "admin": ADMIN}
@@ -50,6 +51,8 @@ ROUTES = {
     ("POST", "/api/channels/{name:str}/messages"): (INTEGRATION, "/api/channels/api/messages", None),
     ("GET", "/api/channels/api/outbox"): (INTEGRATION, "/api/channels/api/outbox", None),
     ("POST", "/api/channels/api/status"): (INTEGRATION, "/api/channels/api/status", None),
+    ("POST", "/api/channels/sms/inbound"): (SIGNED, "/api/channels/sms/inbound", None),
+    ("POST", "/api/channels/sms/status"): (SIGNED, "/api/channels/sms/status", None),
     ("GET", "/"): (PUBLIC, "/", None),
     ("GET", "/{file_path:path}"): (PUBLIC, "/index.html", None),
 }
@@ -76,6 +79,15 @@ def test_every_route_with_every_role(hub_server, login):
     client = Staff(hub_server.base_url, login)
     for (method, _), (who, path, body) in sorted(ROUTES.items()):
         path = path.format(c=target["conversation_id"], p=target["patient_id"])
+        if who == SIGNED:  # no session or role opens these: only the provider's signature
+            r = client.request(
+                method,
+                path,
+                content=b"MessageSid=SMx&From=%2B16505550100&Body=hi",
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+            assert r.status_code == 403, (login, method, path, r.status_code)
+            continue
         if who == INTEGRATION:
             r = client.request(method, path, json=inbound("x", "role-x"))  # a session is no integration key
             assert r.status_code == 401, (login, method, path, r.status_code)

@@ -19,9 +19,12 @@ from hub.settings import (
     SecuritySettings,
     ServerSettings,
     Settings,
+    SmsSettings,
 )
 
 INGEST_KEY = "pk_test_key"
+TWILIO_TOKEN = "test-twilio-auth-token"
+TWILIO_ACCOUNT = "AC00000000000000000000000000000000"
 
 
 def free_port() -> int:
@@ -45,6 +48,7 @@ def hub_settings(data_dir: Path, db_url: str | None = None, redis_url: str = "",
         ),  # type: ignore[arg-type]
         security=SecuritySettings(secret="test-secret-" + uuid.uuid4().hex, ingest_keys=(INGEST_KEY,), **security),  # type: ignore[arg-type]
         clinic=ClinicSettings(),
+        sms=SmsSettings(account_sid=TWILIO_ACCOUNT, auth_token=TWILIO_TOKEN, from_number="+16502530000"),
         server=replace(ServerSettings(port=free_port(), demo=True), **server),  # type: ignore[arg-type]
     )
 
