@@ -35,6 +35,8 @@ from hub.db.writer import GreenletRunner, ThreadRunner, Writer
 from hub.demo import print_logins, seed_demo
 from hub.deps import Hub
 from hub.errors import internal_error, storage_unavailable, validation_error, write_conflict
+from hub.events import Published
+from hub.outbox.worker import OutboxWorker
 from hub.patients.controllers import PatientController
 from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
@@ -78,8 +80,15 @@ def build_hub(settings: Settings) -> Hub:
         if is_sqlite(settings.database.url)
         else GreenletRunner(make_async_writer_engine(settings.database))
     )
-    writer = Writer(runner, on_commit=fanout.publish)
-    return Hub(settings, read_engine, read_sessions, writer, fanout, PrincipalCache(read_sessions))
+    outbox: list[OutboxWorker] = []
+
+    def after_commit(published: list[Published]) -> None:
+        fanout.publish(published)
+        outbox[0].wake()  # a reply may have been queued
+
+    writer = Writer(runner, on_commit=after_commit)
+    outbox.append(OutboxWorker(settings, writer))
+    return Hub(settings, read_engine, read_sessions, writer, fanout, PrincipalCache(read_sessions), outbox[0])
 
 
 def _session_store(settings: Settings) -> Store:
@@ -101,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await anyio.to_thread.run_sync(upgrade, settings.database.url)
         await hub.fanout.start()
         hub.writer.start()
+        await hub.outbox.start()
         try:
             if settings.server.demo and await seed_demo(hub):
                 host = os.environ.get("PUENTE_PUBLIC_HOST", settings.server.host)
@@ -108,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 print_logins(base, settings.security.ingest_keys[0])
             yield
         finally:
+            await hub.outbox.stop()  # lets in-flight sends settle
             await hub.writer.stop()  # answers everything submitted, publishes its events
             await hub.fanout.stop()
             await hub.read_engine.dispose()

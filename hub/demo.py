@@ -123,7 +123,8 @@ async def seed_demo(hub: Hub) -> bool:
     await w.submit(_team, (r.conversation_id, "scheduling"))
     await w.submit(do_conversation_commands, Assign(r.conversation_id, ana, ORIGIN, ana.id))
     await w.submit(
-        do_conversation_commands, Reply(r.conversation_id, ana, ORIGIN, "¡Hola María! Claro. ¿Qué día le queda mejor?")
+        do_conversation_commands,
+        Reply(r.conversation_id, ana, ORIGIN, "¡Hola María! Claro. ¿Qué día le queda mejor?", history=True),
     )
     await inbound(_msg(Channel.SMS, "SMdemo0002", "phone", "+16505550134", "El lunes en la mañana, por favor"))
 
@@ -147,7 +148,13 @@ async def seed_demo(hub: Hub) -> bool:
     await w.submit(do_conversation_commands, Assign(r.conversation_id, ben, ORIGIN, ben.id))
     await w.submit(
         do_conversation_commands,
-        Reply(r.conversation_id, ben, ORIGIN, "Sorry about that, James. The second charge is being refunded."),
+        Reply(
+            r.conversation_id,
+            ben,
+            ORIGIN,
+            "Sorry about that, James. The second charge is being refunded.",
+            history=True,
+        ),
     )
 
     # Linh writes by email, then through a partner integration on the API channel.
@@ -180,7 +187,8 @@ async def seed_demo(hub: Hub) -> bool:
         )
     )
     await w.submit(
-        do_conversation_commands, Reply(r.conversation_id, ana, ORIGIN, "Yes, Robert: Saturdays 9 am to 1 pm.")
+        do_conversation_commands,
+        Reply(r.conversation_id, ana, ORIGIN, "Yes, Robert: Saturdays 9 am to 1 pm.", history=True),
     )
     await w.submit(do_conversation_commands, SetStatus(r.conversation_id, ana, ORIGIN, ConversationStatus.RESOLVED))
     await inbound(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from hub.agents.sessions import PrincipalCache
 from hub.agents.throttle import LoginThrottle
 from hub.db.writer import Writer
+from hub.outbox.worker import OutboxWorker
 from hub.realtime.fanout import Fanout
 from hub.settings import Settings
 
@@ -22,6 +23,7 @@ class Hub:
     writer: Writer
     fanout: Fanout
     principals: PrincipalCache
+    outbox: OutboxWorker
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 

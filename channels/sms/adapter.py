@@ -7,8 +7,11 @@ are refused with a message saying which.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+from typing import ClassVar, Literal
 from urllib.parse import parse_qsl
+
+import msgspec
 
 from channels.base import Channel, ChannelAdapter, InboundMessage, InvalidPayload, Sender
 from hub.events import Attachment
@@ -97,3 +100,53 @@ class TwilioSmsAdapter(ChannelAdapter):
             error_code=code,  # type: ignore[arg-type]
             error=fields.get("ErrorMessage") or None,
         )
+
+
+# --- outbound: our message -> the provider's REST call, and its reply -> an outcome ---------
+
+
+class OutboundSms(msgspec.Struct, frozen=True):
+    to: str
+    body: str
+    media_urls: tuple[str, ...] = ()
+
+
+class SendOutcome(msgspec.Struct, frozen=True):
+    """accepted: the provider took it; retry: try again later (it did not take it); rejected:
+    it never will; opted_out: the recipient replied STOP to this sender (Twilio error 21610)."""
+
+    kind: Literal["accepted", "retry", "rejected", "opted_out"]
+    provider_message_id: str | None = None
+    status: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+
+OPTED_OUT = "21610"
+
+
+def render_send(account_sid: str, from_number: str, msg: OutboundSms, status_callback: str) -> tuple[str, list]:
+    """The path and form fields of Twilio's Messages.json POST (Basic auth is the caller's)."""
+    fields = [("To", msg.to), ("From", from_number), ("Body", msg.body), ("StatusCallback", status_callback)]
+    fields += [("MediaUrl", url) for url in msg.media_urls]
+    return f"/2010-04-01/Accounts/{account_sid}/Messages.json", fields
+
+
+def read_send_reply(status_code: int, body: bytes) -> SendOutcome:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    if 200 <= status_code < 300:
+        sid = data.get("sid")
+        if not isinstance(sid, str) or not sid:
+            return SendOutcome("retry", error="the provider's reply had no message sid")
+        return SendOutcome("accepted", sid, STATUSES.get(str(data.get("status", "queued")).lower(), "queued"))
+    code = str(data.get("code")) if data.get("code") is not None else None
+    message = str(data.get("message") or f"HTTP {status_code}")[:300]
+    if status_code == 429 or status_code >= 500:
+        return SendOutcome("retry", error_code=code, error=message)
+    if code == OPTED_OUT:
+        return SendOutcome("opted_out", error_code=code, error=message)
+    return SendOutcome("rejected", error_code=code, error=message)

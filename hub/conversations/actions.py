@@ -27,6 +27,7 @@ from hub.events import (
     TimelineEventOut,
 )
 from hub.i18n import _
+from hub.outbox.queue import enqueue
 from hub.patients.reach import reply_channels
 from hub.refusals import Refused
 from hub.timeline.reads import conversation_summary, visible
@@ -41,6 +42,8 @@ class Reply(msgspec.Struct, frozen=True):
     origin: Origin
     text: str
     channel: str | None = None
+    # Seeding history (the demo clinic): recorded as delivered long ago, never sent.
+    history: bool = False
 
 
 class Note(msgspec.Struct, frozen=True):
@@ -108,7 +111,7 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
     conv.preview = preview(cmd.text, [])
     conv.last_message_at = now
     # Stored first, as queued; the channel's outbox delivers it and moves the status forward.
-    return _append(
+    event = _append(
         tx,
         conv,
         cmd,
@@ -116,9 +119,12 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
         AuditAction.MESSAGE_SEND,
         text=cmd.text,
         channel=channel,
-        data={"status": "queued"},
+        data={"status": "delivered" if cmd.history else "queued"},
         now=now,
     )
+    if channel == "sms" and not cmd.history:  # API-channel replies are pulled by integrations instead
+        enqueue(tx, event.seq, channel)
+    return event
 
 
 def default_reply_channel(conv: Conversation, reach: dict[str, Any]) -> str:

@@ -67,4 +67,6 @@ async def sms_status(request: Request[Any, Any, Any], hub: HubDep) -> Response[d
         result = await hub.writer.submit(record_delivery_batch, ("sms", report))
     except UnknownMessage as exc:
         raise NotFoundException(str(exc)) from None
-    return Response({"message_seq": result.message_seq, "status": result.status, "applied": result.applied})
+    return Response(
+        {"message_seq": result.message_seq, "status": result.status, "applied": result.applied}, status_code=200
+    )

@@ -67,14 +67,6 @@ def record_delivery_batch(tx: Tx, items: list[tuple[str, DeliveryReport]]) -> li
                 UnknownMessage(f"no outbound {channel} message {report.message_seq or report.provider_message_id}")
             )
             continue
-        current = (message.data or {}).get("status")
-        if not moves_forward(current, report.status):
-            out.append(DeliveryResult(message.seq, current or "queued", False))
-            continue
-        data = {**(message.data or {}), "status": report.status}
-        if report.error_code or report.error:
-            data["error_code"], data["error"] = report.error_code, report.error
-        message.data = data
         if report.provider_message_id and message.provider_message_id is None:
             taken = tx.session.execute(
                 select(TimelineEvent.seq).where(
@@ -87,6 +79,14 @@ def record_delivery_batch(tx: Tx, items: list[tuple[str, DeliveryReport]]) -> li
                 out.append(ProviderIdTaken(f"provider id {report.provider_message_id!r} names message {taken[0]}"))
                 continue
             message.provider_message_id = report.provider_message_id
+        current = (message.data or {}).get("status")
+        if not moves_forward(current, report.status):
+            out.append(DeliveryResult(message.seq, current or "queued", False))
+            continue
+        data = {**(message.data or {}), "status": report.status}
+        if report.error_code or report.error:
+            data["error_code"], data["error"] = report.error_code, report.error
+        message.data = data
         (seq,) = tx.allocate_seqs(1)
         event = TimelineEvent(
             seq=seq,

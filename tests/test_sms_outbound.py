@@ -1,0 +1,125 @@
+"""SMS end to end: a signed inbound text, an agent's reply stored then sent to a local server
+that speaks Twilio's API (and fails on demand), status callbacks moving the status forward."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from tests.support.clients import Staff
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
+from tests.support.stream import StreamClient
+from tests.test_sms_webhooks import _fields, _post
+
+PATIENT = "+16505550142"
+
+
+@pytest.fixture
+def twilio():
+    with FakeTwilio(TWILIO_ACCOUNT, TWILIO_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def sms_hub(tmp_path, twilio):
+    settings = hub_settings(tmp_path)
+    settings = replace(settings, sms=replace(settings.sms, api_base_url=twilio.url))
+    srv = HubServer(settings).start()
+    yield srv
+    srv.stop()
+
+
+def _wait(predicate, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def _conversation(srv, http: httpx.Client, sid: str, text: str = "Hola, ¿a qué hora abren?") -> dict:
+    assert _post(http, "/api/channels/sms/inbound", _fields(sid, text, sender=PATIENT)).status_code == 200
+    sofia = Staff(srv.base_url, "sofia")
+    return next(c for c in sofia.get("/api/conversations").json()["conversations"] if c["patient_name"] == PATIENT)
+
+
+def _message(srv, patient_id: int, seq: int) -> dict:
+    events = Staff(srv.base_url, "sofia").get(f"/api/patients/{patient_id}/timeline").json()["events"]
+    return next(e for e in events if e["seq"] == seq)
+
+
+def test_reply_is_sent_to_the_provider_and_callbacks_move_it_forward(sms_hub, twilio):
+    http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
+    conv = _conversation(sms_hub, http, "SMin000001")
+    ana = Staff(sms_hub.base_url, "ana")
+    stream = StreamClient(sms_hub.ws_url, ana, after=ana.get("/api/conversations").json()["last_seq"]).open()
+    stream.read_until_ready()
+    reply = ana.post(f"/api/conversations/{conv['id']}/messages", json={"text": "Abrimos a las 8."}).json()
+    assert reply["channel"] == "sms" and reply["data"]["status"] == "queued"  # stored before it is sent
+
+    sent = _wait(lambda: twilio.requests)[0]
+    assert sent == {
+        "To": PATIENT,
+        "From": "+16502530000",
+        "Body": "Abrimos a las 8.",
+        "StatusCallback": f"{sms_hub.base_url}/api/channels/sms/status",
+    }
+    message = _wait(lambda: (m := _message(sms_hub, conv["patient_id"], reply["seq"]))["provider_message_id"] and m)
+    sid = message["provider_message_id"]
+    assert sid.startswith("SM")
+
+    for status in ("sent", "delivered", "sent"):  # Twilio's callbacks, the last one late
+        r = _post(
+            http, "/api/channels/sms/status", {"MessageSid": sid, "MessageStatus": status, "AccountSid": TWILIO_ACCOUNT}
+        )
+        assert r.status_code == 200
+    assert _message(sms_hub, conv["patient_id"], reply["seq"])["data"]["status"] == "delivered"
+    events = Staff(sms_hub.base_url, "sofia").get(f"/api/patients/{conv['patient_id']}/timeline").json()["events"]
+    stream.drain_until(max(e["seq"] for e in events))
+    seen = [f["event"]["data"]["status"] for f in stream.events if f["event"]["kind"] == "delivery_status"]
+    assert seen == ["sent", "delivered"]
+    assert len(twilio.requests) == 1  # sent once
+    stream.close()
+
+
+def test_provider_errors_are_retried_with_backoff_then_sent_once(sms_hub, twilio):
+    http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
+    conv = _conversation(sms_hub, http, "SMin000002")
+    twilio.fail_next(
+        (500, {"code": 20500, "message": "Internal Server Error"}),
+        (429, {"code": 20429, "message": "Too Many Requests"}),
+    )
+    reply = (
+        Staff(sms_hub.base_url, "ana")
+        .post(f"/api/conversations/{conv['id']}/messages", json={"text": "Un momento, por favor."})
+        .json()
+    )
+    _wait(lambda: len(twilio.requests) >= 3, timeout=20)  # 500, 429 (after 1 s), then accepted (after 4 s)
+    message = _wait(lambda: (m := _message(sms_hub, conv["patient_id"], reply["seq"]))["provider_message_id"] and m)
+    assert message["provider_message_id"].startswith("SM")
+    time.sleep(0.5)
+    assert len(twilio.requests) == 3 and {r["Body"] for r in twilio.requests} == {"Un momento, por favor."}
+
+
+def test_an_opted_out_recipient_is_marked_and_not_texted_again(sms_hub, twilio):
+    http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
+    conv = _conversation(sms_hub, http, "SMin000003")
+    twilio.fail_next((400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}))
+    ana = Staff(sms_hub.base_url, "ana")
+    reply = ana.post(f"/api/conversations/{conv['id']}/messages", json={"text": "¿Sigue ahí?"}).json()
+    message = _wait(
+        lambda: (m := _message(sms_hub, conv["patient_id"], reply["seq"]))["data"]["status"] == "failed" and m
+    )
+    assert message["data"]["error_code"] == "21610"
+    patient = ana.get(f"/api/patients/{conv['patient_id']}").json()
+    assert patient["contact_points"][0]["opted_out_at"] is not None
+    assert {"channel": "sms", "reachable": False, "reason": "opted out"} in patient["reply_channels"]
+    again = ana.post(f"/api/conversations/{conv['id']}/messages", json={"text": "¿Hola?", "channel": "sms"})
+    assert again.status_code == 400 and "opted out" in again.json()["detail"]
+    assert len(twilio.requests) == 1
