@@ -10,28 +10,27 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from hub.agents.roles import Principal, Role
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
 from hub.bounds import text
-from hub.db.models import Agent, Conversation, TimelineEvent
+from hub.db.models import Agent, Conversation
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import (
     AuthorType,
     ConversationStatus,
-    EventFrame,
     EventKind,
-    Published,
     TimelineEventOut,
 )
 from hub.i18n import _
 from hub.outbox.queue import enqueue
 from hub.patients.reach import reply_channels
 from hub.refusals import Refused
-from hub.timeline.reads import conversation_summary, visible
-from hub.timeline.views import event_out, preview
+from hub.timeline.append import append_event
+from hub.timeline.reads import visible
+from hub.timeline.views import preview
 
 Body = text(5000, 1)
 
@@ -199,32 +198,16 @@ def _append(
     channel: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> TimelineEventOut:
-    (seq,) = tx.allocate_seqs(1)
-    row = dict(
-        seq=seq,
-        conversation_id=conv.id,
-        patient_id=conv.patient_id,
-        kind=kind,
-        channel=channel,
+    event = append_event(
+        tx,
+        conv,
+        kind,
         author_type=AuthorType.AGENT,
         author_id=cmd.by.id,
+        author_name=cmd.by.display_name,
         text=text,
-        attachments=[],
-        provider_message_id=None,
-        data=data or {},
-        created_at=now,
+        channel=channel,
+        data=data,
     )
-    tx.session.execute(insert(TimelineEvent), [row])
-    conv.last_event_seq = seq
-    add_audit(tx, AuditRecord(action, cmd.by.id, cmd.origin, conv.patient_id, conv.id, {"seq": seq}))
-    tx.session.flush()
-    event = event_out(TimelineEvent(**row), cmd.by.display_name)
-    summary = conversation_summary(tx.session, conv)
-    tx.publish_after_commit(
-        Published(
-            frame=EventFrame(seq=seq, event=event, conversation=summary),
-            team_id=conv.team_id,
-            assignee_id=conv.assignee_id,
-        )
-    )
+    add_audit(tx, AuditRecord(action, cmd.by.id, cmd.origin, conv.patient_id, conv.id, {"seq": event.seq}))
     return event
