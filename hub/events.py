@@ -24,6 +24,7 @@ class EventKind(StrEnum):
     ASSIGNMENT = "assignment"
     STATUS_CHANGE = "status_change"
     DELIVERY_STATUS = "delivery_status"
+    CONSENT_CHANGE = "consent_change"
 
 
 class AuthorType(StrEnum):

@@ -123,3 +123,52 @@ def test_an_opted_out_recipient_is_marked_and_not_texted_again(sms_hub, twilio):
     again = ana.post(f"/api/conversations/{conv['id']}/messages", json={"text": "¿Hola?", "channel": "sms"})
     assert again.status_code == 400 and "opted out" in again.json()["detail"]
     assert len(twilio.requests) == 1
+
+
+def _sent_to(twilio, number: str) -> list[str]:
+    return [r["Body"] for r in twilio.requests if r["To"] == number]
+
+
+def test_stop_start_help_in_english(sms_hub, twilio):
+    http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
+    conv = _conversation(sms_hub, http, "SMkw000001", "Hi, is the clinic open today?")
+    ana = Staff(sms_hub.base_url, "ana")
+
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMkw000002", "STOP", sender=PATIENT)).status_code == 200
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMkw000002", "STOP", sender=PATIENT)).status_code == 200
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMkw000003", "stop", sender=PATIENT)).status_code == 200
+    confirmations = _wait(lambda: _sent_to(twilio, PATIENT))
+    time.sleep(1.5)  # a second confirmation, if there were one, would have gone out by now
+    assert _sent_to(twilio, PATIENT) == confirmations and len(confirmations) == 1  # one confirmation only
+    assert "unsubscribed" in confirmations[0] and "START" in confirmations[0]
+    patient = ana.get(f"/api/patients/{conv['patient_id']}").json()
+    assert {"channel": "sms", "reachable": False, "reason": "opted out"} in patient["reply_channels"]
+    assert patient["consents"][0]["channel"] == "sms" and patient["consents"][0]["granted"] is False
+    blocked = ana.post(f"/api/conversations/{conv['id']}/messages", json={"text": "Yes, until 6 pm", "channel": "sms"})
+    assert blocked.status_code == 400 and "opted out" in blocked.json()["detail"]
+
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMkw000004", "HELP", sender=PATIENT)).status_code == 200
+    help_text = _wait(lambda: [b for b in _sent_to(twilio, PATIENT) if "for help call" in b])[0]
+    assert sms_hub.settings.clinic.name in help_text and sms_hub.settings.clinic.phone in help_text
+
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMkw000005", "Start", sender=PATIENT)).status_code == 200
+    _wait(lambda: any("subscribed again" in b for b in _sent_to(twilio, PATIENT)))
+    assert ana.post(f"/api/conversations/{conv['id']}/messages", json={"text": "Welcome back!"}).status_code == 201
+
+    timeline = Staff(sms_hub.base_url, "sofia").get(f"/api/patients/{conv['patient_id']}/timeline").json()["events"]
+    changes = [e["data"]["granted"] for e in timeline if e["kind"] == "consent_change"]
+    assert changes == [False, True]
+    keywords = [e["text"] for e in timeline if e["kind"] == "message_in"]
+    assert keywords == ["Hi, is the clinic open today?", "STOP", "stop", "HELP", "Start"]  # each stored once
+    audit = Staff(sms_hub.base_url, "admin").get("/api/audit", params={"action": "consent.change"}).json()
+    assert [r["detail"]["granted"] for r in reversed(audit)] == [False, True]
+
+
+def test_alto_and_ayuda_answer_in_spanish(sms_hub, twilio):
+    http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
+    _conversation(sms_hub, http, "SMkw100001", "Hola")
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMkw100002", "AYUDA", sender=PATIENT)).status_code == 200
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMkw100003", "Alto", sender=PATIENT)).status_code == 200
+    texts = _wait(lambda: _sent_to(twilio, PATIENT) if len(_sent_to(twilio, PATIENT)) >= 2 else None)
+    assert any("para ayuda llame al" in t for t in texts)
+    assert any("Se ha dado de baja" in t for t in texts)

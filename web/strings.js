@@ -110,6 +110,8 @@ const MESSAGES = {
   "timeline.handoff": "{actor} handed the conversation over",
   "timeline.handoffText": "{actor} handed the conversation over: {text}",
   "timeline.delivery": "Delivery update: {status}",
+  "timeline.consentRevoked": "The patient opted out of text messages to {address}: no SMS can be sent there until they reply START. Use another channel.",
+  "timeline.consentGranted": "The patient opted back in to text messages at {address}.",
   "timeline.otherConversation": "Conversation #{id}",
   "timeline.attachment": "Attachment: {name}",
   "timeline.attachmentType": "attachment ({type})",

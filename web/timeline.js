@@ -149,6 +149,10 @@ function systemText(event, context) {
       return t("timeline.reopened", { actor });
     case "handoff":
       return event.text ? t("timeline.handoffText", { actor, text: event.text }) : t("timeline.handoff", { actor });
+    case "consent_change":
+      return data.granted
+        ? t("timeline.consentGranted", { address: data.address || "" })
+        : t("timeline.consentRevoked", { address: data.address || "" });
     case "delivery_status": {
       const status = MESSAGE_STATUSES.has(data.status) ? t(`msgstatus.${data.status}`) : String(data.status ?? "");
       return t("timeline.delivery", { status });

@@ -28,6 +28,7 @@ class AuditAction(StrEnum):
     LOGOUT = "auth.logout"
     AUDIT_READ = "audit.read"
     AGENT_CREATE = "agent.create"
+    CONSENT_CHANGE = "consent.change"
 
 
 class Origin(msgspec.Struct, frozen=True):

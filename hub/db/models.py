@@ -182,6 +182,9 @@ class OutboxItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_seq: Mapped[int] = mapped_column(ForeignKey("timeline_events.seq", ondelete="CASCADE"), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
+    # Set for the one message an opted-out number may still get (its opt-out confirmation);
+    # otherwise the patient's reachable contact point is looked up at sending time.
+    to_address: Mapped[str | None] = mapped_column(String(320))
     state: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sending, sent, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -27,9 +27,16 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=4 ** (attempts - 1))
 
 
-def enqueue(tx: Tx, message_seq: int, channel: str) -> None:
+def enqueue(tx: Tx, message_seq: int, channel: str, to_address: str | None = None) -> None:
     tx.session.add(
-        OutboxItem(message_seq=message_seq, channel=channel, state="pending", attempts=0, next_attempt_at=utcnow())
+        OutboxItem(
+            message_seq=message_seq,
+            channel=channel,
+            to_address=to_address,
+            state="pending",
+            attempts=0,
+            next_attempt_at=utcnow(),
+        )
     )
 
 
@@ -57,16 +64,19 @@ def claim_due(tx: Tx, items: list[tuple[str, int]]) -> list[list[Due]]:
         due = []
         for item, message in rows:
             item.state, item.attempts = "sending", item.attempts + 1
-            phone = tx.session.execute(
-                select(ContactPoint.address)
-                .where(
-                    ContactPoint.patient_id == message.patient_id,
-                    ContactPoint.kind == "phone",
-                    ContactPoint.opted_out_at.is_(None),
-                )
-                .order_by(ContactPoint.id)
-                .limit(1)
-            ).scalar_one_or_none()
+            phone = (
+                item.to_address
+                or tx.session.execute(
+                    select(ContactPoint.address)
+                    .where(
+                        ContactPoint.patient_id == message.patient_id,
+                        ContactPoint.kind == "phone",
+                        ContactPoint.opted_out_at.is_(None),
+                    )
+                    .order_by(ContactPoint.id)
+                    .limit(1)
+                ).scalar_one_or_none()
+            )
             due.append(Due(item.id, message.seq, message.patient_id, phone, message.text or "", item.attempts))
         out.append(due)
     return out

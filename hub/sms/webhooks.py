@@ -15,9 +15,12 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException, Va
 from channels.base import InvalidPayload
 from channels.registry import ALL
 from channels.sms.adapter import TwilioSmsAdapter, parse_form
+from channels.sms.keywords import classify
 from channels.sms.signature import is_valid
+from hub.audit.record import Origin
 from hub.deps import Hub, HubDep
 from hub.patients.contacts import InvalidContact
+from hub.sms.consent import KeywordMessage, apply_sms_keywords
 from hub.timeline.delivery import UnknownMessage, record_delivery_batch
 from hub.timeline.ingest import check_inbound, ingest_batch
 
@@ -52,7 +55,13 @@ async def sms_inbound(request: Request[Any, Any, Any], hub: HubDep) -> Response[
     except (InvalidPayload, InvalidContact) as exc:
         raise ValidationException(str(exc)) from None
     for item in checked:
-        await hub.writer.submit(ingest_batch, item)
+        match = classify(item.msg.text) if not item.msg.attachments else None
+        if match is None:
+            await hub.writer.submit(ingest_batch, item)
+        else:
+            await hub.writer.submit(
+                apply_sms_keywords, KeywordMessage(item, match, Origin.of(request), hub.settings.clinic)
+            )
     return Response(EMPTY_TWIML, status_code=200, media_type="text/xml")
 
 

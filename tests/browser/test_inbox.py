@@ -319,3 +319,32 @@ def test_a_conversation_taken_out_of_reach_leaves_the_list(hub_server: HubServer
     ana_id = Staff(hub_server.base_url, "ana").me["id"]
     assert sofia.post(f"/api/conversations/{maria['id']}/assign", json={"agent_id": ana_id}).status_code == 201
     expect(row(page, maria["id"])).to_have_count(0)
+
+
+def test_an_sms_opt_out_shows_why_and_blocks_sms(hub_server: HubServer, integration: httpx.Client, page: Page) -> None:
+    from tests.test_sms_webhooks import _fields, _post
+
+    assert (
+        _post(
+            integration, "/api/channels/sms/inbound", _fields("SMbr000001", "Hola", sender="+16505550177")
+        ).status_code
+        == 200
+    )
+    sofia = Staff(hub_server.base_url, "sofia")
+    conv = next(
+        c for c in sofia.get("/api/conversations").json()["conversations"] if c["patient_name"] == "+16505550177"
+    )
+    sign_in(page, "ana")
+    row(page, conv["id"]).click()
+    assert (
+        _post(
+            integration, "/api/channels/sms/inbound", _fields("SMbr000002", "STOP", sender="+16505550177")
+        ).status_code
+        == 200
+    )
+    expect(page.get_by_test_id("timeline-event").filter(has_text="opted out of text messages")).to_have_count(1)
+    page.reload()  # the composer reads reachable channels with the patient
+    row(page, conv["id"]).click()
+    option = page.get_by_test_id("composer-channel").locator("option[value=sms]")
+    expect(option).to_be_disabled()
+    expect(option).to_contain_text("opted out")

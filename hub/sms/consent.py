@@ -1,0 +1,117 @@
+"""SMS consent keywords applied: STOP and its kin opt a number out (one confirmation, then
+silence), START opts it back in, HELP answers with the clinic's name and contact.
+
+The keyword message itself is stored like any message; a retry of it changes nothing and
+sends nothing. Each change of consent is a timeline event and an audit row. System replies
+come from the gettext catalogs in the patient's language.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy import select
+
+from channels.sms.keywords import Keyword, KeywordMatch
+from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
+from hub.db.models import Consent, ContactPoint, Conversation, Patient
+from hub.db.types import utcnow
+from hub.db.writer import Tx
+from hub.events import AuthorType, EventKind
+from hub.i18n import SUPPORTED, _, translate
+from hub.outbox.queue import enqueue
+from hub.settings import ClinicSettings
+from hub.timeline.append import append_event
+from hub.timeline.ingest import CheckedInbound, IngestResult, ingest_batch
+
+OPTED_OUT = _(
+    "You are unsubscribed from {clinic} text messages. No more texts will be sent. Reply START to subscribe again."
+)
+OPTED_IN = _("You are subscribed again to {clinic} text messages. Reply STOP to unsubscribe.")
+HELP = _("{clinic}: for help call {phone}. Reply STOP to unsubscribe.")
+
+
+class KeywordMessage(msgspec.Struct, frozen=True):
+    inbound: CheckedInbound
+    match: KeywordMatch
+    origin: Origin
+    clinic: ClinicSettings
+
+
+def apply_sms_keywords(tx: Tx, items: list[KeywordMessage]) -> list[IngestResult]:
+    out = []
+    for item in items:
+        (stored,) = ingest_batch(tx, [item.inbound])
+        out.append(stored)
+        if stored.duplicate:  # the provider retried: all of this happened the first time
+            continue
+        point = tx.session.execute(
+            select(ContactPoint).where(ContactPoint.kind == "phone", ContactPoint.address == item.inbound.address)
+        ).scalar_one()
+        conv = tx.session.get(Conversation, stored.conversation_id)
+        patient = tx.session.get(Patient, stored.patient_id)
+        assert conv is not None and patient is not None
+        language = _language(item.match, patient, item.clinic)
+        if item.match.keyword == Keyword.HELP:
+            _reply(tx, conv, point.address, translate(language, HELP, clinic=item.clinic.name, phone=item.clinic.phone))
+            continue
+        opting_out = item.match.keyword == Keyword.OPT_OUT
+        if opting_out == (point.opted_out_at is not None):
+            continue  # already so: one confirmation only, never a second
+        point.opted_out_at = utcnow() if opting_out else None
+        _record_consent(tx, patient.id, granted=not opting_out, source=f"SMS keyword from {point.address}")
+        event = append_event(
+            tx,
+            conv,
+            EventKind.CONSENT_CHANGE,
+            author_type=AuthorType.PATIENT,
+            channel="sms",
+            data={"channel": "sms", "granted": not opting_out, "address": point.address, "keyword": item.match.keyword},
+        )
+        add_audit(
+            tx,
+            AuditRecord(
+                AuditAction.CONSENT_CHANGE,
+                None,
+                item.origin,
+                patient.id,
+                conv.id,
+                {"seq": event.seq, "channel": "sms", "granted": not opting_out},
+            ),
+        )
+        text = OPTED_OUT if opting_out else OPTED_IN
+        _reply(tx, conv, point.address, translate(language, text, clinic=item.clinic.name))
+    return out
+
+
+def _language(match: KeywordMatch, patient: Patient, clinic: ClinicSettings) -> str:
+    """The keyword's own language (ALTO is Spanish), else the patient's, else the clinic's."""
+    for candidate in (match.language, patient.preferred_language, clinic.default_language):
+        if candidate and candidate.split("-")[0] in SUPPORTED:
+            return candidate.split("-")[0]
+    return "en"
+
+
+def _record_consent(tx: Tx, patient_id: int, *, granted: bool, source: str) -> None:
+    consent = tx.session.execute(
+        select(Consent).where(Consent.patient_id == patient_id, Consent.channel == "sms")
+    ).scalar_one_or_none()
+    if consent is None:
+        tx.session.add(
+            Consent(patient_id=patient_id, channel="sms", granted=granted, source=source, changed_at=utcnow())
+        )
+    else:
+        consent.granted, consent.source, consent.changed_at = granted, source, utcnow()
+
+
+def _reply(tx: Tx, conv: Conversation, address: str, text: str) -> None:
+    """A system SMS to this number, sent even if it just opted out (its one confirmation)."""
+    event = append_event(
+        tx,
+        conv,
+        EventKind.MESSAGE_OUT,
+        author_type=AuthorType.SYSTEM,
+        text=text,
+        channel="sms",
+        data={"status": "queued"},
+    )
+    enqueue(tx, event.seq, "sms", to_address=address)
