@@ -92,7 +92,7 @@ def test_provider_errors_are_retried_with_backoff_then_sent_once(sms_hub, twilio
     http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
     conv = _conversation(sms_hub, http, "SMin000002")
     twilio.fail_next(
-        (500, {"code": 20500, "message": "Internal Server Error"}),
+        (503, {"code": 20503, "message": "Service Unavailable"}),
         (429, {"code": 20429, "message": "Too Many Requests"}),
     )
     reply = (
@@ -100,7 +100,7 @@ def test_provider_errors_are_retried_with_backoff_then_sent_once(sms_hub, twilio
         .post(f"/api/conversations/{conv['id']}/messages", json={"text": "Un momento, por favor."})
         .json()
     )
-    _wait(lambda: len(twilio.requests) >= 3, timeout=20)  # 500, 429 (after 1 s), then accepted (after 4 s)
+    _wait(lambda: len(twilio.requests) >= 3, timeout=20)  # 503, 429 (after 1 s), then accepted (after 4 s)
     message = _wait(lambda: (m := _message(sms_hub, conv["patient_id"], reply["seq"]))["provider_message_id"] and m)
     assert message["provider_message_id"].startswith("SM")
     time.sleep(0.5)
@@ -147,19 +147,27 @@ def test_stop_start_help_in_english(sms_hub, twilio):
     blocked = ana.post(f"/api/conversations/{conv['id']}/messages", json={"text": "Yes, until 6 pm", "channel": "sms"})
     assert blocked.status_code == 400 and "opted out" in blocked.json()["detail"]
 
+    # opted out: HELP is stored for the inbox, but nothing more is texted until START
     assert _post(http, "/api/channels/sms/inbound", _fields("SMkw000004", "HELP", sender=PATIENT)).status_code == 200
-    help_text = _wait(lambda: [b for b in _sent_to(twilio, PATIENT) if "for help call" in b])[0]
-    assert sms_hub.settings.clinic.name in help_text and sms_hub.settings.clinic.phone in help_text
+    time.sleep(1.5)
+    assert len(_sent_to(twilio, PATIENT)) == 1
 
     assert _post(http, "/api/channels/sms/inbound", _fields("SMkw000005", "Start", sender=PATIENT)).status_code == 200
     _wait(lambda: any("subscribed again" in b for b in _sent_to(twilio, PATIENT)))
+    for _ in range(2):  # a HELP the provider retries is answered once
+        r = _post(http, "/api/channels/sms/inbound", _fields("SMkw000006", "help", sender=PATIENT))
+        assert r.status_code == 200
+    help_text = _wait(lambda: [b for b in _sent_to(twilio, PATIENT) if "for help call" in b])
+    time.sleep(1.5)
+    assert len([b for b in _sent_to(twilio, PATIENT) if "for help call" in b]) == 1
+    assert sms_hub.settings.clinic.name in help_text[0] and sms_hub.settings.clinic.phone in help_text[0]
     assert ana.post(f"/api/conversations/{conv['id']}/messages", json={"text": "Welcome back!"}).status_code == 201
 
     timeline = Staff(sms_hub.base_url, "sofia").get(f"/api/patients/{conv['patient_id']}/timeline").json()["events"]
     changes = [e["data"]["granted"] for e in timeline if e["kind"] == "consent_change"]
     assert changes == [False, True]
     keywords = [e["text"] for e in timeline if e["kind"] == "message_in"]
-    assert keywords == ["Hi, is the clinic open today?", "STOP", "stop", "HELP", "Start"]  # each stored once
+    assert keywords == ["Hi, is the clinic open today?", "STOP", "stop", "HELP", "Start", "help"]  # each stored once
     audit = Staff(sms_hub.base_url, "admin").get("/api/audit", params={"action": "consent.change"}).json()
     assert [r["detail"]["granted"] for r in reversed(audit)] == [False, True]
 
@@ -172,3 +180,98 @@ def test_alto_and_ayuda_answer_in_spanish(sms_hub, twilio):
     texts = _wait(lambda: _sent_to(twilio, PATIENT) if len(_sent_to(twilio, PATIENT)) >= 2 else None)
     assert any("para ayuda llame al" in t for t in texts)
     assert any("Se ha dado de baja" in t for t in texts)
+
+
+def _reply(srv, conv: dict, text: str) -> dict:
+    r = Staff(srv.base_url, "ana").post(f"/api/conversations/{conv['id']}/messages", json={"text": text})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.mark.parametrize(
+    "reply,expect",
+    [
+        ((500, {"code": 20500, "message": "Internal Server Error"}), "failed"),  # may have gone out: not resent
+        ((201, {"status": "queued"}), "queued"),  # taken, though its reply had no sid: never sent again
+    ],
+)
+def test_ambiguous_provider_answers_are_never_resent(sms_hub, twilio, reply, expect):
+    http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
+    conv = _conversation(sms_hub, http, f"SMamb{reply[0]}")
+    twilio.fail_next(reply)
+    message = _reply(sms_hub, conv, "¿Confirmamos su cita?")
+    _wait(lambda: _sent_to(twilio, PATIENT))
+    time.sleep(2.5)  # a retry would have happened by now (the first backoff is 1 s)
+    assert len(_sent_to(twilio, PATIENT)) == 1
+    assert _message(sms_hub, conv["patient_id"], message["seq"])["data"]["status"] == expect
+
+
+def test_a_reply_queued_before_stop_is_never_sent_after_it(sms_hub, twilio):
+    http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
+    conv = _conversation(sms_hub, http, "SMq0000001")
+    twilio.fail_next((429, {"code": 20429, "message": "Too Many Requests"}))  # the reply waits for its retry
+    queued = _reply(sms_hub, conv, "Le recordamos su cita de mañana.")
+    _wait(lambda: _sent_to(twilio, PATIENT))
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMq0000002", "STOP", sender=PATIENT)).status_code == 200
+    message = _wait(
+        lambda: (m := _message(sms_hub, conv["patient_id"], queued["seq"]))["data"]["status"] == "failed" and m,
+        timeout=10,
+    )
+    assert "phone" in message["data"]["error"]
+    bodies = _sent_to(twilio, PATIENT)
+    assert bodies[0] == "Le recordamos su cita de mañana." and len(bodies) == 2  # the 429'd try + the confirmation
+    assert "unsubscribed" in bodies[1] or "baja" in bodies[1]
+
+
+def test_a_carrier_opt_out_is_a_recorded_consent_change(sms_hub, twilio):
+    http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
+    conv = _conversation(sms_hub, http, "SMc0000001")
+    twilio.fail_next((400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient"}))
+    _reply(sms_hub, conv, "Hola")
+    sofia = Staff(sms_hub.base_url, "sofia")
+    change = _wait(
+        lambda: [
+            e
+            for e in sofia.get(f"/api/patients/{conv['patient_id']}/timeline").json()["events"]
+            if e["kind"] == "consent_change"
+        ]
+    )
+    assert change[0]["data"]["granted"] is False and "21610" in change[0]["data"]["reason"]
+    audit = Staff(sms_hub.base_url, "admin").get("/api/audit", params={"action": "consent.change"}).json()
+    assert audit and audit[0]["patient_id"] == conv["patient_id"]
+
+
+def test_a_restarted_hub_fails_stale_claims_but_not_live_ones(tmp_path):
+    import sqlite3
+
+    from tests.support.clients import inbound, post_inbound
+
+    settings = hub_settings(tmp_path)
+    settings = replace(settings, sms=replace(settings.sms, from_number=""))  # no provider: replies stay queued
+    first = HubServer(settings).start()
+    http = httpx.Client(base_url=first.base_url, timeout=10)
+    conv = post_inbound(http, inbound("hola", "stale-1", address=PATIENT)).json()
+    ana = Staff(first.base_url, "ana")
+    stale = ana.post(f"/api/conversations/{conv['conversation_id']}/messages", json={"text": "a", "channel": "sms"})
+    live = ana.post(f"/api/conversations/{conv['conversation_id']}/messages", json={"text": "b", "channel": "sms"})
+    first.stop()
+    with sqlite3.connect(settings.database.url.split("///", 1)[1]) as db:  # as a crash would leave them
+        db.execute(
+            "UPDATE outbox SET state='sending', claimed_by='gone', claimed_at=datetime('now','-10 minutes') "
+            "WHERE message_seq=?",
+            (stale.json()["seq"],),
+        )
+        db.execute(
+            "UPDATE outbox SET state='sending', claimed_by='other-live-hub', claimed_at=datetime('now') "
+            "WHERE message_seq=?",
+            (live.json()["seq"],),
+        )
+    again = HubServer(hub_settings(tmp_path)).start()
+    try:
+        sofia = Staff(again.base_url, "sofia")
+        events = {e["seq"]: e for e in sofia.get(f"/api/patients/{conv['patient_id']}/timeline").json()["events"]}
+        assert events[stale.json()["seq"]]["data"]["status"] == "failed"
+        assert "not sent again" in events[stale.json()["seq"]]["data"]["error"]
+        assert events[live.json()["seq"]]["data"]["status"] == "queued"  # another process is on it
+    finally:
+        again.stop()

@@ -125,9 +125,13 @@ class SendOutcome(msgspec.Struct, frozen=True):
 OPTED_OUT = "21610"
 
 
-def render_send(account_sid: str, from_number: str, msg: OutboundSms, status_callback: str) -> tuple[str, list]:
+def render_send(
+    account_sid: str, from_number: str, msg: OutboundSms, status_callback: str | None
+) -> tuple[str, list[tuple[str, str]]]:
     """The path and form fields of Twilio's Messages.json POST (Basic auth is the caller's)."""
-    fields = [("To", msg.to), ("From", from_number), ("Body", msg.body), ("StatusCallback", status_callback)]
+    fields = [("To", msg.to), ("From", from_number), ("Body", msg.body)]
+    if status_callback:
+        fields.append(("StatusCallback", status_callback))
     fields += [("MediaUrl", url) for url in msg.media_urls]
     return f"/2010-04-01/Accounts/{account_sid}/Messages.json", fields
 
@@ -138,15 +142,18 @@ def read_send_reply(status_code: int, body: bytes) -> SendOutcome:
     except ValueError:
         data = {}
     data = data if isinstance(data, dict) else {}
-    if 200 <= status_code < 300:
+    if 200 <= status_code < 300:  # taken: never send it again, even if the reply is odd
         sid = data.get("sid")
-        if not isinstance(sid, str) or not sid:
-            return SendOutcome("retry", error="the provider's reply had no message sid")
-        return SendOutcome("accepted", sid, STATUSES.get(str(data.get("status", "queued")).lower(), "queued"))
+        status = STATUSES.get(str(data.get("status", "queued")).lower(), "queued")
+        return SendOutcome("accepted", sid if isinstance(sid, str) and sid else None, status)
     code = str(data.get("code")) if data.get("code") is not None else None
     message = str(data.get("message") or f"HTTP {status_code}")[:300]
-    if status_code == 429 or status_code >= 500:
+    if status_code in (429, 503):  # the provider says it did not take it: try again later
         return SendOutcome("retry", error_code=code, error=message)
+    if status_code >= 500:  # it may have been processed: failing visibly beats texting twice
+        return SendOutcome(
+            "rejected", error_code=code, error=f"the SMS provider failed ({message}); not resent in case it went out"
+        )
     if code == OPTED_OUT:
         return SendOutcome("opted_out", error_code=code, error=message)
     return SendOutcome("rejected", error_code=code, error=message)

@@ -33,6 +33,7 @@ from hub.timeline.reads import visible
 from hub.timeline.views import preview
 
 Body = text(5000, 1)
+SMS_MAX = 1600  # Twilio refuses longer bodies (error 21617)
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -102,6 +103,8 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
     channel = cmd.channel or default_reply_channel(conv, reach)
     if channel not in reach:
         raise Refused(400, _("The patient has no contact point for {channel}."), channel=channel)
+    if channel == "sms" and len(cmd.text) > SMS_MAX:
+        raise Refused(400, _("A text message can be at most {limit} characters."), limit=SMS_MAX)
     if not reach[channel].reachable:
         raise Refused(400, _("The patient cannot be reached on {channel}: they opted out."), channel=channel)
     if conv.first_response_at is None:

@@ -186,6 +186,10 @@ class OutboxItem(Base):
     # otherwise the patient's reachable contact point is looked up at sending time.
     to_address: Mapped[str | None] = mapped_column(String(320))
     state: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sending, sent, failed
+    # Which hub process claimed it for sending, and when: a restarting hub fails only claims
+    # that are stale, never one another live process is sending right now.
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(300))

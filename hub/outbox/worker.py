@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 
 import httpx
 
 from channels.sms.adapter import OutboundSms, SendOutcome, read_send_reply, render_send
 from hub.db.writer import Writer
-from hub.outbox.queue import Due, claim_due, fail_interrupted, settle
+from hub.outbox.queue import Due, claim_due, fail_stale_claims, settle
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,8 +30,9 @@ class SmsSender:
     def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
         self._sms = settings.sms
         self._client = client
-        base = settings.sms.public_url or f"http://{settings.server.host}:{settings.server.port}"
-        self._status_callback = base.rstrip("/") + "/api/channels/sms/status"
+        # Without a public URL the provider could not reach us: ask for no callbacks at all.
+        public = settings.sms.public_url
+        self._status_callback = public.rstrip("/") + "/api/channels/sms/status" if public else None
 
     @property
     def configured(self) -> bool:
@@ -56,12 +60,26 @@ class SmsSender:
         return read_send_reply(r.status_code, r.content)
 
 
+def _form(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """Form fields for httpx, keeping repeated names (MediaUrl) as lists."""
+    out: dict[str, str | list[str]] = {}
+    for name, value in fields:
+        if name in out:
+            previous = out[name]
+            out[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[name] = value
+    return out
+
+
 class OutboxWorker:
     def __init__(self, settings: Settings, writer: Writer, concurrency: int = 8) -> None:
         self._settings = settings
         self._writer = writer
+        self._concurrency = concurrency
         self._wake = asyncio.Event()
-        self._slots = asyncio.Semaphore(concurrency)
+        self._stopping = False
+        self._claimant = f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
@@ -72,45 +90,63 @@ class OutboxWorker:
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
-        interrupted = await self._writer.submit(fail_interrupted, None)
-        if interrupted:
-            log.warning("%d outbound message(s) were being sent when the hub stopped; failed visibly", interrupted)
+        await self._sweep()
         self._task = asyncio.create_task(self._loop(), name="puente-outbox")
 
     async def stop(self) -> None:
+        """Claim nothing more, let what is in flight finish and settle, then close."""
+        self._stopping = True
+        self._wake.set()
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
         if self._inflight:
-            await asyncio.wait(self._inflight, timeout=15)
+            await asyncio.wait(self._inflight, timeout=20)
         if self._client:
             await self._client.aclose()
 
+    async def _sweep(self) -> None:
+        try:
+            stale = await self._writer.submit(fail_stale_claims, None)
+        except Exception as exc:
+            log.error("outbox sweep failed: %s", type(exc).__name__)
+            return
+        if stale:
+            log.warning("%d outbound message(s) had an unknown outcome; failed visibly, not resent", stale)
+
     async def _loop(self) -> None:
         sender = SmsSender(self._settings, self._client)  # type: ignore[arg-type]
-        while True:
+        last_sweep = asyncio.get_running_loop().time()
+        while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 1.0)
             self._wake.clear()
-            if not sender.configured:
+            if self._stopping:
+                break
+            if asyncio.get_running_loop().time() - last_sweep > 30:
+                last_sweep = asyncio.get_running_loop().time()
+                await self._sweep()
+            free = self._concurrency - len(self._inflight)  # claim only what can start at once
+            if not sender.configured or free <= 0:
                 continue  # no provider: replies wait in the outbox, shown as queued
             try:
-                due = await self._writer.submit(claim_due, ("sms", 50))
+                due = await self._writer.submit(claim_due, ("sms", free, self._claimant))
             except Exception as exc:
                 log.error("outbox claim failed: %s", type(exc).__name__)
                 continue
             for item in due:
-                await self._slots.acquire()
                 task = asyncio.create_task(self._deliver(sender, item))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
 
     async def _deliver(self, sender: SmsSender, due: Due) -> None:
-        try:
-            outcome = await sender.send(due)
-            await self._writer.submit(settle, (due, outcome))
-        except Exception as exc:  # settled again at next start (fail_interrupted) if this fails
-            log.error("outbox delivery of %d failed: %s", due.message_seq, type(exc).__name__)
-        finally:
-            self._slots.release()
+        outcome = await sender.send(due)
+        for attempt in range(3):  # recording the outcome must not be lost to a passing failure
+            try:
+                await self._writer.submit(settle, (due, outcome))
+                return
+            except Exception as exc:
+                log.error(
+                    "outbox settle of %d failed (%s), attempt %d", due.message_seq, type(exc).__name__, attempt + 1
+                )
+                await asyncio.sleep(1 + attempt)
+        # Still unrecorded: the stale-claim sweep fails it visibly; it is never resent.

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from channels.sms.keywords import Keyword, KeywordMatch
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
-from hub.db.models import Consent, ContactPoint, Conversation, Patient
+from hub.db.models import Consent, ContactPoint, Conversation, Patient, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import AuthorType, EventKind
@@ -28,6 +28,7 @@ OPTED_OUT = _(
 )
 OPTED_IN = _("You are subscribed again to {clinic} text messages. Reply STOP to unsubscribe.")
 HELP = _("{clinic}: for help call {phone}. Reply STOP to unsubscribe.")
+CARRIER = Origin(None, "SMS provider")
 
 
 class KeywordMessage(msgspec.Struct, frozen=True):
@@ -52,43 +53,79 @@ def apply_sms_keywords(tx: Tx, items: list[KeywordMessage]) -> list[IngestResult
         assert conv is not None and patient is not None
         language = _language(item.match, patient, item.clinic)
         if item.match.keyword == Keyword.HELP:
-            _reply(tx, conv, point.address, translate(language, HELP, clinic=item.clinic.name, phone=item.clinic.phone))
+            if point.opted_out_at is None:  # an opted-out number gets nothing more until START
+                help_text = translate(language, HELP, clinic=item.clinic.name, phone=item.clinic.phone)
+                _reply(tx, conv, help_text)
             continue
         opting_out = item.match.keyword == Keyword.OPT_OUT
         if opting_out == (point.opted_out_at is not None):
             continue  # already so: one confirmation only, never a second
-        point.opted_out_at = utcnow() if opting_out else None
-        _record_consent(tx, patient.id, granted=not opting_out, source=f"SMS keyword from {point.address}")
-        event = append_event(
-            tx,
-            conv,
-            EventKind.CONSENT_CHANGE,
-            author_type=AuthorType.PATIENT,
-            channel="sms",
-            data={"channel": "sms", "granted": not opting_out, "address": point.address, "keyword": item.match.keyword},
+        _change_consent(
+            tx, conv, point, granted=not opting_out, origin=item.origin, data={"keyword": item.match.keyword}
         )
-        add_audit(
-            tx,
-            AuditRecord(
-                AuditAction.CONSENT_CHANGE,
-                None,
-                item.origin,
-                patient.id,
-                conv.id,
-                {"seq": event.seq, "channel": "sms", "granted": not opting_out},
-            ),
-        )
-        text = OPTED_OUT if opting_out else OPTED_IN
-        _reply(tx, conv, point.address, translate(language, text, clinic=item.clinic.name))
+        if opting_out:  # its one confirmation, sent although the number is now opted out
+            _reply(tx, conv, translate(language, OPTED_OUT, clinic=item.clinic.name), confirm_opt_out=point.address)
+        else:
+            _reply(tx, conv, translate(language, OPTED_IN, clinic=item.clinic.name))
     return out
 
 
 def _language(match: KeywordMatch, patient: Patient, clinic: ClinicSettings) -> str:
-    """The keyword's own language (ALTO is Spanish), else the patient's, else the clinic's."""
-    for candidate in (match.language, patient.preferred_language, clinic.default_language):
+    """The patient's language, else the keyword's own (ALTO is Spanish), else the clinic's."""
+    for candidate in (patient.preferred_language, match.language, clinic.default_language):
         if candidate and candidate.split("-")[0] in SUPPORTED:
             return candidate.split("-")[0]
     return "en"
+
+
+def _change_consent(
+    tx: Tx, conv: Conversation, point: ContactPoint, *, granted: bool, origin: Origin, data: dict[str, object]
+) -> None:
+    """The number's opt-in or opt-out: on the contact point, in the consent record, as a
+    timeline event and in the audit trail."""
+    point.opted_out_at = None if granted else utcnow()
+    _record_consent(tx, point.patient_id, granted=granted, source=f"SMS from {point.address}")
+    event = append_event(
+        tx,
+        conv,
+        EventKind.CONSENT_CHANGE,
+        author_type=AuthorType.PATIENT,
+        channel="sms",
+        data={"channel": "sms", "granted": granted, "address": point.address, **data},
+    )
+    add_audit(
+        tx,
+        AuditRecord(
+            AuditAction.CONSENT_CHANGE,
+            None,
+            origin,
+            point.patient_id,
+            conv.id,
+            {"seq": event.seq, "channel": "sms", "granted": granted},
+        ),
+    )
+
+
+def record_carrier_opt_out(tx: Tx, patient_id: int, address: str, message_seq: int) -> None:
+    """The carrier refused a message because this number opted out (Twilio 21610)."""
+    point = tx.session.execute(
+        select(ContactPoint).where(
+            ContactPoint.patient_id == patient_id, ContactPoint.kind == "phone", ContactPoint.address == address
+        )
+    ).scalar_one_or_none()
+    message = tx.session.get(TimelineEvent, message_seq)
+    if point is None or message is None or point.opted_out_at is not None:
+        return
+    conv = tx.session.get(Conversation, message.conversation_id)
+    assert conv is not None
+    _change_consent(
+        tx,
+        conv,
+        point,
+        granted=False,
+        origin=CARRIER,
+        data={"reason": "the carrier reports this number opted out (21610)"},
+    )
 
 
 def _record_consent(tx: Tx, patient_id: int, *, granted: bool, source: str) -> None:
@@ -103,8 +140,9 @@ def _record_consent(tx: Tx, patient_id: int, *, granted: bool, source: str) -> N
         consent.granted, consent.source, consent.changed_at = granted, source, utcnow()
 
 
-def _reply(tx: Tx, conv: Conversation, address: str, text: str) -> None:
-    """A system SMS to this number, sent even if it just opted out (its one confirmation)."""
+def _reply(tx: Tx, conv: Conversation, text: str, confirm_opt_out: str | None = None) -> None:
+    """A system SMS to the patient. Only an opt-out confirmation names its number: every other
+    one is checked against opt-outs when it is sent."""
     event = append_event(
         tx,
         conv,
@@ -114,4 +152,4 @@ def _reply(tx: Tx, conv: Conversation, address: str, text: str) -> None:
         channel="sms",
         data={"status": "queued"},
     )
-    enqueue(tx, event.seq, "sms", to_address=address)
+    enqueue(tx, event.seq, "sms", opt_out_confirmation_to=confirm_opt_out)

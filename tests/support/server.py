@@ -38,6 +38,7 @@ def hub_settings(data_dir: Path, db_url: str | None = None, redis_url: str = "",
     realtime = {k: v for k, v in options.items() if k in RealtimeSettings.__dataclass_fields__}
     security = {k: v for k, v in options.items() if k in SecuritySettings.__dataclass_fields__}
     server = {k: v for k, v in options.items() if k not in realtime and k not in security}
+    port = int(server.pop("port", 0)) or free_port()
     return Settings(
         data_dir=data_dir,
         database=DatabaseSettings(
@@ -48,8 +49,13 @@ def hub_settings(data_dir: Path, db_url: str | None = None, redis_url: str = "",
         ),  # type: ignore[arg-type]
         security=SecuritySettings(secret="test-secret-" + uuid.uuid4().hex, ingest_keys=(INGEST_KEY,), **security),  # type: ignore[arg-type]
         clinic=ClinicSettings(),
-        sms=SmsSettings(account_sid=TWILIO_ACCOUNT, auth_token=TWILIO_TOKEN, from_number="+16502530000"),
-        server=replace(ServerSettings(port=free_port(), demo=True), **server),  # type: ignore[arg-type]
+        sms=SmsSettings(
+            account_sid=TWILIO_ACCOUNT,
+            auth_token=TWILIO_TOKEN,
+            from_number="+16502530000",
+            public_url=f"http://127.0.0.1:{port}",
+        ),
+        server=replace(ServerSettings(port=port, demo=True), **server),  # type: ignore[arg-type]
     )
 
 

@@ -24,6 +24,8 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("to_address", sa.String(length=320), nullable=True),
         sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("claimed_by", sa.String(length=40), nullable=True),
+        sa.Column("claimed_at", hub.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", hub.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.String(length=300), nullable=True),
