@@ -15,11 +15,9 @@ from sqlalchemy import select
 
 from hub.bounds import Seq, text
 from hub.db.models import Conversation, TimelineEvent
-from hub.db.types import utcnow
 from hub.db.writer import Tx
-from hub.events import AuthorType, EventFrame, EventKind, Published
-from hub.timeline.reads import conversation_summary
-from hub.timeline.views import event_out
+from hub.events import AuthorType, EventKind
+from hub.timeline.append import append_event
 
 DeliveryState = Literal["queued", "sending", "sent", "undelivered", "failed", "delivered", "read"]
 RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "undelivered": 3, "failed": 3, "delivered": 4, "read": 5}
@@ -87,32 +85,14 @@ def record_delivery_batch(tx: Tx, items: list[tuple[str, DeliveryReport]]) -> li
         if report.error_code or report.error:
             data["error_code"], data["error"] = report.error_code, report.error
         message.data = data
-        (seq,) = tx.allocate_seqs(1)
-        event = TimelineEvent(
-            seq=seq,
-            conversation_id=message.conversation_id,
-            patient_id=message.patient_id,
-            kind=EventKind.DELIVERY_STATUS,
-            channel=channel,
-            author_type=AuthorType.SYSTEM,
-            author_id=None,
-            text=None,
-            attachments=[],
-            provider_message_id=None,
-            created_at=utcnow(),
-            data={
-                "message_seq": message.seq,
-                "status": report.status,
-                "error_code": report.error_code,
-                "error": report.error,
-            },
-        )
-        tx.session.add(event)
         conv = tx.session.get(Conversation, message.conversation_id, with_for_update=True)
         assert conv is not None
-        conv.last_event_seq = seq
-        tx.session.flush()
-        summary = conversation_summary(tx.session, conv)
-        tx.publish_after_commit(Published(EventFrame(seq, event_out(event), summary), conv.team_id, conv.assignee_id))
+        data = {
+            "message_seq": message.seq,
+            "status": report.status,
+            "error_code": report.error_code,
+            "error": report.error,
+        }
+        append_event(tx, conv, EventKind.DELIVERY_STATUS, author_type=AuthorType.SYSTEM, channel=channel, data=data)
         out.append(DeliveryResult(message.seq, report.status, True))
     return out
