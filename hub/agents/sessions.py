@@ -63,9 +63,6 @@ class PrincipalCache:
         self._cache[agent_id] = (now + self._ttl, principal)
         return principal
 
-    def forget(self, agent_id: int) -> None:
-        self._cache.pop(agent_id, None)
-
 
 def principal_of(agent: Agent) -> Principal:
     return Principal(

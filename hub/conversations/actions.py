@@ -92,9 +92,9 @@ def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
     if isinstance(cmd, Reply):
         return _reply(tx, conv, cmd, now)
     if isinstance(cmd, Note):
-        return _append(tx, conv, cmd, EventKind.NOTE, AuditAction.NOTE_WRITE, text=cmd.text, now=now)
+        return _append(tx, conv, cmd, EventKind.NOTE, AuditAction.NOTE_WRITE, text=cmd.text)
     if isinstance(cmd, Assign):
-        return _assign(tx, conv, cmd, now)
+        return _assign(tx, conv, cmd)
     return _set_status(tx, conv, cmd, now)
 
 
@@ -122,7 +122,6 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
         text=cmd.text,
         channel=channel,
         data={"status": "delivered" if cmd.history else "queued"},
-        now=now,
     )
     if channel == "sms" and not cmd.history:  # API-channel replies are pulled by integrations instead
         enqueue(tx, event.seq, channel)
@@ -139,7 +138,7 @@ def default_reply_channel(conv: Conversation, reach: dict[str, Any]) -> str:
     return next((c for c, r in reach.items() if r.reachable and c != "api"), preferred)
 
 
-def _assign(tx: Tx, conv: Conversation, cmd: Assign, now: Any) -> TimelineEventOut:
+def _assign(tx: Tx, conv: Conversation, cmd: Assign) -> TimelineEventOut:
     if cmd.by.role == Role.AGENT and cmd.assignee_id not in (cmd.by.id, None):
         raise Refused(403, _("Agents can assign conversations only to themselves."))
     if cmd.by.role == Role.AGENT and cmd.assignee_id is None and conv.assignee_id not in (cmd.by.id, None):
@@ -161,7 +160,6 @@ def _assign(tx: Tx, conv: Conversation, cmd: Assign, now: Any) -> TimelineEventO
         EventKind.ASSIGNMENT,
         AuditAction.ASSIGN,
         data={"assignee_id": cmd.assignee_id, "assignee_name": name, "previous_assignee_id": previous},
-        now=now,
     )
 
 
@@ -185,7 +183,6 @@ def _set_status(tx: Tx, conv: Conversation, cmd: SetStatus, now: Any) -> Timelin
         EventKind.STATUS_CHANGE,
         AuditAction.STATUS_CHANGE,
         data={"from": previous, "to": str(cmd.status)},
-        now=now,
     )
 
 
@@ -196,7 +193,6 @@ def _append(
     kind: EventKind,
     action: AuditAction,
     *,
-    now: Any,
     text: str | None = None,
     channel: str | None = None,
     data: dict[str, Any] | None = None,

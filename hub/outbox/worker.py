@@ -47,7 +47,7 @@ class SmsSender:
         try:
             r = await self._client.post(
                 self._sms.api_base_url.rstrip("/") + path,
-                data=dict(fields),
+                data=_form(fields),
                 auth=(self._sms.account_sid, self._sms.auth_token),
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:

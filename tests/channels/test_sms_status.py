@@ -65,3 +65,19 @@ def test_bad_callbacks_are_refused(fields, words):
     assert words in str(refused.value)
     with pytest.raises(InvalidPayload):
         TwilioSmsAdapter().parse_status(b"MessageStatus=sent", FORM)  # no sid at all
+
+
+def test_outbound_form_keeps_every_media_url():
+    from channels.sms.adapter import OutboundSms, render_send
+    from hub.outbox.worker import _form
+
+    path, fields = render_send(
+        "AC1", "+16502530000", OutboundSms("+16505550134", "hi", ("https://a/1", "https://a/2")), None
+    )
+    assert path == "/2010-04-01/Accounts/AC1/Messages.json"
+    assert _form(fields) == {
+        "To": "+16505550134",
+        "From": "+16502530000",
+        "Body": "hi",
+        "MediaUrl": ["https://a/1", "https://a/2"],
+    }
