@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     STATUS_CHANGE = "status_change"
     DELIVERY_STATUS = "delivery_status"
     CONSENT_CHANGE = "consent_change"
+    CONTACT_VERIFIED = "contact_verified"  # a web-chat visitor proved a phone or email is theirs
 
 
 class AuthorType(StrEnum):

@@ -74,6 +74,37 @@ class SmsSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """The relay outbound mail goes through. Without a host, nothing is sent by email."""
+
+    host: str = ""
+    port: int = 587
+    username: str = ""
+    password: str = ""
+    security: str = "starttls"  # starttls, tls (implicit) or none
+    from_address: str = ""
+    timeout_s: float = 15.0
+
+
+@dataclass(frozen=True)
+class WebchatSettings:
+    """The embeddable web-chat widget and its public endpoints."""
+
+    # Origins (scheme://host[:port]) whose pages may embed the widget; empty: any origin.
+    # Visitors authenticate with a bearer token, never a cookie, so an open list is no CSRF risk.
+    allowed_origins: tuple[str, ...] = ()
+    # The key the clinic's portal signs its logged-in users' ids with (HMAC-SHA256, hex).
+    identity_secret: str = ""
+    token_ttl_s: int = 30 * 86400
+    max_text: int = 2000
+    messages_per_minute: int = 20  # per visitor
+    sessions_per_hour: int = 20  # per IP address
+    codes_per_hour: int = 5  # one-time codes sent per visitor, and per destination
+    code_ttl_s: int = 600
+    code_attempts: int = 5
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -91,6 +122,8 @@ class Settings:
     clinic: ClinicSettings = field(default_factory=ClinicSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    webchat: WebchatSettings = field(default_factory=WebchatSettings)
 
 
 def _secret(data_dir: Path) -> str:
@@ -152,6 +185,19 @@ def load_settings() -> Settings:
             from_number=_env("SMS_FROM", ""),
             api_base_url=_env("TWILIO_API_BASE_URL", "https://api.twilio.com"),
             public_url=_env("PUBLIC_URL", ""),
+        ),
+        smtp=SmtpSettings(
+            host=_env("SMTP_HOST", ""),
+            port=_env_int("SMTP_PORT", 587),
+            username=_env("SMTP_USERNAME", ""),
+            password=_env("SMTP_PASSWORD", ""),
+            security=_env("SMTP_SECURITY", "starttls"),
+            from_address=_env("SMTP_FROM", ""),
+        ),
+        webchat=WebchatSettings(
+            allowed_origins=_env_list("WEBCHAT_ORIGINS"),
+            identity_secret=_env("WEBCHAT_IDENTITY_SECRET", ""),
+            token_ttl_s=_env_int("WEBCHAT_TOKEN_TTL", 30 * 86400),
         ),
         server=ServerSettings(
             host=_env("HOST", "127.0.0.1"),

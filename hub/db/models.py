@@ -141,6 +141,8 @@ class Conversation(Base):
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_inbound_channel: Mapped[str | None] = mapped_column(String(16))
     preview: Mapped[str | None] = mapped_column(String(160))
+    # The newest event staff have read in this conversation: the patient's "read" receipts.
+    agent_read_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class TimelineEvent(Base):
@@ -180,11 +182,19 @@ class OutboxItem(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_state_due", "state", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_seq: Mapped[int] = mapped_column(ForeignKey("timeline_events.seq", ondelete="CASCADE"), unique=True)
+    # The timeline message being sent; none for a one-time code, which is no part of any record.
+    message_seq: Mapped[int | None] = mapped_column(
+        ForeignKey("timeline_events.seq", ondelete="CASCADE"), unique=True
+    )
     channel: Mapped[str] = mapped_column(String(16))
-    # Set for the one message an opted-out number may still get (its opt-out confirmation);
-    # otherwise the patient's reachable contact point is looked up at sending time.
+    # reply: to the patient's reachable contact point, looked up at sending time;
+    # opt_out_confirmation: to to_address although it just opted out (its one confirmation);
+    # code: a one-time code to to_address (checked against opt-outs), text in `body`.
+    purpose: Mapped[str] = mapped_column(String(24), default="reply", server_default="reply")
     to_address: Mapped[str | None] = mapped_column(String(320))
+    # What to send when it is not a timeline message's text; cleared once settled, so a
+    # one-time code does not outlive its sending.
+    body: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sending, sent, failed
     # Which hub process claimed it for sending, and when: a restarting hub fails only claims
     # that are stale, never one another live process is sending right now.
@@ -194,6 +204,23 @@ class OutboxItem(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebchatVerification(Base):
+    """A web-chat visitor proving they own a phone or email with a one-time code. Only the
+    code's HMAC is kept; a visitor is linked to the patient behind that address once proven."""
+
+    __tablename__ = "webchat_verifications"
+    __table_args__ = (Index("ix_webchat_verifications_visitor", "visitor_id", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # phone or email
+    address: Mapped[str] = mapped_column(String(320))  # normalised
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEntry(Base):

@@ -36,6 +36,7 @@ def enqueue(tx: Tx, message_seq: int, channel: str, opt_out_confirmation_to: str
         OutboxItem(
             message_seq=message_seq,
             channel=channel,
+            purpose="opt_out_confirmation" if opt_out_confirmation_to else "reply",
             to_address=opt_out_confirmation_to,
             state="pending",
             attempts=0,
