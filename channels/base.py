@@ -10,11 +10,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
-from hub.bounds import text
+from hub.bounds import explain, text
 from hub.events import Attachment
 
 
@@ -49,8 +49,34 @@ class InboundMessage(msgspec.Struct, forbid_unknown_fields=True):
     language: Annotated[str, msgspec.Meta(max_length=16)] | None = None
 
 
+class SendOutcome(msgspec.Struct, frozen=True):
+    """A provider's answer to one send. accepted: it took it; retry: try again later (it did
+    not take it); rejected: it never will (or it may have, and resending risks a duplicate);
+    opted_out: the recipient revoked consent with this provider (Twilio error 21610)."""
+
+    kind: Literal["accepted", "retry", "rejected", "opted_out"]
+    provider_message_id: str | None = None
+    status: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+
 class InvalidPayload(ValueError):
     """The provider payload cannot be understood; the message says what is wrong."""
+
+
+def decode_json(decoder: msgspec.json.Decoder, body: bytes, content_type: str) -> Any:
+    """A JSON body into its struct, or InvalidPayload saying what is wrong with it."""
+    if not content_type.startswith("application/json"):
+        raise InvalidPayload("expected Content-Type: application/json")
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidPayload(f"invalid message: {explain(str(exc))}") from None
+    except msgspec.DecodeError as exc:
+        raise InvalidPayload(f"malformed JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidPayload("malformed JSON: the body is not valid UTF-8") from None
 
 
 class ChannelAdapter(ABC):
@@ -59,5 +85,7 @@ class ChannelAdapter(ABC):
     channel: ClassVar[Channel]
 
     @abstractmethod
-    def parse_inbound(self, body: bytes, content_type: str) -> list[InboundMessage]:
-        """Normalised messages in a request body; raise InvalidPayload when it is malformed."""
+    def parse_inbound(self, body: bytes, content_type: str, sender: Sender | None = None) -> list[InboundMessage]:
+        """Normalised messages in a request body; raise InvalidPayload when it is malformed.
+        `sender` is who the hub already authenticated, for channels whose payloads do not
+        name their sender (web chat: the visitor's token); others ignore it."""

@@ -13,6 +13,7 @@ from litestar import Litestar, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import ValidationException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -36,6 +37,8 @@ from hub.demo import print_logins, seed_demo
 from hub.deps import Hub
 from hub.errors import internal_error, storage_unavailable, validation_error, write_conflict
 from hub.events import Published
+from hub.media.controllers import media_file
+from hub.media.worker import MediaWorker
 from hub.outbox.worker import OutboxWorker
 from hub.patients.controllers import PatientController
 from hub.realtime.fanout import Fanout
@@ -45,6 +48,9 @@ from hub.settings import Settings, load_settings
 from hub.sms.webhooks import sms_inbound, sms_status
 from hub.timeline.inbound import receive
 from hub.timeline.outbound import delivery_status, outbox
+from hub.webchat.cors import WebchatCORS
+from hub.webchat.routes import WebchatController
+from hub.webchat.socket import visitor_socket
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 PUBLIC = [
@@ -56,6 +62,7 @@ PUBLIC = [
     "^/api/health",
     "^/bench/",
     "^/api/channels/",
+    "^/api/webchat/",
     "^/api/auth/login",
 ]
 
@@ -85,10 +92,14 @@ def build_hub(settings: Settings) -> Hub:
     def after_commit(published: list[Published]) -> None:
         fanout.publish(published)
         outbox[0].wake()  # a reply may have been queued
+        media.notice(published)  # an MMS may have brought media to fetch
 
     writer = Writer(runner, on_commit=after_commit)
     outbox.append(OutboxWorker(settings, writer))
-    return Hub(settings, read_engine, read_sessions, writer, fanout, PrincipalCache(read_sessions), outbox[0])
+    media = MediaWorker(settings, writer)
+    return Hub(
+        settings, read_engine, read_sessions, writer, fanout, PrincipalCache(read_sessions), outbox[0], media=media
+    )
 
 
 def _session_store(settings: Settings) -> Store:
@@ -111,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await hub.fanout.start()
         hub.writer.start()
         await hub.outbox.start()
+        await hub.media.start()
         try:
             if settings.server.demo and await seed_demo(hub):
                 host = os.environ.get("PUENTE_PUBLIC_HOST", settings.server.host)
@@ -118,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 print_logins(base, settings.security.ingest_keys[0])
             yield
         finally:
+            await hub.media.stop()  # hands fetches in flight back, for the next start
             await hub.outbox.stop()  # lets in-flight sends settle
             await hub.writer.stop()  # answers everything submitted, publishes its events
             await hub.fanout.stop()
@@ -134,7 +147,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         sms_status,
         outbox,
         delivery_status,
+        media_file,
         stream,
+        WebchatController,
+        visitor_socket,
         AuthController,
         StaffController,
         ConversationController,
@@ -150,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=handlers,
         lifespan=[lifespan],
         on_app_init=[auth.on_app_init],
+        middleware=[DefineMiddleware(WebchatCORS, allowed=settings.webchat.allowed_origins)],
         stores={"sessions": _session_store(settings)},
         csrf_config=CSRFConfig(
             secret=settings.security.secret,

@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from hub.agents.sessions import PrincipalCache
 from hub.agents.throttle import LoginThrottle
 from hub.db.writer import Writer
+from hub.media.worker import MediaWorker
 from hub.outbox.worker import OutboxWorker
 from hub.realtime.fanout import Fanout
 from hub.settings import Settings
+from hub.webchat.limits import WebchatLimits
 
 
 @dataclass
@@ -24,7 +26,12 @@ class Hub:
     fanout: Fanout
     principals: PrincipalCache
     outbox: OutboxWorker
+    media: MediaWorker
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    webchat_limits: WebchatLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.webchat_limits = WebchatLimits(self.settings.webchat)
 
 
 # Handlers take the one `hub` dependency: Litestar resolves several dependencies through a

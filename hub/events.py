@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -26,6 +26,7 @@ class EventKind(StrEnum):
     DELIVERY_STATUS = "delivery_status"
     CONSENT_CHANGE = "consent_change"
     CONTACT_VERIFIED = "contact_verified"  # a web-chat visitor proved a phone or email is theirs
+    MEDIA_STATUS = "media_status"  # a message's attachment was fetched and stored, or finally failed
 
 
 class AuthorType(StrEnum):
@@ -46,6 +47,11 @@ class Attachment(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     url: text(2000) | None = None  # type: ignore[valid-type]
     name: text(300) | None = None  # type: ignore[valid-type]
     size: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
+    # Set by the hub for media it fetches and keeps itself (an MMS photo): `url` is then
+    # /api/media/{media_id}. Ignored when an integration sends them.
+    media_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
+    state: Literal["pending", "stored", "failed"] | None = None
+    error: text(300) | None = None  # type: ignore[valid-type]
 
 
 class TimelineEventOut(msgspec.Struct, forbid_unknown_fields=True):
@@ -114,7 +120,85 @@ class ResyncFrame(msgspec.Struct, tag="resync", forbid_unknown_fields=True):
     last_seq: int
 
 
-StreamFrame = EventFrame | ReadyFrame | ResyncFrame
+class TypingFrame(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
+    """Someone is writing in a conversation: the patient (agent_id None) or a staff member.
+    Not stored; it fades on the client after a few seconds without another."""
+
+    conversation_id: int
+    patient_id: int
+    agent_id: int | None
+    name: str | None
+
+
+StreamFrame = EventFrame | ReadyFrame | ResyncFrame | TypingFrame
+
+
+# --- frames on a web-chat visitor's WebSocket ---------------------------------------------------
+# A visitor sees only their own web-chat messages and the replies to them: never notes, other
+# channels, assignments or anything about staff beyond the first name of who answers.
+
+VisitorAuthor = Literal["you", "agent", "bot", "clinic"]
+
+
+class VisitorMessageFrame(msgspec.Struct, tag="message", forbid_unknown_fields=True):
+    seq: int
+    id: str | None  # the widget's own id, for a message the visitor sent
+    author: VisitorAuthor
+    name: str | None
+    text: str | None
+    created_at: datetime
+
+
+class VisitorReadyFrame(msgspec.Struct, tag="ready", forbid_unknown_fields=True):
+    last_seq: int
+    read_upto: int  # staff have read the visitor's messages up to this seq
+
+
+class VisitorReadFrame(msgspec.Struct, tag="read", forbid_unknown_fields=True):
+    upto: int
+
+
+class VisitorTypingFrame(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
+    name: str | None
+
+
+class VisitorResyncFrame(msgspec.Struct, tag="resync", forbid_unknown_fields=True):
+    """The visitor's identity changed (verified and linked): reconnect from the start."""
+
+    reason: str
+
+
+VisitorFrame = VisitorMessageFrame | VisitorReadyFrame | VisitorReadFrame | VisitorTypingFrame | VisitorResyncFrame
+
+
+# --- signals between hub processes: not stored, not ordered, best effort -------------------------
+
+
+class TypingSignal(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
+    conversation_id: int
+    patient_id: int
+    team_id: int | None
+    assignee_id: int | None
+    agent_id: int | None  # None: the patient
+    name: str | None
+
+
+class ReadSignal(msgspec.Struct, tag="read", forbid_unknown_fields=True):
+    """Staff read a patient's messages up to `upto` (sent after the commit that recorded it)."""
+
+    patient_id: int
+    upto: int
+
+
+class VisitorLinkedSignal(msgspec.Struct, tag="linked", forbid_unknown_fields=True):
+    """A visitor's contact point now belongs to another patient (sent after commit)."""
+
+    kind: str
+    address: str
+    patient_id: int
+
+
+Signal = TypingSignal | ReadSignal | VisitorLinkedSignal
 
 
 class Published(msgspec.Struct):

@@ -74,6 +74,22 @@ class SmsSettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    """Media patients send (MMS photos, voice notes): fetched from the provider, kept under
+    data_dir/media, served to staff only by the hub."""
+
+    max_bytes: int = 5 * 1024 * 1024  # a larger file is refused, not stored
+    timeout_s: float = 30.0  # one whole fetch, redirects included
+    max_attempts: int = 5  # transient failures (5xx, timeouts) are retried with backoff
+    retry_base_s: float = 1.0  # 1 s, 4 s, 16 s, ... between attempts
+    # Plain-http media URLs are refused unless this is set (a local test provider only).
+    allow_http: bool = False
+    # Origins (scheme://host[:port]) that get the provider's credentials (HTTP Basic); empty:
+    # the SMS API base URL's origin. Never sent to another host, redirects included.
+    auth_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SmtpSettings:
     """The relay outbound mail goes through. Without a host, nothing is sent by email."""
 
@@ -122,6 +138,7 @@ class Settings:
     clinic: ClinicSettings = field(default_factory=ClinicSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     webchat: WebchatSettings = field(default_factory=WebchatSettings)
 
@@ -185,6 +202,13 @@ def load_settings() -> Settings:
             from_number=_env("SMS_FROM", ""),
             api_base_url=_env("TWILIO_API_BASE_URL", "https://api.twilio.com"),
             public_url=_env("PUBLIC_URL", ""),
+        ),
+        media=MediaSettings(
+            max_bytes=_env_int("MEDIA_MAX_BYTES", 5 * 1024 * 1024),
+            timeout_s=float(_env("MEDIA_TIMEOUT", "30")),
+            max_attempts=_env_int("MEDIA_MAX_ATTEMPTS", 5),
+            allow_http=_env_bool("MEDIA_ALLOW_HTTP", False),
+            auth_origins=_env_list("MEDIA_AUTH_ORIGINS"),
         ),
         smtp=SmtpSettings(
             host=_env("SMTP_HOST", ""),

@@ -9,6 +9,7 @@ from litestar.routes import HTTPRoute
 from tests.support.clients import Staff, inbound, post_inbound
 
 PUBLIC, INTEGRATION, SIGNED = "public", "integration", "signed by the SMS provider"
+VISITOR = "a web-chat visitor's token"
 AGENT, SUPERVISOR, ADMIN = "agent", "supervisor", "admin"
 RANK = {AGENT: 1, SUPERVISOR: 2, ADMIN: 3}
 ROLES = [None, "ana", "sofia", "admin"]  # anonymous, agent, supervisor, admin
@@ -45,7 +46,9 @@ ROUTES = {
         "/api/conversations/{c}/status",
         {"status": "pending"},
     ),
+    ("POST", "/api/conversations/{conversation_id:int}/read"): (AGENT, "/api/conversations/{c}/read", {"upto": 1}),
     ("GET", "/api/patients/{patient_id:int}"): (AGENT, "/api/patients/{p}", None),
+    ("GET", "/api/media/{media_id:int}"): (AGENT, "/api/media/1", None),
     ("GET", "/api/patients/{patient_id:int}/timeline"): (AGENT, "/api/patients/{p}/timeline", None),
     ("GET", "/api/audit"): (ADMIN, "/api/audit", None),
     ("POST", "/api/channels/{name:str}/messages"): (INTEGRATION, "/api/channels/api/messages", None),
@@ -53,6 +56,11 @@ ROUTES = {
     ("POST", "/api/channels/api/status"): (INTEGRATION, "/api/channels/api/status", None),
     ("POST", "/api/channels/sms/inbound"): (SIGNED, "/api/channels/sms/inbound", None),
     ("POST", "/api/channels/sms/status"): (SIGNED, "/api/channels/sms/status", None),
+    ("POST", "/api/webchat/sessions"): (PUBLIC, "/api/webchat/sessions", {"name": "Role walk"}),
+    ("GET", "/api/webchat/strings"): (PUBLIC, "/api/webchat/strings", None),
+    ("POST", "/api/webchat/messages"): (VISITOR, "/api/webchat/messages", {"id": "m-rolewalk1", "text": "hi"}),
+    ("POST", "/api/webchat/verifications"): (VISITOR, "/api/webchat/verifications", {"email": "a@example.org"}),
+    ("POST", "/api/webchat/verifications/confirm"): (VISITOR, "/api/webchat/verifications/confirm", {"code": "123456"}),
     ("GET", "/"): (PUBLIC, "/", None),
     ("GET", "/{file_path:path}"): (PUBLIC, "/index.html", None),
 }
@@ -90,6 +98,10 @@ def test_every_route_with_every_role(hub_server, login):
             continue
         if who == INTEGRATION:
             r = client.request(method, path, json=inbound("x", "role-x"))  # a session is no integration key
+            assert r.status_code == 401, (login, method, path, r.status_code)
+            continue
+        if who == VISITOR:  # a staff session is no visitor token
+            r = client.request(method, path, json=body)
             assert r.status_code == 401, (login, method, path, r.status_code)
             continue
         r = client.request(method, path, json=body)

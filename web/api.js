@@ -110,4 +110,5 @@ export const api = {
   note: (id, text) => call("POST", `/api/conversations/${id}/notes`, { text }),
   assign: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId }),
   setStatus: (id, status) => call("POST", `/api/conversations/${id}/status`, { status }),
+  markRead: (id, upto) => call("POST", `/api/conversations/${id}/read`, { upto }),
 };

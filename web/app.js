@@ -26,9 +26,14 @@ class Inbox {
     this.selectedId = null;
 
     this.list = new ConversationListView({ onFilter: (f) => this.setFilter(f), onOpen: (id) => this.navigate(id) });
-    this.view = new ConversationView({ me, onConversation: (c) => this.#upsert(c) });
+    this.view = new ConversationView({
+      me,
+      onConversation: (c) => this.#upsert(c),
+      onTyping: (conversationId) => this.stream.send({ type: "typing", conversation_id: conversationId }),
+    });
     this.stream = new Stream({
       onEvent: (frame) => this.#onFrame(frame),
+      onTyping: (frame) => this.view.showTyping(frame),
       onResync: () => this.#resync(),
       onState: (state) => this.#renderConnection(state),
       checkSession: () => api.whoami(),

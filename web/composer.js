@@ -10,10 +10,12 @@ export function replyChannels(patient) {
 }
 
 export class Composer {
-  /** onReply(text, channel) and onNote(text) return promises resolving to true when saved. */
-  constructor({ onReply, onNote }) {
+  /** onReply(text, channel) and onNote(text) return promises resolving to true when saved;
+   * onTyping() is called as the agent writes a reply (never a note: the patient may be told). */
+  constructor({ onReply, onNote, onTyping = () => {} }) {
     this.onReply = onReply;
     this.onNote = onNote;
+    this.onTyping = onTyping;
     this.mode = "reply";
     this.busy = false;
     this.channelTouched = false;
@@ -38,6 +40,9 @@ export class Composer {
     this.element.addEventListener("submit", (ev) => {
       ev.preventDefault();
       this.#send();
+    });
+    this.text.addEventListener("input", () => {
+      if (this.mode === "reply" && this.text.value.trim()) this.onTyping();
     });
     this.text.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {

@@ -10,16 +10,23 @@ import { Timeline } from "./timeline.js";
 
 const PAGE = 50;
 const NEAR_BOTTOM_PX = 120;
+const TYPING_EVERY_MS = 2000;
+const TYPING_SHOWN_MS = 6000;
 
 function detailOf(err) {
   return err instanceof ApiError ? err.detail : t("error.network");
 }
 
 export class ConversationView {
-  /** me: the signed-in staff member; onConversation(conv): a fresher state of a conversation. */
-  constructor({ me, onConversation }) {
+  /** me: the signed-in staff member; onConversation(conv): a fresher state of a conversation;
+   * onTyping(conversationId): the agent is writing a reply there. */
+  constructor({ me, onConversation, onTyping = () => {} }) {
     this.me = me;
     this.onConversation = onConversation;
+    this.onTyping = onTyping;
+    this.lastTypingSent = 0;
+    this.typingTimer = null;
+    this.readReported = new Map(); // conversation id -> newest seq reported read
     this.conversation = null;
     this.patient = null;
     this.timeline = null;
@@ -27,10 +34,46 @@ export class ConversationView {
     this.buffer = null; // frames that arrive while a conversation loads
     this.element = h("main", { class: "detail-pane", id: "detail", "data-testid": "detail", tabindex: "-1" });
     this.composer = new Composer({
-      onReply: (text, channel) => this.#act("error.reply", () => api.reply(this.conversation.id, text, channel)),
+      onReply: (text, channel) => {
+        this.lastTypingSent = 0;
+        return this.#act("error.reply", () => api.reply(this.conversation.id, text, channel));
+      },
       onNote: (text) => this.#act("error.note", () => api.note(this.conversation.id, text)),
+      onTyping: () => this.#typing(),
     });
+    document.addEventListener("visibilitychange", () => this.#markRead());
     this.showEmpty();
+  }
+
+  #typing() {
+    const now = Date.now();
+    if (!this.conversation || now - this.lastTypingSent < TYPING_EVERY_MS) return;
+    this.lastTypingSent = now;
+    this.onTyping(this.conversation.id);
+  }
+
+  /** Someone else is writing in a conversation: shown under the open one's timeline for a moment. */
+  showTyping(frame) {
+    if (!this.conversation || frame.conversation_id !== this.conversation.id || !this.typingLine) return;
+    this.typingLine.textContent = frame.agent_id === null
+      ? t("detail.patientTyping", { name: this.timeline.context.patientName })
+      : t("detail.staffTyping", { name: frame.name || t("timeline.staff") });
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.#clearTyping(), TYPING_SHOWN_MS);
+  }
+
+  #clearTyping() {
+    clearTimeout(this.typingTimer);
+    if (this.typingLine) this.typingLine.textContent = "";
+  }
+
+  /** The agent has the conversation in view: the patient's web chat may show "Read". */
+  #markRead() {
+    const c = this.conversation;
+    if (!c || document.visibilityState !== "visible") return;
+    if (c.last_event_seq <= (this.readReported.get(c.id) || 0)) return;
+    this.readReported.set(c.id, c.last_event_seq);
+    api.markRead(c.id, c.last_event_seq).catch(() => this.readReported.delete(c.id));
   }
 
   get conversationId() {
@@ -67,6 +110,7 @@ export class ConversationView {
       this.buffer = null;
       for (const frame of buffered) this.applyFrame(frame);
       this.#scrollToEnd();
+      this.#markRead();
     } catch (err) {
       if (token !== this.token) return;
       this.buffer = null;
@@ -85,8 +129,16 @@ export class ConversationView {
       return;
     }
     if (!this.conversation) return;
+    if (frame.conversation.id === this.conversation.id && frame.conversation.patient_id !== this.patient.id) {
+      this.open(this.conversation.id); // the visitor proved who they are: show their whole record
+      return;
+    }
     if (frame.conversation.id === this.conversation.id) this.#setConversation(frame.conversation);
-    if (frame.event.patient_id === this.patient.id && this.#addEvents([frame.event])) this.#announce(frame.event);
+    if (frame.event.patient_id === this.patient.id && this.#addEvents([frame.event])) {
+      this.#announce(frame.event);
+      if (frame.event.kind === "message_in") this.#clearTyping();
+    }
+    if (frame.conversation.id === this.conversation.id) this.#markRead();
   }
 
   /** Screen readers hear about messages and notes that arrive while the conversation is open. */
@@ -109,6 +161,7 @@ export class ConversationView {
     this.hasMore = page.has_more;
 
     this.errorBox = h("div", { class: "error-banner", role: "alert", "data-testid": "action-error", hidden: true });
+    this.typingLine = h("p", { class: "typing-line", "aria-live": "polite", "data-testid": "typing-indicator" });
     this.announcer = h("p", { class: "sr-only", role: "status", "aria-live": "polite" });
     this.earlier = h("div", { class: "timeline-start" });
     this.scroller = h("div", { class: "timeline-scroll", "data-testid": "timeline-scroll" },
@@ -137,6 +190,7 @@ export class ConversationView {
       this.errorBox,
       this.announcer,
       this.scroller,
+      this.typingLine,
       this.composer.element);
     this.element.setAttribute("aria-labelledby", "patient-name");
     this.composer.reset(conversation, patient);
@@ -154,13 +208,22 @@ export class ConversationView {
   }
 
   #contacts(patient) {
-    const kinds = { phone: "contact.phone", email: "contact.email", webchat: "contact.webchat" };
+    const kinds = { phone: "contact.phone", email: "contact.email", webchat: "contact.webchat", portal: "contact.portal" };
     return h("ul", { class: "contacts", "aria-label": t("patient.contacts"), "data-testid": "patient-contacts" },
       patient.contact_points.map((c) => h("li", { class: `contact${c.opted_out_at ? " is-opted-out" : ""}` },
         h("span", { class: "contact-kind" }, t(kinds[c.kind] || "contact.other")),
-        h("span", { class: "contact-address" }, c.address),
+        // A web-chat visitor id means nothing to a person; whether the visitor proved who they are does.
+        c.kind === "webchat"
+          ? h("span", { class: "contact-address", title: c.address },
+            t(this.#proven(patient) ? "contact.visitor" : "contact.visitorUnverified"))
+          : h("span", { class: "contact-address" }, c.address),
         c.verified ? h("span", { class: "contact-flag" }, t("contact.verified")) : null,
         c.opted_out_at ? h("span", { class: "contact-flag is-warning" }, t("contact.optedOut")) : null)));
+  }
+
+  /** Whether the patient proved an address or signed in through the portal (else: a name typed in a chat). */
+  #proven(patient) {
+    return patient.contact_points.some((c) => c.verified || c.kind === "phone" || c.kind === "email");
   }
 
   #setConversation(conversation) {

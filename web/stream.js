@@ -24,10 +24,12 @@ export class Stream {
    * onEvent(frame): an event frame not seen before, in the order received.
    * onResync(frame): reload state over REST; resolves to the new last_seq to continue after.
    * onState(state): the connection state changed.
+   * onTyping(frame): someone is writing in a conversation (not stored; fades on its own).
    * checkSession(): before each reconnect; rejects when the session is gone.
    */
-  constructor({ onEvent, onResync, onState = () => {}, checkSession = async () => {} }) {
+  constructor({ onEvent, onResync, onState = () => {}, onTyping = () => {}, checkSession = async () => {} }) {
     this.onEvent = onEvent;
+    this.onTyping = onTyping;
     this.onResync = onResync;
     this.onState = onState;
     this.checkSession = checkSession;
@@ -64,6 +66,13 @@ export class Stream {
     this.resync = null;
     this.seen.clear();
     this.#setState(State.STOPPED);
+  }
+
+  /** Say something to the server (typing notices); dropped while not live, as it would be stale. */
+  send(frame) {
+    if (this.state === State.LIVE && this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify(frame));
+    }
   }
 
   /** Debug hook: disconnect and stay disconnected until resume(). */
@@ -127,6 +136,8 @@ export class Stream {
       this.attempt = 0;
       this.wasLive = true;
       this.#setState(State.LIVE);
+    } else if (frame.type === "typing") {
+      this.onTyping(frame);
     } else if (frame.type === "resync") {
       this.resync = frame; // the server closes next; see #closed
       socket.close(1000, "resync");

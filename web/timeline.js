@@ -8,6 +8,11 @@ import { t } from "./strings.js";
 // Delivery only moves forward (the server applies the same ranks); a message shows its best.
 const STATUS_RANK = { queued: 0, sending: 1, sent: 2, undelivered: 3, failed: 3, delivered: 4, read: 5 };
 const MESSAGE_STATUSES = new Set(Object.keys(STATUS_RANK));
+// Media the hub fetched and keeps: images shown inline, audio and video played in place.
+const INLINE_IMAGES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
+const PLAYABLE = new Set(["audio/ogg", "audio/mpeg", "audio/aac", "audio/mp4", "audio/wav", "audio/webm",
+  "video/mp4", "video/webm"]);
+const MEDIA_FINAL = new Set(["stored", "failed"]);
 
 export class Timeline {
   /** context: {patientName, conversationId} used to label events. */
@@ -43,6 +48,7 @@ export class Timeline {
       this.bySeq.set(event.seq, node);
       added += 1;
       if (event.kind === "delivery_status") this.#applyDelivery(event.data || {});
+      if (event.kind === "media_status") this.#applyMedia(event.data || {});
     }
     return added;
   }
@@ -56,6 +62,16 @@ export class Timeline {
     footer.dataset.status = status;
     footer.className = `msg-status msg-status-${status}`;
     footer.textContent = t(`msgstatus.${status}`);
+  }
+
+  /** A media item was stored or finally failed: its attachment in the message changes in place. */
+  #applyMedia({ message_seq: seq, media_id: id, state, content_type: type, size, error }) {
+    const message = this.bySeq.get(seq);
+    const item = message?.querySelector(`[data-testid=attachment][data-media-id="${Number(id)}"]`);
+    if (!item || !MEDIA_FINAL.has(state) || item.dataset.state === state) return;
+    item.replaceWith(renderAttachment({
+      content_type: type || item.dataset.type, size, media_id: Number(id), state, error, url: item.dataset.url,
+    }));
   }
 
   #insertionIndex(seq) {
@@ -91,11 +107,62 @@ function otherConversationTag(event, context) {
 
 function attachments(event) {
   if (!event.attachments || event.attachments.length === 0) return null;
-  return h("ul", { class: "attachments" }, event.attachments.map((a) => {
+  return h("ul", { class: "attachments" }, event.attachments.map(renderAttachment));
+}
+
+function renderAttachment(a) {
+  if (!a.media_id) { // a link as the sender gave it (an integration's)
     const label = a.name ? t("timeline.attachment", { name: a.name }) : t("timeline.attachmentType", { type: a.content_type });
     const href = a.url ? safeUrl(a.url) : null;
     return h("li", {}, href ? h("a", { href, target: "_blank", rel: "noopener noreferrer" }, label) : label);
-  }));
+  }
+  const state = MEDIA_FINAL.has(a.state) ? a.state : "pending";
+  const url = safeUrl(a.url || `/api/media/${a.media_id}`);
+  return h("li", {
+    class: `attachment attachment-${state}`, "data-testid": "attachment", "data-media-id": a.media_id,
+    "data-state": state, "data-type": a.content_type, "data-url": url,
+  }, ...mediaBody(a, state, url));
+}
+
+function mediaBody(a, state, url) {
+  if (state === "pending") {
+    return [h("span", { class: "attachment-note", "data-testid": "attachment-note" }, t("media.fetching"))];
+  }
+  if (state === "failed" || !url) {
+    return [h("span", { class: "attachment-note attachment-error", "data-testid": "attachment-note" },
+      a.error ? t("media.failed", { reason: a.error }) : t("media.failedNoReason"))];
+  }
+  const type = a.content_type || "";
+  if (INLINE_IMAGES.has(type)) {
+    const link = h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "attachment-thumb",
+      title: t("media.openFull") });
+    const img = h("img", { src: url, alt: t("media.imageAlt"), loading: "lazy", "data-testid": "attachment-image",
+      onerror: () => link.replaceWith(downloadLink(a, url)) });
+    link.append(img);
+    return [link];
+  }
+  if (PLAYABLE.has(type)) {
+    const video = type.startsWith("video/");
+    return [h(video ? "video" : "audio", {
+      class: video ? "attachment-video" : "attachment-audio", controls: true, preload: "metadata", src: url,
+      "aria-label": t(video ? "media.video" : "media.audio"),
+      "data-testid": video ? "attachment-video" : "attachment-audio",
+    }), downloadLink(a, url)];
+  }
+  return [downloadLink(a, url)];
+}
+
+function downloadLink(a, url) {
+  const label = a.size !== undefined && a.size !== null
+    ? t("media.downloadSized", { type: a.content_type, size: sizeText(a.size) })
+    : t("media.download", { type: a.content_type });
+  return h("a", { href: url, download: "", class: "attachment-download", "data-testid": "attachment-download" }, label);
+}
+
+function sizeText(n) {
+  if (n >= 1024 * 1024) return t("media.sizeMB", { n: (n / (1024 * 1024)).toFixed(1) });
+  if (n >= 1024) return t("media.sizeKB", { n: Math.round(n / 1024) });
+  return t("media.sizeBytes", { n });
 }
 
 function shell(event, className, ...children) {
@@ -153,6 +220,10 @@ function systemText(event, context) {
       return data.granted
         ? t("timeline.consentGranted", { address: data.address || "" })
         : t("timeline.consentRevoked", { address: data.address || "" });
+    case "contact_verified":
+      return data.merged_from
+        ? t("timeline.contactVerifiedMerged", { address: data.address || "" })
+        : t("timeline.contactVerified", { address: data.address || "" });
     case "delivery_status": {
       const status = MESSAGE_STATUSES.has(data.status) ? t(`msgstatus.${data.status}`) : String(data.status ?? "");
       return t("timeline.delivery", { status });
@@ -173,5 +244,10 @@ function renderSystem(event, context) {
 export function renderEvent(event, context) {
   if (event.kind === "message_in" || event.kind === "message_out") return renderMessage(event, context);
   if (event.kind === "note") return renderNote(event, context);
+  if (event.kind === "media_status") { // shown where it matters: in its message's attachment
+    const node = shell(event, "system system-media-status");
+    node.hidden = true;
+    return node;
+  }
   return renderSystem(event, context);
 }

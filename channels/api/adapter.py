@@ -15,8 +15,8 @@ from channels.base import (
     ProviderId,
     Sender,
     Text,
+    decode_json,
 )
-from hub.bounds import explain
 from hub.events import Attachment
 
 
@@ -39,17 +39,8 @@ _decoder = msgspec.json.Decoder(ApiMessage)
 class ApiAdapter(ChannelAdapter):
     channel: ClassVar[Channel] = Channel.API
 
-    def parse_inbound(self, body: bytes, content_type: str) -> list[InboundMessage]:
-        if not content_type.startswith("application/json"):
-            raise InvalidPayload("expected Content-Type: application/json")
-        try:
-            msg = _decoder.decode(body)
-        except msgspec.ValidationError as exc:
-            raise InvalidPayload(f"invalid message: {explain(str(exc))}") from None
-        except msgspec.DecodeError as exc:
-            raise InvalidPayload(f"malformed JSON: {exc}") from None
-        except UnicodeDecodeError:
-            raise InvalidPayload("malformed JSON: the body is not valid UTF-8") from None
+    def parse_inbound(self, body: bytes, content_type: str, sender: Sender | None = None) -> list[InboundMessage]:
+        msg: ApiMessage = decode_json(_decoder, body, content_type)
         if not (msg.text and msg.text.strip()) and not msg.attachments:
             raise InvalidPayload("a message needs text or at least one attachment")
         return [

@@ -8,12 +8,12 @@ are refused with a message saying which.
 from __future__ import annotations
 
 import json
-from typing import ClassVar, Literal
+from typing import ClassVar
 from urllib.parse import parse_qsl
 
 import msgspec
 
-from channels.base import Channel, ChannelAdapter, InboundMessage, InvalidPayload, Sender
+from channels.base import Channel, ChannelAdapter, InboundMessage, InvalidPayload, Sender, SendOutcome
 from hub.events import Attachment
 from hub.timeline.delivery import DeliveryReport
 
@@ -57,10 +57,10 @@ def _required(fields: dict[str, str], name: str, *aliases: str) -> str:
 class TwilioSmsAdapter(ChannelAdapter):
     channel: ClassVar[Channel] = Channel.SMS
 
-    def parse_inbound(self, body: bytes, content_type: str) -> list[InboundMessage]:
+    def parse_inbound(self, body: bytes, content_type: str, sender: Sender | None = None) -> list[InboundMessage]:
         fields = dict(parse_form(body, content_type))
         sid = _required(fields, "MessageSid", "SmsMessageSid")
-        sender = _required(fields, "From")
+        from_number = _required(fields, "From")
         text = fields.get("Body", "")
         if "\x00" in text:
             raise InvalidPayload("Body: NUL characters are not allowed")
@@ -80,7 +80,7 @@ class TwilioSmsAdapter(ChannelAdapter):
             InboundMessage(
                 channel=Channel.SMS,
                 provider_message_id=sid,
-                sender=Sender("phone", sender),
+                sender=Sender("phone", from_number),
                 text=text or None,
                 attachments=media,
             )
@@ -109,17 +109,6 @@ class OutboundSms(msgspec.Struct, frozen=True):
     to: str
     body: str
     media_urls: tuple[str, ...] = ()
-
-
-class SendOutcome(msgspec.Struct, frozen=True):
-    """accepted: the provider took it; retry: try again later (it did not take it); rejected:
-    it never will; opted_out: the recipient replied STOP to this sender (Twilio error 21610)."""
-
-    kind: Literal["accepted", "retry", "rejected", "opted_out"]
-    provider_message_id: str | None = None
-    status: str | None = None
-    error_code: str | None = None
-    error: str | None = None
 
 
 OPTED_OUT = "21610"

@@ -29,6 +29,9 @@ class AuditAction(StrEnum):
     AUDIT_READ = "audit.read"
     AGENT_CREATE = "agent.create"
     CONSENT_CHANGE = "consent.change"
+    WEBCHAT_CODE_SENT = "webchat.code_sent"
+    WEBCHAT_VERIFIED = "webchat.verified"
+    MEDIA_READ = "media.read"
 
 
 class Origin(msgspec.Struct, frozen=True):

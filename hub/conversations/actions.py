@@ -27,13 +27,16 @@ from hub.events import (
 from hub.i18n import _
 from hub.outbox.queue import enqueue
 from hub.patients.reach import reply_channels
-from hub.refusals import Refused
+from hub.refusals import Refused, one_by_one
 from hub.timeline.append import append_event
 from hub.timeline.reads import visible
 from hub.timeline.views import preview
 
 Body = text(5000, 1)
 SMS_MAX = 1600  # Twilio refuses longer bodies (error 21617)
+# A web-chat reply is out the moment it is stored: the visitor's widget fetches it, then
+# reports it delivered and read. Elsewhere a reply waits in the outbox (SMS) or for a pull (API).
+INITIAL_STATUS = {"webchat": "sent"}
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -70,16 +73,6 @@ class SetStatus(msgspec.Struct, frozen=True):
 Command = Reply | Note | Assign | SetStatus
 
 
-def do_conversation_commands(tx: Tx, items: list[Command]) -> list[TimelineEventOut | Exception]:
-    out: list[TimelineEventOut | Exception] = []
-    for cmd in items:
-        try:
-            out.append(_do(tx, cmd))
-        except Refused as exc:
-            out.append(exc)
-    return out
-
-
 def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
     conv = (
         tx.session.execute(
@@ -96,6 +89,9 @@ def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
     if isinstance(cmd, Assign):
         return _assign(tx, conv, cmd)
     return _set_status(tx, conv, cmd, now)
+
+
+do_conversation_commands = one_by_one(_do)
 
 
 def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut:
@@ -121,7 +117,7 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
         AuditAction.MESSAGE_SEND,
         text=cmd.text,
         channel=channel,
-        data={"status": "delivered" if cmd.history else "queued"},
+        data={"status": "delivered" if cmd.history else INITIAL_STATUS.get(channel, "queued")},
     )
     if channel == "sms" and not cmd.history:  # API-channel replies are pulled by integrations instead
         enqueue(tx, event.seq, channel)

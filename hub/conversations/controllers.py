@@ -10,7 +10,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
-from hub.bounds import Id, IdPath
+from hub.bounds import Id, IdPath, Seq
 from hub.conversations.actions import (
     Assign,
     Body,
@@ -24,6 +24,7 @@ from hub.events import ConversationOut, ConversationStatus, TimelineEventOut
 from hub.i18n import _
 from hub.refusals import Refused
 from hub.timeline.reads import get_conversation, last_seq, list_conversations
+from hub.webchat.receipts import StaffRead, mark_read
 
 
 class ConversationList(msgspec.Struct):
@@ -48,6 +49,15 @@ class AssignBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class StatusBody(msgspec.Struct, forbid_unknown_fields=True):
     status: ConversationStatus
+
+
+class ReadBody(msgspec.Struct, forbid_unknown_fields=True):
+    upto: Seq  # the newest event the agent has seen in this conversation
+
+
+class ReadPosition(msgspec.Struct):
+    conversation_id: int
+    read_upto: int | None  # None: it was already read that far
 
 
 class ConversationController(Controller):
@@ -136,3 +146,17 @@ class ConversationController(Controller):
         return await hub.writer.submit(
             do_conversation_commands, SetStatus(conversation_id, request.user, Origin.of(request), data.status)
         )
+
+    @post("/{conversation_id:int}/read", status_code=200)
+    async def read(
+        self,
+        request: Request[Principal, Any, Any],
+        conversation_id: IdPath,
+        data: JSONBody[ReadBody],
+        hub: HubDep,
+    ) -> ReadPosition:
+        """The agent has the conversation in view: the patient's widget may show "Read"."""
+        signal = await hub.writer.submit(mark_read, StaffRead(conversation_id, request.user, data.upto))
+        if signal is not None:  # committed: tell the patient's open widgets
+            hub.fanout.signal(signal)
+        return ReadPosition(conversation_id, signal.upto if signal else None)

@@ -84,6 +84,9 @@ class Patient(Base):
     preferred_channel: Mapped[str | None] = mapped_column(String(16))
     time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when this record was found to be another patient's (a web-chat visitor who proved an
+    # address): everything of it moved there; the row stays so the audit trail can be followed.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="SET NULL"))
     contact_points: Mapped[list[ContactPoint]] = relationship(back_populates="patient", lazy="selectin")
     consents: Mapped[list[Consent]] = relationship(back_populates="patient", lazy="selectin")
 
@@ -183,9 +186,7 @@ class OutboxItem(Base):
     __table_args__ = (Index("ix_outbox_state_due", "state", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The timeline message being sent; none for a one-time code, which is no part of any record.
-    message_seq: Mapped[int | None] = mapped_column(
-        ForeignKey("timeline_events.seq", ondelete="CASCADE"), unique=True
-    )
+    message_seq: Mapped[int | None] = mapped_column(ForeignKey("timeline_events.seq", ondelete="CASCADE"), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
     # reply: to the patient's reachable contact point, looked up at sending time;
     # opt_out_confirmation: to to_address although it just opted out (its one confirmation);
@@ -206,14 +207,46 @@ class OutboxItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Media(Base):
+    """A file a patient sent (an MMS photo, a voice note) that the hub fetches from the channel's
+    provider and keeps under data_dir/media, named by its sha256. Queued in the same transaction
+    as its message, so none is lost; staff get it from the hub, never from the provider's URL."""
+
+    __tablename__ = "media"
+    __table_args__ = (
+        UniqueConstraint("message_seq", "position", name="uq_media_message_position"),
+        Index("ix_media_state_due", "state", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_seq: Mapped[int] = mapped_column(ForeignKey("timeline_events.seq", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # its index in the message's attachments
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    source_url: Mapped[str] = mapped_column(Text)  # the provider's; never shown to clients
+    declared_type: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending, fetching, stored, failed
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    content_type: Mapped[str | None] = mapped_column(String(100))  # as sniffed from the bytes
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(300))
+    error_params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class WebchatVerification(Base):
     """A web-chat visitor proving they own a phone or email with a one-time code. Only the
     code's HMAC is kept; a visitor is linked to the patient behind that address once proven."""
 
     __tablename__ = "webchat_verifications"
-    __table_args__ = (Index("ix_webchat_verifications_visitor", "visitor_id", "created_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    visitor_id: Mapped[str] = mapped_column(String(64))
+    # The visitor's own contact point (web-chat visitor or portal user).
+    contact_point_id: Mapped[int] = mapped_column(ForeignKey("contact_points.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # phone or email
     address: Mapped[str] = mapped_column(String(320))  # normalised
     code_hash: Mapped[str] = mapped_column(String(64))

@@ -45,11 +45,32 @@ def enqueue(tx: Tx, message_seq: int, channel: str, opt_out_confirmation_to: str
     )
 
 
+def enqueue_code(tx: Tx, channel: str, to_address: str, body: str) -> None:
+    """Queue a one-time code: no timeline message, its text kept only until it is settled."""
+    tx.session.add(
+        OutboxItem(
+            message_seq=None,
+            channel=channel,
+            purpose="code",
+            to_address=to_address,
+            body=body,
+            state="pending",
+            attempts=0,
+            next_attempt_at=utcnow(),
+        )
+    )
+
+
+# The kind of contact point each channel sends to.
+CONTACT_KIND = {"sms": "phone", "email": "email"}
+
+
 class Due(msgspec.Struct, frozen=True):
     outbox_id: int
-    message_seq: int
-    patient_id: int
-    to: str | None  # None: no phone of the patient accepts SMS (any more)
+    channel: str
+    message_seq: int | None  # None: a one-time code, in no timeline
+    patient_id: int | None
+    to: str | None  # None: no contact point of the patient accepts this channel (any more)
     body: str
     attempt: int
     claimed_by: str
@@ -62,11 +83,11 @@ def claim_due(tx: Tx, items: list[tuple[str, int, str]]) -> list[list[Due]]:
     for channel, limit, claimant in items:
         rows = tx.session.execute(
             select(OutboxItem, TimelineEvent)
-            .join(TimelineEvent, TimelineEvent.seq == OutboxItem.message_seq)
+            .outerjoin(TimelineEvent, TimelineEvent.seq == OutboxItem.message_seq)
             .where(OutboxItem.channel == channel, OutboxItem.state == "pending", OutboxItem.next_attempt_at <= utcnow())
             .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=OutboxItem)
         ).all()
         due = []
         for item, message in rows:
@@ -76,25 +97,49 @@ def claim_due(tx: Tx, items: list[tuple[str, int, str]]) -> list[list[Due]]:
                 claimant,
                 utcnow(),
             )
-            # Opt-out is checked now, at sending time: whatever was queued before a STOP stays unsent.
-            phone = (
-                item.to_address
-                or tx.session.execute(
-                    select(ContactPoint.address)
-                    .where(
-                        ContactPoint.patient_id == message.patient_id,
-                        ContactPoint.kind == "phone",
-                        ContactPoint.opted_out_at.is_(None),
-                    )
-                    .order_by(ContactPoint.id)
-                    .limit(1)
-                ).scalar_one_or_none()
-            )
             due.append(
-                Due(item.id, message.seq, message.patient_id, phone, message.text or "", item.attempts, claimant)
+                Due(
+                    item.id,
+                    channel,
+                    message.seq if message else None,
+                    message.patient_id if message else None,
+                    _recipient(tx, item, message),
+                    item.body if item.body is not None else (message.text if message else "") or "",
+                    item.attempts,
+                    claimant,
+                )
             )
         out.append(due)
     return out
+
+
+def _recipient(tx: Tx, item: OutboxItem, message: TimelineEvent | None) -> str | None:
+    """Opt-out is checked now, at sending time: whatever was queued before a STOP stays unsent.
+    Only an opt-out confirmation goes to a number that opted out."""
+    kind = CONTACT_KIND[item.channel]
+    if item.purpose == "opt_out_confirmation":
+        return item.to_address
+    if item.to_address is not None:
+        opted_out = tx.session.execute(
+            select(ContactPoint.id).where(
+                ContactPoint.kind == kind,
+                ContactPoint.address == item.to_address,
+                ContactPoint.opted_out_at.is_not(None),
+            )
+        ).first()
+        return None if opted_out else item.to_address
+    if message is None:
+        return None
+    return tx.session.execute(
+        select(ContactPoint.address)
+        .where(
+            ContactPoint.patient_id == message.patient_id,
+            ContactPoint.kind == kind,
+            ContactPoint.opted_out_at.is_(None),
+        )
+        .order_by(ContactPoint.id)
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def settle(tx: Tx, items: list[tuple[Due, SendOutcome]]) -> list[None]:
@@ -106,45 +151,39 @@ def settle(tx: Tx, items: list[tuple[Due, SendOutcome]]) -> list[None]:
         item.claimed_by = item.claimed_at = None
         if outcome.kind == "accepted":
             item.state, item.last_error = "sent", None
-            record_delivery_batch(
+            _forget_code(item)
+            _report(
                 tx,
-                [
-                    (
-                        "sms",
-                        DeliveryReport(
-                            status=outcome.status or "queued",  # type: ignore[arg-type]
-                            message_seq=due.message_seq,
-                            provider_message_id=outcome.provider_message_id,
-                        ),
-                    )
-                ],
-            )
+                due,
+                DeliveryReport(status=outcome.status or "queued", provider_message_id=outcome.provider_message_id),
+            )  # type: ignore[arg-type]
             continue
         item.last_error = (outcome.error or outcome.kind)[:300]
         if outcome.kind == "retry" and due.attempt < MAX_ATTEMPTS:
             item.state, item.next_attempt_at = "pending", utcnow() + backoff(due.attempt)
             continue
         item.state = "failed"
-        if outcome.kind == "opted_out" and due.to:
+        _forget_code(item)
+        if outcome.kind == "opted_out" and due.to and due.patient_id is not None and due.message_seq is not None:
             # The carrier says this number replied STOP to us: the same consent change as a STOP here.
             from hub.sms.consent import record_carrier_opt_out  # here: consent queues its replies through us
 
             record_carrier_opt_out(tx, due.patient_id, due.to, due.message_seq)
-        record_delivery_batch(
-            tx,
-            [
-                (
-                    "sms",
-                    DeliveryReport(
-                        status="failed",
-                        message_seq=due.message_seq,
-                        error_code=outcome.error_code,
-                        error=item.last_error,
-                    ),
-                )
-            ],
-        )
+        _report(tx, due, DeliveryReport(status="failed", error_code=outcome.error_code, error=item.last_error))
     return [None] * len(items)
+
+
+def _forget_code(item: OutboxItem) -> None:
+    if item.purpose == "code":
+        item.body = None
+
+
+def _report(tx: Tx, due: Due, report: DeliveryReport) -> None:
+    """A timeline message's delivery status moves forward; a one-time code has no timeline."""
+    if due.message_seq is None:
+        return
+    report = msgspec.structs.replace(report, message_seq=due.message_seq)
+    record_delivery_batch(tx, [(due.channel, report)])
 
 
 def fail_stale_claims(tx: Tx, _: list[None]) -> list[int]:
@@ -160,7 +199,10 @@ def fail_stale_claims(tx: Tx, _: list[None]) -> list[int]:
     )
     for item in rows:
         item.state, item.last_error, item.claimed_by, item.claimed_at = "failed", UNKNOWN_OUTCOME, None, None
-        record_delivery_batch(
-            tx, [(item.channel, DeliveryReport(status="failed", message_seq=item.message_seq, error=UNKNOWN_OUTCOME))]
-        )
+        _forget_code(item)
+        if item.message_seq is not None:
+            record_delivery_batch(
+                tx,
+                [(item.channel, DeliveryReport(status="failed", message_seq=item.message_seq, error=UNKNOWN_OUTCOME))],
+            )
     return [len(rows)]

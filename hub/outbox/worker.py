@@ -18,58 +18,12 @@ import uuid
 
 import httpx
 
-from channels.sms.adapter import OutboundSms, SendOutcome, read_send_reply, render_send
 from hub.db.writer import Writer
 from hub.outbox.queue import Due, claim_due, fail_stale_claims, settle
+from hub.outbox.senders import EmailSender, Sender, SmsSender
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class SmsSender:
-    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
-        self._sms = settings.sms
-        self._client = client
-        # Without a public URL the provider could not reach us: ask for no callbacks at all.
-        public = settings.sms.public_url
-        self._status_callback = public.rstrip("/") + "/api/channels/sms/status" if public else None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self._sms.account_sid and self._sms.auth_token and self._sms.from_number)
-
-    async def send(self, due: Due) -> SendOutcome:
-        if due.to is None:
-            return SendOutcome("rejected", error="the patient has no phone number that accepts SMS")
-        path, fields = render_send(
-            self._sms.account_sid, self._sms.from_number, OutboundSms(due.to, due.body), self._status_callback
-        )
-        try:
-            r = await self._client.post(
-                self._sms.api_base_url.rstrip("/") + path,
-                data=_form(fields),
-                auth=(self._sms.account_sid, self._sms.auth_token),
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return SendOutcome("retry", error=f"could not reach the SMS provider ({type(exc).__name__})")
-        except httpx.HTTPError as exc:  # sent, but no answer: it may or may not have gone out
-            return SendOutcome(
-                "rejected",
-                error=f"no answer from the SMS provider ({type(exc).__name__}); not resent in case it went out",
-            )
-        return read_send_reply(r.status_code, r.content)
-
-
-def _form(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
-    """Form fields for httpx, keeping repeated names (MediaUrl) as lists."""
-    out: dict[str, str | list[str]] = {}
-    for name, value in fields:
-        if name in out:
-            previous = out[name]
-            out[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
-            out[name] = value
-    return out
 
 
 class OutboxWorker:
@@ -114,7 +68,10 @@ class OutboxWorker:
             log.warning("%d outbound message(s) had an unknown outcome; failed visibly, not resent", stale)
 
     async def _loop(self) -> None:
-        sender = SmsSender(self._settings, self._client)  # type: ignore[arg-type]
+        senders: dict[str, Sender] = {
+            "sms": SmsSender(self._settings, self._client),  # type: ignore[arg-type]
+            "email": EmailSender(self._settings),
+        }
         last_sweep = asyncio.get_running_loop().time()
         while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
@@ -125,20 +82,21 @@ class OutboxWorker:
             if asyncio.get_running_loop().time() - last_sweep > 30:
                 last_sweep = asyncio.get_running_loop().time()
                 await self._sweep()
-            free = self._concurrency - len(self._inflight)  # claim only what can start at once
-            if not sender.configured or free <= 0:
-                continue  # no provider: replies wait in the outbox, shown as queued
-            try:
-                due = await self._writer.submit(claim_due, ("sms", free, self._claimant))
-            except Exception as exc:
-                log.error("outbox claim failed: %s", type(exc).__name__)
-                continue
-            for item in due:
-                task = asyncio.create_task(self._deliver(sender, item))
-                self._inflight.add(task)
-                task.add_done_callback(self._inflight.discard)
+            for channel, sender in senders.items():
+                free = self._concurrency - len(self._inflight)  # claim only what can start at once
+                if not sender.configured or free <= 0:
+                    continue  # no provider: its items wait in the outbox, shown as queued
+                try:
+                    due = await self._writer.submit(claim_due, (channel, free, self._claimant))
+                except Exception as exc:
+                    log.error("outbox claim failed: %s", type(exc).__name__)
+                    continue
+                for item in due:
+                    task = asyncio.create_task(self._deliver(sender, item))
+                    self._inflight.add(task)
+                    task.add_done_callback(self._inflight.discard)
 
-    async def _deliver(self, sender: SmsSender, due: Due) -> None:
+    async def _deliver(self, sender: Sender, due: Due) -> None:
         outcome = await sender.send(due)
         for attempt in range(3):  # recording the outcome must not be lost to a passing failure
             try:
@@ -146,7 +104,7 @@ class OutboxWorker:
                 return
             except Exception as exc:
                 log.error(
-                    "outbox settle of %d failed (%s), attempt %d", due.message_seq, type(exc).__name__, attempt + 1
+                    "outbox settle of item %d failed (%s), attempt %d", due.outbox_id, type(exc).__name__, attempt + 1
                 )
                 await asyncio.sleep(1 + attempt)
         # Still unrecorded: the stale-claim sweep fails it visibly; it is never resent.

@@ -14,6 +14,7 @@ class ContactKind(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     WEBCHAT = "webchat"
+    PORTAL = "portal"  # a patient-portal user id, vouched for by the clinic's server
 
 
 class InvalidContact(ValueError):
@@ -21,6 +22,7 @@ class InvalidContact(ValueError):
 
 
 _VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_PORTAL_ID = re.compile(r"^[A-Za-z0-9._:@|-]{1,128}$")
 
 
 @lru_cache(maxsize=65536)
@@ -51,6 +53,12 @@ def normalise_visitor(raw: str) -> str:
     return raw
 
 
+def normalise_portal_user(raw: str) -> str:
+    if not _PORTAL_ID.match(raw):
+        raise InvalidContact("portal user id must be 1-128 letters, digits or . _ : @ | -")
+    return raw
+
+
 def normalise(kind: str, raw: str, default_region: str = "US") -> str:
     if kind == ContactKind.PHONE:
         return normalise_phone(raw, default_region)
@@ -58,4 +66,6 @@ def normalise(kind: str, raw: str, default_region: str = "US") -> str:
         return normalise_email(raw)
     if kind == ContactKind.WEBCHAT:
         return normalise_visitor(raw)
+    if kind == ContactKind.PORTAL:
+        return normalise_portal_user(raw)
     raise InvalidContact(f"unknown contact kind {kind!r}; expected one of {', '.join(ContactKind)}")

@@ -8,9 +8,14 @@ from sqlalchemy.orm import Session
 
 from hub.db.models import ContactPoint
 
-# Reply channel -> the contact point kind it needs. The API channel answers whichever
-# integration spoke for the patient, so it needs none.
-NEEDS = {"sms": "phone", "email": "email", "webchat": "webchat", "api": None}
+# Reply channel -> the contact point kinds it can reach. The API channel answers whichever
+# integration spoke for the patient, so it needs none; web chat reaches visitors and portal users.
+NEEDS: dict[str, tuple[str, ...] | None] = {
+    "sms": ("phone",),
+    "email": ("email",),
+    "webchat": ("webchat", "portal"),
+    "api": None,
+}
 
 
 class ReplyChannel(msgspec.Struct):
@@ -24,11 +29,11 @@ def reply_channels(s: Session, patient_id: int) -> list[ReplyChannel]:
         s.execute(select(ContactPoint.kind, ContactPoint.opted_out_at).where(ContactPoint.patient_id == patient_id))
     ).all()
     out = []
-    for channel, kind in NEEDS.items():
-        if kind is None:
+    for channel, kinds in NEEDS.items():
+        if kinds is None:
             out.append(ReplyChannel(channel, True))
             continue
-        points = [opted_out for k, opted_out in rows if k == kind]
+        points = [opted_out for k, opted_out in rows if k in kinds]
         if not points:
             continue  # not a channel this patient has: not offered at all
         if all(p is not None for p in points):

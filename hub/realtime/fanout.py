@@ -10,6 +10,12 @@ holes (the counter only moves in committed transactions), so events are handed o
 in seq order: anything the channel lost or delivered late (a Redis hiccup, another hub
 process publishing first) is read back from the database, at the next message or within a
 second by the watchdog.
+
+Signals (typing, read positions, a visitor linked to another patient) travel on a second
+channel: not stored, not ordered, best effort; a lost one costs a "typing" hint.
+
+Web-chat visitors' sockets register by patient: they get that patient's web-chat messages,
+translated for the visitor by the socket itself, and the signals meant for them.
 """
 
 from __future__ import annotations
@@ -25,7 +31,20 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.agents.roles import Principal
-from hub.events import Published, encode
+from hub.events import (
+    Published,
+    ReadSignal,
+    Signal,
+    StreamFrame,
+    TypingFrame,
+    TypingSignal,
+    VisitorFrame,
+    VisitorLinkedSignal,
+    VisitorReadFrame,
+    VisitorResyncFrame,
+    VisitorTypingFrame,
+    encode,
+)
 from hub.settings import RealtimeSettings
 from hub.timeline.reads import events_after, last_seq
 
@@ -42,6 +61,9 @@ class _RouteData(msgspec.Struct):
 
 
 class _RouteEvent(msgspec.Struct):
+    patient_id: int
+    kind: str
+    channel: str | None
     data: _RouteData
 
 
@@ -55,21 +77,20 @@ class _Route(msgspec.Struct):
 
 _frames = msgspec.json.Decoder(list[msgspec.Raw]).decode  # each frame's exact bytes
 _route = msgspec.json.Decoder(_Route).decode
+_signal = msgspec.json.Decoder(Signal).decode
+
+VISITOR_KINDS = {"message_in", "message_out"}
 
 
-class SocketQueue:
-    """One agent socket's bounded send queue."""
+class _Queue:
+    """One socket's bounded send queue: (seq, text) for a timeline event, (None, text) for a
+    frame to send as it is. Full means the client fell behind: it is cut off, never waited for."""
 
-    def __init__(self, principal: Principal, maxsize: int) -> None:
-        self.principal = principal
-        self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(maxsize)
+    def __init__(self, maxsize: int) -> None:
+        self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(maxsize)
         self.cut_off = asyncio.Event()  # set when the client fell too far behind
 
-    def may_see(self, team_id: int | None, assignee_id: int | None) -> bool:
-        p = self.principal
-        return p.sees_everything or team_id is None or team_id in p.team_ids or assignee_id == p.id
-
-    def offer(self, seq: int, data: str) -> None:
+    def offer(self, seq: int | None, data: str) -> None:
         if self.cut_off.is_set():
             return
         try:
@@ -77,6 +98,29 @@ class SocketQueue:
         except asyncio.QueueFull:
             # What is dropped here is read again from the database when the client reconnects.
             self.cut_off.set()
+
+    def send_frame(self, frame: StreamFrame | VisitorFrame) -> None:
+        self.offer(None, encode(frame).decode())
+
+
+class SocketQueue(_Queue):
+    """One agent socket's queue."""
+
+    def __init__(self, principal: Principal, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self.principal = principal
+
+    def may_see(self, team_id: int | None, assignee_id: int | None) -> bool:
+        p = self.principal
+        return p.sees_everything or team_id is None or team_id in p.team_ids or assignee_id == p.id
+
+
+class VisitorQueue(_Queue):
+    """One web-chat visitor socket's queue: their patient's web-chat events, untranslated."""
+
+    def __init__(self, kind: str, address: str, patient_id: int, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self.kind, self.address, self.patient_id = kind, address, patient_id
 
 
 def make_backend(settings: RealtimeSettings) -> ChannelsBackend:
@@ -91,22 +135,30 @@ def make_backend(settings: RealtimeSettings) -> ChannelsBackend:
 class Fanout:
     def __init__(self, settings: RealtimeSettings, read_sessions: async_sessionmaker[AsyncSession]) -> None:
         self.channel = f"{settings.channel_prefix}.events"
+        self.signals = f"{settings.channel_prefix}.signals"
         self._settings = settings
         self.plugin = self._new_plugin()
         self.queue_size = settings.socket_queue
         self._read_sessions = read_sessions
         self._sockets: set[SocketQueue] = set()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._visitors: dict[int, set[VisitorQueue]] = {}  # by patient id
+        self._listeners: list[asyncio.Task[None]] = []
+        self._watchdog: asyncio.Task[None] | None = None
         self._next = 0  # the next sequence number to hand on
         self._order = asyncio.Lock()  # one hand-on at a time, in seq order
         self.gaps_filled = 0  # events read back from the database, for tests and operators
 
     def _new_plugin(self) -> ChannelsPlugin:
-        return ChannelsPlugin(backend=make_backend(self._settings), channels=[self.channel])
+        return ChannelsPlugin(backend=make_backend(self._settings), channels=[self.channel, self.signals])
 
     def publish(self, items: list[Published]) -> None:
         """Called by the writer after commit, in commit order: one channel message per commit."""
         self.plugin.publish(encode([p.frame for p in items]), self.channel)
+
+    def signal(self, signal: Signal) -> None:
+        """Tell every hub process's sockets something that is not stored (after any commit it
+        depends on)."""
+        self.plugin.publish(encode(signal), self.signals)
 
     def register(self, principal: Principal) -> SocketQueue:
         q = SocketQueue(principal, self.queue_size)
@@ -116,20 +168,36 @@ class Fanout:
     def unregister(self, q: SocketQueue) -> None:
         self._sockets.discard(q)
 
+    def register_visitor(self, kind: str, address: str, patient_id: int) -> VisitorQueue:
+        q = VisitorQueue(kind, address, patient_id, self.queue_size)
+        self._visitors.setdefault(patient_id, set()).add(q)
+        return q
+
+    def unregister_visitor(self, q: VisitorQueue) -> None:
+        queues = self._visitors.get(q.patient_id)
+        if queues is not None:
+            queues.discard(q)
+            if not queues:
+                del self._visitors[q.patient_id]
+
     @property
     def socket_count(self) -> int:
-        return len(self._sockets)
+        return len(self._sockets) + sum(len(v) for v in self._visitors.values())
 
     async def start(self) -> None:
         async with self._read_sessions() as s:
             self._next = await last_seq(s) + 1
         await self._connect()
-        self._tasks.append(asyncio.create_task(self._watch(), name="puente-fanout-watchdog"))
+        self._watchdog = asyncio.create_task(self._watch(), name="puente-fanout-watchdog")
 
     async def _connect(self) -> None:
         await self.plugin.__aenter__()
-        subscriber = await self.plugin.subscribe(self.channel)
-        self._tasks.append(asyncio.create_task(self._listen(subscriber), name="puente-fanout"))
+        events = await self.plugin.subscribe(self.channel)
+        signals = await self.plugin.subscribe(self.signals)
+        self._listeners = [
+            asyncio.create_task(self._listen(events), name="puente-fanout"),
+            asyncio.create_task(self._listen_signals(signals), name="puente-fanout-signals"),
+        ]
 
     def _plugin_failed(self) -> bool:
         # Litestar's channel workers end for good on a backend error (Redis gone, connection
@@ -140,15 +208,14 @@ class Fanout:
     async def _reconnect(self) -> None:
         log.error("realtime channel failed; reconnecting (events meanwhile come from the database)")
         old, self.plugin = self.plugin, self._new_plugin()
-        listen = self._tasks.pop(0)
-        listen.cancel()
+        for task in self._listeners:
+            task.cancel()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(old.__aexit__(None, None, None), 2)
         await self._connect()
-        self._tasks.insert(0, self._tasks.pop())
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._listeners, *([self._watchdog] if self._watchdog else [])]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -168,6 +235,13 @@ class Fanout:
                         await self._hand_on(route, text)
             except Exception as exc:  # a failed read-back is retried by the watchdog
                 log.error("fan-out failed: %s", type(exc).__name__)
+
+    async def _listen_signals(self, subscriber: object) -> None:
+        async for data in subscriber.iter_events():  # type: ignore[attr-defined]
+            try:
+                self._deliver_signal(_signal(data))
+            except msgspec.DecodeError:
+                log.error("undecodable message on %s dropped", self.signals)
 
     async def _watch(self, interval: float = 1.0) -> None:
         """Catch what the channel never delivered (nothing after it to reveal the gap)."""
@@ -213,3 +287,29 @@ class Fanout:
         for q in list(self._sockets):
             if q.may_see(conv.team_id, conv.assignee_id) or (before is not None and q.may_see(conv.team_id, before)):
                 q.offer(route.seq, text)
+        event = route.event
+        if event.channel == "webchat" and event.kind in VISITOR_KINDS:
+            for v in list(self._visitors.get(event.patient_id, ())):
+                v.offer(route.seq, text)
+
+    def _deliver_signal(self, signal: Signal) -> None:
+        if isinstance(signal, TypingSignal):
+            frame = TypingFrame(signal.conversation_id, signal.patient_id, signal.agent_id, signal.name)
+            for q in list(self._sockets):
+                if q.principal.id != signal.agent_id and q.may_see(signal.team_id, signal.assignee_id):
+                    q.send_frame(frame)
+            if signal.agent_id is not None:  # staff writing: the patient's widget shows it
+                first_name = signal.name.split()[0] if signal.name else None
+                for v in list(self._visitors.get(signal.patient_id, ())):
+                    v.send_frame(VisitorTypingFrame(first_name))
+        elif isinstance(signal, ReadSignal):
+            for v in list(self._visitors.get(signal.patient_id, ())):
+                v.send_frame(VisitorReadFrame(signal.upto))
+        elif isinstance(signal, VisitorLinkedSignal):
+            for queues in list(self._visitors.values()):
+                for v in list(queues):
+                    if v.kind == signal.kind and v.address == signal.address and v.patient_id != signal.patient_id:
+                        self.unregister_visitor(v)
+                        v.patient_id = signal.patient_id
+                        self._visitors.setdefault(v.patient_id, set()).add(v)
+                        v.send_frame(VisitorResyncFrame("linked to your records; reload"))

@@ -1,24 +1,32 @@
 """GET /api/stream: an agent's WebSocket. On (re)connect the client says the last sequence
 number it holds (?after=N); it gets every later event it may see from the database, a
-`ready` frame, then live events, with no gap and no duplicate."""
+`ready` frame, then live events, with no gap and no duplicate. Between them come `typing`
+frames, which are not stored.
+
+The client may send `{"type": "typing", "conversation_id": N}` while its agent writes a
+reply: other staff who can see the conversation, and the patient's web-chat widget, are told."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from urllib.parse import urlsplit
 
+import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
+from sqlalchemy import select
 
 from hub.agents.roles import Principal, Role, requires
 from hub.agents.sessions import SESSION_COOKIE, SessionConfig
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
-from hub.bounds import MAX_SEQ
+from hub.bounds import MAX_SEQ, Id
+from hub.db.models import Conversation
 from hub.deps import Hub, HubDep
-from hub.events import ReadyFrame, ResyncFrame, encode
+from hub.events import ReadyFrame, ResyncFrame, TypingSignal, encode
 from hub.realtime.fanout import SocketQueue
-from hub.timeline.reads import events_after, last_seq
+from hub.timeline.reads import events_after, last_seq, visible
 
 CLOSE_TOO_SLOW = 4008
 CLOSE_BAD_REQUEST = 4400
@@ -91,7 +99,7 @@ async def stream(socket: WebSocket, hub: HubDep) -> None:
             sent = frame.seq
         await socket.send_text(encode(ReadyFrame(last_seq=sent, backfilled=len(frames))).decode())
         pump = asyncio.create_task(_pump(socket, queue, sent))
-        listen = asyncio.create_task(_listen(socket))
+        listen = asyncio.create_task(_listen(socket, hub, principal))
         cut_off = asyncio.create_task(queue.cut_off.wait())
         expiry = asyncio.create_task(_until_access_changes(socket, hub, principal))
         # Ends when the client goes away, falls too far behind, or its session ends.
@@ -134,16 +142,48 @@ async def _until_access_changes(socket: WebSocket, hub: Hub, principal: Principa
             return
 
 
-async def _listen(socket: WebSocket) -> None:
-    """The client says nothing we need; this notices when it goes away."""
+class AgentTyping(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
+    conversation_id: Id
+
+
+_client_frame = msgspec.json.Decoder(AgentTyping).decode
+TYPING_EVERY_S = 1.0  # clients send one every 2 s at most while writing; more is dropped
+
+
+async def _listen(socket: WebSocket, hub: Hub, principal: Principal) -> None:
+    """What the client says: typing notices. Anything malformed is ignored, not fatal."""
+    last: dict[int, float] = {}
     with contextlib.suppress(WebSocketDisconnect):
         while True:
-            await socket.receive_data("text")
+            data = await socket.receive_data("text")
+            try:
+                typing = _client_frame(data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+            now = time.monotonic()
+            if now - last.get(typing.conversation_id, 0.0) < TYPING_EVERY_S:
+                continue
+            last[typing.conversation_id] = now
+            async with hub.read_sessions() as s:
+                conv = (
+                    await s.execute(
+                        select(Conversation.patient_id, Conversation.team_id, Conversation.assignee_id).where(
+                            Conversation.id == typing.conversation_id, visible(principal)
+                        )
+                    )
+                ).first()
+            if conv is not None:
+                patient_id, team_id, assignee_id = conv
+                hub.fanout.signal(
+                    TypingSignal(
+                        typing.conversation_id, patient_id, team_id, assignee_id, principal.id, principal.display_name
+                    )
+                )
 
 
 async def _pump(socket: WebSocket, queue: SocketQueue, sent: int) -> None:
     while True:
         seq, data = await queue.queue.get()
-        if seq <= sent:  # already sent from the database
+        if seq is not None and seq <= sent:  # already sent from the database
             continue
         await socket.send_text(data)

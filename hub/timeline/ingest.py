@@ -20,6 +20,7 @@ from hub.db.models import Agent, ContactPoint, Conversation, Patient, TimelineEv
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import AuthorType, ConversationStatus, EventFrame, EventKind, Published
+from hub.media.queue import attach_media
 from hub.patients.contacts import normalise
 from hub.timeline.views import conversation_out, event_out, preview
 
@@ -203,6 +204,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
             conv["status"] = ConversationStatus.OPEN  # the patient wrote back
         results[i] = IngestResult(seq, pid, conv["id"], False)
     s.execute(insert(EVENTS), events)
+    attach_media(tx, events)  # media the hub fetches itself: queued with their messages
     touched = {e["patient_id"]: conversations[e["patient_id"]] for e in events}.values()
     s.execute(_TOUCH_CONVERSATION, [{"b_id": c["id"], **{f"b_{k}": c[k] for k in _TOUCHED}} for c in touched])
 

@@ -1,8 +1,9 @@
 """The channel contract: every adapter, every fixture of real payloads, no I/O.
 
 A fixture is tests/channels/fixtures/<channel>/<case>.json with `content_type`, the payload as
-`body` (JSON) or `raw` (text), and either `expect` (the normalised messages) or `error` (words
-the refusal must contain). Every registered adapter must have fixtures of both kinds.
+`body` (JSON) or `raw` (text), optionally the `sender` the hub authenticated (web chat), and
+either `expect` (the normalised messages) or `error` (words the refusal must contain). Every
+registered adapter must have fixtures of both kinds.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from channels.base import ChannelAdapter, InboundMessage, InvalidPayload
+from channels.base import ChannelAdapter, InboundMessage, InvalidPayload, Sender
 from channels.registry import ALL as ADAPTERS
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,16 +25,21 @@ def _payload(case: dict) -> bytes:
     return case["raw"].encode() if "raw" in case else json.dumps(case["body"]).encode()
 
 
+def _parse(adapter: ChannelAdapter, case: dict) -> list[InboundMessage]:
+    sender = msgspec.convert(case["sender"], Sender) if "sender" in case else None
+    return adapter.parse_inbound(_payload(case), case["content_type"], sender)
+
+
 @pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
 def test_fixture(path: Path) -> None:
     case = json.loads(path.read_text())
     adapter = ADAPTERS[path.parent.name]
     if "error" in case:
         with pytest.raises(InvalidPayload) as refused:
-            adapter.parse_inbound(_payload(case), case["content_type"])
+            _parse(adapter, case)
         assert case["error"] in str(refused.value)
     else:
-        got = adapter.parse_inbound(_payload(case), case["content_type"])
+        got = _parse(adapter, case)
         assert all(isinstance(m, InboundMessage) for m in got)
         assert msgspec.to_builtins(got) == case["expect"]
 
@@ -53,6 +59,5 @@ def test_adapters_are_pure() -> None:
             case = json.loads(path.read_text())
             if "error" in case:
                 continue
-            payload = _payload(case)
-            first = adapter.parse_inbound(payload, case["content_type"])
-            assert adapter.parse_inbound(payload, case["content_type"]) == first
+            first = _parse(adapter, case)
+            assert _parse(adapter, case) == first

@@ -69,7 +69,7 @@ def test_bad_callbacks_are_refused(fields, words):
 
 def test_outbound_form_keeps_every_media_url():
     from channels.sms.adapter import OutboundSms, render_send
-    from hub.outbox.worker import _form
+    from hub.outbox.senders import _form
 
     path, fields = render_send(
         "AC1", "+16502530000", OutboundSms("+16505550134", "hi", ("https://a/1", "https://a/2")), None

@@ -1,0 +1,319 @@
+"""Web-chat visitors, inside the writer's transactions: starting a chat, proving an address
+with a one-time code, and linking the visitor to the patient behind that address.
+
+A visitor is a patient record of their own from the first moment (their name as typed, a
+web-chat or portal contact point). Typing a phone number or an email proves nothing: only a
+code sent there and typed back links the visitor to the patient who owns that address, by
+moving everything of the visitor's record into that patient's (the visitor row is kept,
+pointing at where it went).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+from sqlalchemy import delete, select, update
+
+from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
+from hub.db.models import (
+    Base,
+    Consent,
+    ContactPoint,
+    Conversation,
+    Patient,
+    WebchatVerification,
+)
+from hub.db.types import utcnow
+from hub.db.writer import Tx
+from hub.events import AuthorType, ConversationStatus, EventKind, VisitorLinkedSignal
+from hub.i18n import _
+from hub.outbox.queue import enqueue_code
+from hub.refusals import Refused, one_by_one
+from hub.timeline.append import append_event
+from hub.webchat.tokens import Visitor, VisitorKind
+
+ProofKind = Literal["phone", "email"]
+
+UNKNOWN_VISITOR = _("This chat has expired. Please start a new one.")
+OPTED_OUT_NUMBER = _(
+    "This number has opted out of text messages from the clinic. Text START to {phone} from it first, "
+    "or use your email."
+)
+NO_CODE = _("No code is waiting. Ask for a new one.")
+TOO_MANY_WRONG = _("Too many wrong codes. Ask for a new one.")
+
+
+def mask(kind: str, address: str) -> str:
+    """Enough of an address for its owner to recognise it, not enough to learn it."""
+    if kind == "email":
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}•••@{domain}"
+    return f"•••{address[-4:]}"
+
+
+def code_hash(key: bytes, kind: str, address: str, code: str) -> str:
+    """Only this is stored: the code, bound to the address it was sent to."""
+    return hmac.new(key, f"{kind}:{address}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _visitor_point(tx: Tx, visitor: Visitor) -> ContactPoint:
+    point = tx.session.execute(
+        select(ContactPoint).where(ContactPoint.kind == visitor.kind, ContactPoint.address == visitor.address)
+    ).scalar_one_or_none()
+    if point is None:
+        raise Refused(401, UNKNOWN_VISITOR)
+    return point
+
+
+# --- starting a chat ------------------------------------------------------------------------------
+
+
+class NewVisitor(msgspec.Struct, frozen=True):
+    kind: VisitorKind
+    address: str
+    name: str | None
+    language: str | None
+
+
+class VisitorRecord(msgspec.Struct):
+    patient_id: int
+    name: str | None
+    language: str | None
+    verified: bool  # a portal user, or a visitor who proved a phone or email
+
+
+def start_visitors(tx: Tx, items: list[NewVisitor]) -> list[VisitorRecord]:
+    out = []
+    for item in items:
+        s = tx.session
+        point = s.execute(
+            select(ContactPoint).where(ContactPoint.kind == item.kind, ContactPoint.address == item.address)
+        ).scalar_one_or_none()
+        if point is None:
+            patient = Patient(name=item.name, preferred_language=item.language, preferred_channel="webchat")
+            s.add(patient)
+            s.flush()
+            point = ContactPoint(
+                patient_id=patient.id, kind=item.kind, address=item.address, verified=item.kind == "portal"
+            )
+            s.add(point)
+            s.flush()
+        else:  # a portal user coming back: their record, filled in where it was empty
+            patient = s.get(Patient, point.patient_id)
+            assert patient is not None
+            patient.name = patient.name or item.name
+            patient.preferred_language = patient.preferred_language or item.language
+        verified = s.execute(
+            select(ContactPoint.id).where(
+                ContactPoint.patient_id == patient.id,
+                ContactPoint.verified.is_(True),
+                ContactPoint.kind.in_(("phone", "email", "portal")),
+            )
+        ).first()
+        out.append(VisitorRecord(patient.id, patient.name, patient.preferred_language, verified is not None))
+    return out
+
+
+# --- one-time codes ----------------------------------------------------------------------------
+
+
+class CodeRequest(msgspec.Struct, frozen=True):
+    visitor: Visitor
+    kind: ProofKind
+    address: str  # normalised
+    code_hash: str
+    expires_at: datetime
+    body: str  # the SMS text, or the whole rendered mail
+    clinic_phone: str
+    origin: Origin
+
+
+class CodeSent(msgspec.Struct):
+    kind: ProofKind
+    to: str  # masked
+    expires_at: datetime
+
+
+def request_code(tx: Tx, item: CodeRequest) -> CodeSent:
+    s = tx.session
+    point = _visitor_point(tx, item.visitor)
+    owner = s.execute(
+        select(ContactPoint).where(ContactPoint.kind == item.kind, ContactPoint.address == item.address)
+    ).scalar_one_or_none()
+    if item.kind == "phone" and owner is not None and owner.opted_out_at is not None:
+        raise Refused(409, OPTED_OUT_NUMBER, phone=item.clinic_phone)
+    now = utcnow()
+    # A new code replaces any earlier one still waiting.
+    s.execute(
+        update(WebchatVerification)
+        .where(
+            WebchatVerification.contact_point_id == point.id,
+            WebchatVerification.verified_at.is_(None),
+            WebchatVerification.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
+    s.add(
+        WebchatVerification(
+            contact_point_id=point.id,
+            kind=item.kind,
+            address=item.address,
+            code_hash=item.code_hash,
+            attempts=0,
+            created_at=now,
+            expires_at=item.expires_at,
+        )
+    )
+    enqueue_code(tx, "sms" if item.kind == "phone" else "email", item.address, item.body)
+    to = mask(item.kind, item.address)
+    # On the trail of the patient who owns the address, if any: someone asked to be linked to them.
+    add_audit(
+        tx,
+        AuditRecord(
+            AuditAction.WEBCHAT_CODE_SENT,
+            None,
+            item.origin,
+            owner.patient_id if owner else point.patient_id,
+            detail={"kind": item.kind, "to": to, "visitor_patient_id": point.patient_id},
+        ),
+    )
+    return CodeSent(item.kind, to, item.expires_at)
+
+
+request_codes = one_by_one(request_code)
+
+
+class CodeAttempt(msgspec.Struct, frozen=True):
+    visitor: Visitor
+    code: str
+    key: bytes
+    max_attempts: int
+    origin: Origin
+
+
+class WrongCode(msgspec.Struct):
+    tries_left: int
+
+
+class Linked(msgspec.Struct):
+    """The visitor proved the address; their record is now `patient_id`'s."""
+
+    kind: ProofKind
+    to: str  # masked
+    patient_id: int
+    merged_from: int | None
+    signal: VisitorLinkedSignal | None  # to send after commit when the visitor changed patient
+
+
+def confirm_code(tx: Tx, item: CodeAttempt) -> Linked | WrongCode:
+    s = tx.session
+    point = _visitor_point(tx, item.visitor)
+    v = s.execute(
+        select(WebchatVerification)
+        .where(WebchatVerification.contact_point_id == point.id, WebchatVerification.verified_at.is_(None))
+        .order_by(WebchatVerification.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).scalar_one_or_none()
+    now = utcnow()
+    if v is None or v.expires_at <= now:
+        raise Refused(410, NO_CODE)
+    if v.attempts >= item.max_attempts:
+        raise Refused(429, TOO_MANY_WRONG)
+    v.attempts += 1  # a wrong guess is committed too: that is what bounds guessing
+    if not hmac.compare_digest(v.code_hash, code_hash(item.key, v.kind, v.address, item.code)):
+        return WrongCode(item.max_attempts - v.attempts)
+    v.verified_at = now
+    return _link(tx, point, v.kind, v.address, item.origin)  # type: ignore[arg-type]
+
+
+confirm_codes = one_by_one(confirm_code)
+
+
+def _link(tx: Tx, visitor_point: ContactPoint, kind: ProofKind, address: str, origin: Origin) -> Linked:
+    s = tx.session
+    visitor_patient = visitor_point.patient_id
+    owner = s.execute(
+        select(ContactPoint).where(ContactPoint.kind == kind, ContactPoint.address == address)
+    ).scalar_one_or_none()
+    merged_from = None
+    if owner is None:  # nobody has this address yet: now the visitor does, proven
+        s.add(ContactPoint(patient_id=visitor_patient, kind=kind, address=address, verified=True))
+        patient_id = visitor_patient
+    else:
+        owner.verified = True
+        patient_id = owner.patient_id
+        if patient_id != visitor_patient:
+            _merge(tx, visitor_patient, patient_id)
+            merged_from = visitor_patient
+    s.flush()
+    to = mask(kind, address)
+    conv = _webchat_conversation(tx, patient_id)
+    if conv is not None:
+        append_event(
+            tx,
+            conv,
+            EventKind.CONTACT_VERIFIED,
+            author_type=AuthorType.PATIENT,
+            channel="webchat",
+            data={"kind": kind, "address": address, "merged_from": merged_from},
+        )
+    add_audit(
+        tx,
+        AuditRecord(
+            AuditAction.WEBCHAT_VERIFIED,
+            None,
+            origin,
+            patient_id,
+            conv.id if conv else None,
+            {"kind": kind, "to": to, "merged_from": merged_from},
+        ),
+    )
+    signal = (
+        VisitorLinkedSignal(visitor_point.kind, visitor_point.address, patient_id) if merged_from is not None else None
+    )
+    return Linked(kind, to, patient_id, merged_from, signal)
+
+
+def _webchat_conversation(tx: Tx, patient_id: int) -> Conversation | None:
+    """The conversation the visitor is chatting in: the patient's latest open one on web chat."""
+    return tx.session.execute(
+        select(Conversation)
+        .where(
+            Conversation.patient_id == patient_id,
+            Conversation.status != ConversationStatus.RESOLVED,
+            (Conversation.channel == "webchat") | (Conversation.last_inbound_channel == "webchat"),
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).scalar_one_or_none()
+
+
+# Rows that keep their patient id when records merge: the audit trail is history, and a consent
+# the owner already recorded for a channel wins over the visitor's.
+_KEEP = {"patients", "audit_log", "consents"}
+
+
+def _merge(tx: Tx, source: int, target: int) -> None:
+    """Everything of patient `source` becomes patient `target`'s. Every table with a patient_id
+    follows (new tables too), so nothing of the visitor is left behind."""
+    s = tx.session
+    owned = set(s.execute(select(Consent.channel).where(Consent.patient_id == target)).scalars())
+    if owned:
+        s.execute(delete(Consent).where(Consent.patient_id == source, Consent.channel.in_(owned)))
+    s.execute(update(Consent).where(Consent.patient_id == source).values(patient_id=target))
+    for table in Base.metadata.sorted_tables:
+        if table.name not in _KEEP and "patient_id" in table.c:
+            s.execute(update(table).where(table.c.patient_id == source).values(patient_id=target))
+    src, dst = s.get(Patient, source), s.get(Patient, target)
+    assert src is not None and dst is not None
+    dst.name = dst.name or src.name
+    dst.preferred_language = dst.preferred_language or src.preferred_language
+    src.merged_into_id = target
+    s.flush()
+    s.expire_all()  # relationships loaded before the bulk updates are stale now
