@@ -98,3 +98,19 @@ def test_status_callbacks_are_signed_and_find_their_message(hub_server, integrat
     assert _post(integration, "/api/channels/sms/status", fields, token="nope").status_code == 403
     r = _post(integration, "/api/channels/sms/status", {**fields, "MessageStatus": "exploded"})
     assert r.status_code == 400 and "unknown MessageStatus" in r.json()["detail"]
+
+
+def test_a_json_body_is_signed_by_its_hash_in_the_url(hub_server, integration):
+    import hashlib
+    import json
+
+    body = json.dumps(_fields("SMjson00001", "Llegaré tarde", sender="+16505550191")).encode()
+    digest = hashlib.sha256(body).hexdigest()
+    url = f"{integration.base_url}/api/channels/sms/inbound?bodySHA256={digest}".replace("//api", "/api")
+    headers = {"content-type": "application/json", "x-twilio-signature": compute(TWILIO_TOKEN, url)}
+    path = f"/api/channels/sms/inbound?bodySHA256={digest}"
+    tampered = body.replace(b"tarde", b"pronto")
+    assert integration.post(path, content=tampered, headers=headers).status_code == 403
+    assert integration.post(path, content=body, headers=headers).status_code == 200
+    assert _count(hub_server, "SELECT count(*) FROM timeline_events WHERE provider_message_id = 'SMjson00001'") == 1
+    assert integration.post("/api/channels/sms/inbound", content=body, headers=headers).status_code == 403  # no hash

@@ -18,6 +18,7 @@ from hub.events import Attachment
 from hub.timeline.delivery import DeliveryReport
 
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 MAX_MEDIA = 10  # Twilio sends at most 10 media items per message
 
 # Twilio's MessageStatus -> ours; statuses not listed here are refused.
@@ -36,12 +37,31 @@ STATUSES = {
 
 
 def parse_form(body: bytes, content_type: str) -> list[tuple[str, str]]:
+    """The webhook's fields: a form (Twilio's default), or a JSON object of the same fields
+    (signed over the body's hash instead of its fields)."""
+    if content_type.startswith(JSON):
+        return _json_fields(body)
     if not content_type.startswith(FORM):
-        raise InvalidPayload(f"expected Content-Type: {FORM}")
+        raise InvalidPayload(f"expected Content-Type: {FORM} or {JSON}")
     try:
         return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
     except (UnicodeDecodeError, ValueError):
         raise InvalidPayload("malformed form body") from None
+
+
+def _json_fields(body: bytes) -> list[tuple[str, str]]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidPayload("malformed JSON body") from None
+    if not isinstance(data, dict):
+        raise InvalidPayload("expected a JSON object of webhook fields")
+    fields = []
+    for name, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)) and value is not None:
+            raise InvalidPayload(f"{name}: expected a string or a number")
+        fields.append((str(name), "" if value is None else str(value)))
+    return fields
 
 
 def _required(fields: dict[str, str], name: str, *aliases: str) -> str:

@@ -14,7 +14,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException, Va
 
 from channels.base import InvalidPayload
 from channels.registry import ALL
-from channels.sms.adapter import TwilioSmsAdapter, parse_form
+from channels.sms.adapter import JSON, TwilioSmsAdapter, parse_form
 from channels.sms.keywords import classify
 from channels.sms.signature import is_valid
 from hub.audit.record import Origin
@@ -37,11 +37,17 @@ async def _signed_body(request: Request[Any, Any, Any], hub: Hub) -> bytes:
     if sms.public_url:
         query = request.scope.get("query_string", b"").decode()
         url = sms.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
-    try:
-        params = parse_form(body, request.headers.get("content-type", ""))
-    except InvalidPayload:
-        params = []  # a signature over a body we cannot read will not match either
-    if not is_valid(sms.auth_token, request.headers.get("x-twilio-signature"), url, params):
+    content_type = request.headers.get("content-type", "")
+    signature = request.headers.get("x-twilio-signature")
+    if content_type.startswith(JSON):  # signed over the URL, whose bodySHA256 is the body's hash
+        valid = is_valid(sms.auth_token, signature, url, body=body)
+    else:
+        try:
+            params = parse_form(body, content_type)
+        except InvalidPayload:
+            params = []  # a signature over a body we cannot read will not match either
+        valid = is_valid(sms.auth_token, signature, url, params)
+    if not valid:
         raise PermissionDeniedException("missing or invalid X-Twilio-Signature")
     return body
 
