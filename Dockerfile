@@ -5,7 +5,8 @@ COPY hub hub
 COPY channels channels
 COPY web web
 COPY locales locales
-RUN pip install --no-cache-dir .
+# Editable: the hub finds web/ and locales/ beside its package, as in a checkout.
+RUN pip install --no-cache-dir -e .
 ENV PUENTE_HOST=0.0.0.0 PUENTE_DATA_DIR=/data
 VOLUME /data
 EXPOSE 8000
