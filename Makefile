@@ -28,7 +28,10 @@ test: $(VENV)/.installed system-deps
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
 
-# Re-extract the gettext catalogs after changing marked strings.
+# Re-extract the gettext catalogs after changing marked strings: `puente` (the server's) and
+# `web` (the inbox's, from web/strings.js).
 catalogs: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F locales/babel.cfg -k _ -o locales/puente.pot --no-location --sort-output --project Puente --copyright-holder "Puente contributors" hub channels
 	$(VENV)/bin/pybabel update -i locales/puente.pot -d locales -D puente --no-fuzzy-matching
+	$(VENV)/bin/pybabel extract -F locales/babel-web.cfg -k _ -o locales/web.pot --no-location --sort-output --project Puente --copyright-holder "Puente contributors" web
+	$(VENV)/bin/pybabel update -i locales/web.pot -d locales -D web --no-fuzzy-matching

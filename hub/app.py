@@ -37,6 +37,8 @@ from hub.demo import print_logins, seed_demo
 from hub.deps import Hub
 from hub.errors import internal_error, storage_unavailable, validation_error, write_conflict
 from hub.events import Published
+from hub.i18n_routes import web_catalog
+from hub.language.controllers import check_language
 from hub.media.controllers import media_file
 from hub.media.worker import MediaWorker
 from hub.outbox.worker import OutboxWorker
@@ -46,6 +48,8 @@ from hub.realtime.stream import stream
 from hub.refusals import Refused, render_refusal
 from hub.settings import Settings, load_settings
 from hub.sms.webhooks import sms_inbound, sms_status
+from hub.templates.controllers import TemplateController, fill_in
+from hub.templates.starter import ensure_starter
 from hub.timeline.inbound import receive
 from hub.timeline.outbound import delivery_status, outbox
 from hub.webchat.cors import WebchatCORS
@@ -64,6 +68,7 @@ PUBLIC = [
     "^/api/channels/",
     "^/api/webchat/",
     "^/api/auth/login",
+    "^/api/i18n/",
 ]
 
 
@@ -121,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await anyio.to_thread.run_sync(upgrade, settings.database.url)
         await hub.fanout.start()
         hub.writer.start()
+        await hub.writer.submit(ensure_starter, settings.clinic.languages)
         await hub.outbox.start()
         await hub.media.start()
         try:
@@ -142,12 +148,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     auth = make_session_auth(hub.principals, settings.security.idle_timeout_s, settings.security.secure_cookies, PUBLIC)
     handlers: list[Any] = [
         health,
+        web_catalog,
         receive,
         sms_inbound,
         sms_status,
         outbox,
         delivery_status,
         media_file,
+        TemplateController,
+        check_language,
+        fill_in,
         stream,
         WebchatController,
         visitor_socket,

@@ -59,3 +59,34 @@ def negotiate(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         if lang in SUPPORTED:
             ranked.append((weight, lang))
     return max(ranked, key=lambda x: x[0])[1] if ranked else DEFAULT
+
+
+WEB_DOMAIN = "web"
+"""The inbox's strings (web/strings.js), a domain of their own: the browser fetches them whole."""
+
+
+def supported(tag: str | None) -> str | None:
+    """The supported language a tag names (es, es-MX, es_MX -> es), else None."""
+    try:
+        lang = Locale.parse(tag.strip().replace("-", "_")).language if tag and tag.strip() else None
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    return lang if lang in SUPPORTED else None
+
+
+def language_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The language to answer in: the signed-in staff member's saved preference, else the request's."""
+    user = connection.scope.get("user")
+    return supported(getattr(user, "ui_language", None)) or negotiate(connection)
+
+
+@cache
+def web_messages(locale: str) -> dict[str, str]:
+    """The web domain's catalog for `locale` as {msgid: translation}, compiled once by babel;
+    untranslated and fuzzy messages are left out (the inbox shows the English source)."""
+    po = LOCALES / locale / "LC_MESSAGES" / f"{WEB_DOMAIN}.po"
+    if not po.exists():
+        return {}
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}

@@ -5,30 +5,65 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import msgspec
+from babel import Locale, UnknownLocaleError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
-from hub.i18n import negotiate, translate
+from hub.i18n import language_of, translate
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-class Refused(HTTPException):
-    """A 4xx whose detail is a catalog message with named placeholders."""
+class Problem(msgspec.Struct, frozen=True):
+    """One thing wrong with what was sent, and where: a catalog message, its placeholders, and
+    where it is (say {"channel": "sms", "locale": "es", "field": "body", "position": 12})."""
 
-    def __init__(self, status_code: int, message: str, **params: Any) -> None:
-        self.message, self.params = message, params
+    code: str
+    message: str
+    params: dict[str, Any] = {}
+    where: dict[str, Any] = {}
+    blocks: str = "save"  # "save": never acceptable; "publish": acceptable in a draft
+
+
+def explain(problem: Problem, locale: str) -> dict[str, Any]:
+    """A problem as the client gets it, in its language (a `language` parameter, a tag such as
+    es-MX, is shown by its name in that language)."""
+    params = dict(problem.params)
+    if isinstance(params.get("language"), str):
+        try:
+            params["language"] = Locale.parse(params["language"].replace("-", "_")).get_display_name(locale)
+        except (ValueError, UnknownLocaleError):
+            pass
+    return {
+        "code": problem.code,
+        "message": translate(locale, problem.message, **params),
+        "blocks": problem.blocks,
+        **problem.where,
+    }
+
+
+class Refused(HTTPException):
+    """A 4xx whose detail is a catalog message with named placeholders, and optionally the
+    problems behind it."""
+
+    def __init__(self, status_code: int, message: str, problems: list[Problem] | None = None, **params: Any) -> None:
+        self.message, self.params, self.problems = message, params, problems or []
         super().__init__(status_code=status_code, detail=message.format(**params))
 
 
 def render_refusal(request: Request[Any, Any, Any], exc: Refused) -> Response[dict[str, Any]]:
-    detail = translate(negotiate(request), exc.message, **exc.params)
+    locale = language_of(request)  # the signed-in user's preference, else Accept-Language
+    detail = translate(locale, exc.message, **exc.params)
     headers = (
         {"Retry-After": str(exc.params["seconds"])} if exc.status_code == 429 and "seconds" in exc.params else None
     )
+    body: dict[str, Any] = {"status_code": exc.status_code, "detail": detail}
+    if exc.problems:
+        body["problems"] = [explain(p, locale) for p in exc.problems]
     return Response(
-        {"status_code": exc.status_code, "detail": detail},
+        body,
         status_code=exc.status_code,
         media_type=MediaType.JSON,
         headers=headers,

@@ -58,6 +58,7 @@ class ClinicSettings:
     timezone: str = "America/Los_Angeles"
     default_language: str = "en"
     default_region: str = "US"  # for phone numbers written without a country code
+    languages: tuple[str, ...] = ("en", "es")  # every published template speaks all of them
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def load_settings() -> Settings:
             timezone=_env("CLINIC_TIMEZONE", "America/Los_Angeles"),
             default_language=_env("DEFAULT_LANGUAGE", "en"),
             default_region=_env("DEFAULT_REGION", "US"),
+            languages=_env_list("CLINIC_LANGUAGES") or ("en", "es"),
         ),
         sms=SmsSettings(
             account_sid=_env("TWILIO_ACCOUNT_SID", ""),
@@ -222,6 +224,9 @@ def load_settings() -> Settings:
             allowed_origins=_env_list("WEBCHAT_ORIGINS"),
             identity_secret=_env("WEBCHAT_IDENTITY_SECRET", ""),
             token_ttl_s=_env_int("WEBCHAT_TOKEN_TTL", 30 * 86400),
+            messages_per_minute=_env_int("WEBCHAT_MESSAGES_PER_MINUTE", 20),
+            sessions_per_hour=_env_int("WEBCHAT_SESSIONS_PER_HOUR", 20),
+            codes_per_hour=_env_int("WEBCHAT_CODES_PER_HOUR", 5),
         ),
         server=ServerSettings(
             host=_env("HOST", "127.0.0.1"),

@@ -1,7 +1,10 @@
-"""gettext catalogs: every marked string is extracted and translated in every locale."""
+"""gettext catalogs: every marked string is extracted and translated in every locale, in both
+domains: `puente` (the server's messages) and `web` (the inbox's, marked in web/strings.js)."""
 
 from __future__ import annotations
 
+import re
+import string
 import subprocess
 import sys
 from pathlib import Path
@@ -13,14 +16,22 @@ from hub.i18n import LOCALES, SUPPORTED, translate
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# domain -> (babel config in locales/, what is extracted), as `make catalogs` does it
+DOMAINS = {
+    "puente": ("babel.cfg", ["hub", "channels"]),
+    "web": ("babel-web.cfg", ["web"]),
+}
+
 
 def _catalog(path: Path, locale: str | None = None):
     with path.open("rb") as f:
         return read_po(f, locale=locale)
 
 
-def test_every_marked_string_is_in_the_template(tmp_path):
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_marked_string_is_in_the_template(tmp_path, domain):
     """Extract afresh with babel's standard tooling: the committed template must match."""
+    config, sources = DOMAINS[domain]
     fresh = tmp_path / "fresh.pot"
     subprocess.run(
         [
@@ -29,27 +40,27 @@ def test_every_marked_string_is_in_the_template(tmp_path):
             "babel.messages.frontend",
             "extract",
             "-F",
-            str(LOCALES / "babel.cfg"),
+            str(LOCALES / config),
             "-k",
             "_",
             "--no-location",
             "--sort-output",
             "-o",
             str(fresh),
-            "hub",
-            "channels",
+            *sources,
         ],
         cwd=ROOT,
         check=True,
         capture_output=True,
     )
-    assert {m.id for m in _catalog(fresh) if m.id} == {m.id for m in _catalog(LOCALES / "puente.pot") if m.id}
+    assert {m.id for m in _catalog(fresh) if m.id} == {m.id for m in _catalog(LOCALES / f"{domain}.pot") if m.id}
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)
-def test_every_message_has_a_translation(locale):
-    template = {m.id for m in _catalog(LOCALES / "puente.pot") if m.id}
-    catalog = _catalog(LOCALES / locale / "LC_MESSAGES" / "puente.po", locale)
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_message_has_a_translation(domain, locale):
+    template = {m.id for m in _catalog(LOCALES / f"{domain}.pot") if m.id}
+    catalog = _catalog(LOCALES / locale / "LC_MESSAGES" / f"{domain}.po", locale)
     missing = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
     assert template and not missing, f"untranslated in {locale}: {missing}"
     assert template <= {m.id for m in catalog if m.id}
@@ -60,9 +71,30 @@ def test_every_message_has_a_translation(locale):
 
 
 def _fields(s: str) -> list[str]:
-    import string
-
     return [f for _, f, _, _ in string.Formatter().parse(s) if f]
+
+
+def test_every_inbox_string_is_marked():
+    """A value in web/strings.js's table that is not wrapped in _() would never be extracted."""
+    source = (ROOT / "web" / "strings.js").read_text(encoding="utf-8")
+    table = source[source.index("const MESSAGES = {") : source.index("\n};", source.index("const MESSAGES = {"))]
+    entries = re.findall(r'^\s*"([\w.]+)":\s*(.+?),?$', table, flags=re.M)
+    assert len(entries) > 100
+    for key, value in entries:
+        literals = re.findall(r'"(?:[^"\\]|\\.)*"', value)
+        marked = re.findall(r'_\("(?:[^"\\]|\\.)*"\)', value)
+        assert literals and len(literals) == len(marked), f"{key} is not marked with _(): {value}"
+
+
+def test_every_key_the_inbox_uses_exists():
+    """t("some.key") with no entry in web/strings.js would show the key itself to the user."""
+    source = (ROOT / "web" / "strings.js").read_text(encoding="utf-8")
+    keys = set(re.findall(r'^\s*"([\w.]+)":', source, flags=re.M))
+    inbox = [p for p in (ROOT / "web").glob("*.js") if p.name != "widget.js"]  # the widget has the hub's strings
+    used = {key for p in inbox for key in re.findall(r'\bt[n]?\("([\w.]+)"', p.read_text(encoding="utf-8"))}
+    assert used and not sorted(used - keys)
+    prefixes = {pre for p in inbox for pre in re.findall(r"\bt\(`([\w.]+\.)\$\{", p.read_text(encoding="utf-8"))}
+    assert all(any(k.startswith(pre) for k in keys) for pre in prefixes), prefixes
 
 
 def test_refusals_follow_the_request_language(hub_server, staff):

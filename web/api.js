@@ -6,10 +6,11 @@ const CSRF_COOKIE = "puente_csrf";
 
 /** An answer other than 2xx; `detail` is the server's explanation (or ours when there was none). */
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, problems = null) {
     super(detail);
     this.status = status;
     this.detail = detail;
+    this.problems = problems; // what is wrong and where, when the server said (template validation)
   }
 }
 
@@ -63,7 +64,7 @@ async function send(method, path, body, retried = false) {
   if (response.status === 403 && /csrf/i.test(detail) && !retried) {
     return send(method, path, body, true); // the CSRF cookie was missing or stale: fetch a fresh one once
   }
-  throw new ApiError(response.status, detail);
+  throw new ApiError(response.status, detail, Array.isArray(data?.problems) ? data.problems : null);
 }
 
 /** A call that needs a session: a 401 means it expired, and the app goes back to sign-in. */
@@ -96,6 +97,8 @@ export const api = {
   },
   /** Checks the session is still good; a 401 triggers the session-expired path. */
   whoami: () => call("GET", "/api/auth/me"),
+  /** Changes the signed-in user's own preferences ({ui_language}); answers the updated user. */
+  updateMe: (changes) => call("PATCH", "/api/auth/me", changes),
   login: (login, password) => send("POST", "/api/auth/login", { login, password }),
   logout: () => send("POST", "/api/auth/logout", {}),
 
@@ -111,4 +114,19 @@ export const api = {
   assign: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId }),
   setStatus: (id, status) => call("POST", `/api/conversations/${id}/status`, { status }),
   markRead: (id, upto) => call("POST", `/api/conversations/${id}/read`, { upto }),
+
+  templates: () => call("GET", "/api/templates"),
+  template: (key) => call("GET", `/api/templates/${encodeURIComponent(key)}`),
+  placeholders: () => call("GET", "/api/templates/placeholders"),
+  previewTemplate: (content) => call("POST", "/api/templates/preview", { content }),
+  createTemplate: (key, purpose, content) => call("POST", "/api/templates", { key, purpose, content }),
+  saveDraft: (key, body) => call("PUT", `/api/templates/${encodeURIComponent(key)}/draft`, body),
+  publishTemplate: (key, seen) =>
+    call("POST", `/api/templates/${encodeURIComponent(key)}/publish`, { seen_updated_at: seen }),
+  discardDraft: (key) => call("DELETE", `/api/templates/${encodeURIComponent(key)}/draft`),
+  restoreTemplate: (key, number, seen) =>
+    call("POST", `/api/templates/${encodeURIComponent(key)}/restore`, { number, seen_updated_at: seen }),
+  fillTemplate: (conversationId, key, channel) =>
+    call("GET", `/api/conversations/${conversationId}/templates/${encodeURIComponent(key)}?${query({ channel })}`),
+  checkLanguage: (text, locale) => call("POST", "/api/language/check", { text, locale }),
 };

@@ -6,7 +6,8 @@ import { ConversationView } from "./conversation-view.js";
 import { h, replaceChildren } from "./dom.js";
 import { loginView } from "./login-view.js";
 import { State, Stream } from "./stream.js";
-import { LOCALE, t } from "./strings.js";
+import { TemplatesView } from "./templates-view.js";
+import { LANGUAGE_NAMES, LOCALE, browserLanguage, loadLanguage, t } from "./strings.js";
 
 const root = document.getElementById("app");
 const LIST_RETRY_MS = 3000;
@@ -40,6 +41,8 @@ class Inbox {
     });
     this.connection = h("span", { class: "conn", role: "status", "data-testid": "connection-status" });
     this.layout = h("div", { class: "inbox", "data-view": "list" }, this.list.element, this.view.element);
+    // Supervisors propose template changes and admins publish them; agents only use templates.
+    this.templates = me.role === "agent" ? null : new TemplatesView({ me });
     this.element = h("div", { class: "shell" }, this.#topbar(), this.layout);
     this.#renderConnection(State.CONNECTING);
     this.clock = setInterval(() => this.renderList(), CLOCK_MS);
@@ -51,12 +54,42 @@ class Inbox {
     return h("header", { class: "topbar" },
       h("a", { class: "brand", href: "#/" }, h("img", { class: "brand-mark", src: "/favicon.svg", alt: "" }), t("app.name")),
       this.connection,
+      h("nav", { class: "topnav", "aria-label": t("top.sections") },
+        h("a", { href: "#/", "data-testid": "nav-inbox" }, t("top.inbox")),
+        this.templates ? h("a", { href: "#/templates", "data-testid": "nav-templates" }, t("top.templates")) : null),
       h("span", { class: "topbar-spacer" }),
       h("span", { class: "current-user", "data-testid": "current-user" },
         h("span", { class: "avatar", "aria-hidden": "true" }, initials(this.me.display_name)),
         h("span", { class: "current-user-text" },
           t("top.user", { name: this.me.display_name, role: t(`role.${this.me.role}`) }))),
+      this.#languageSwitcher(),
       signOut);
+  }
+
+  /** English / Español: saves the choice on the account and draws the inbox again in it. */
+  #languageSwitcher() {
+    const select = h("select", { id: "ui-language", class: "language-select", "data-testid": "language-select" },
+      Object.entries(LANGUAGE_NAMES).map(([code, name]) =>
+        h("option", { value: code, lang: code, selected: code === LOCALE }, name)));
+    const failed = h("span", { class: "form-error", role: "alert", "data-testid": "language-error", hidden: true });
+    select.addEventListener("change", async () => {
+      select.disabled = true;
+      failed.hidden = true;
+      try {
+        const me = await api.updateMe({ ui_language: select.value });
+        await loadLanguage(me.ui_language || browserLanguage());
+        showLanguage();
+        showInbox(me);
+        document.getElementById("ui-language")?.focus();
+      } catch (err) {
+        select.value = LOCALE;
+        select.disabled = false;
+        failed.textContent = t("top.languageFailed", { detail: err instanceof ApiError ? err.detail : t("error.network") });
+        failed.hidden = false;
+      }
+    });
+    return h("span", { class: "language-switch" },
+      h("label", { class: "sr-only", for: "ui-language" }, t("top.language")), select, failed);
   }
 
   async start() {
@@ -155,7 +188,25 @@ class Inbox {
     else location.hash = hash;
   }
 
+  /** The page shows one section at a time: the inbox, or the templates (for those who edit them). */
+  #show(section) {
+    const current = this.element.lastChild;
+    if (current !== section) current.replaceWith(section);
+    for (const link of this.element.querySelectorAll(".topnav a")) {
+      const active = (link.dataset.testid === "nav-templates") === (section !== this.layout);
+      if (active) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+  }
+
   route() {
+    const templates = /^#\/templates(?:\/([a-z0-9_]+))?$/.exec(location.hash);
+    if (templates && this.templates) {
+      this.#show(this.templates.element);
+      this.templates.open(templates[1] || null);
+      return;
+    }
+    this.#show(this.layout);
     const match = /^#\/c\/(\d+)$/.exec(location.hash);
     if (match) {
       const id = Number(match[1]);
@@ -180,7 +231,23 @@ function showLogin(notice = "") {
   if (inbox) inbox.close();
   inbox = null;
   window.puenteInbox = null;
-  replaceChildren(root, loginView({ onSignedIn: showInbox, notice }));
+  replaceChildren(root, loginView({ onSignedIn: enterInbox, notice }));
+}
+
+/** The page speaks the language the strings are in. */
+function showLanguage() {
+  document.documentElement.lang = LOCALE;
+  document.title = t("app.title");
+}
+
+/** After signing in: the inbox in the user's saved language, else the browser's. */
+async function enterInbox(me) {
+  const wanted = me.ui_language || browserLanguage();
+  if (wanted !== LOCALE) {
+    await loadLanguage(wanted);
+    showLanguage();
+  }
+  showInbox(me);
 }
 
 function showInbox(me) {
@@ -226,16 +293,18 @@ for (const type of ["keydown", "pointerdown"]) {
 }
 
 async function boot() {
-  document.documentElement.lang = LOCALE;
-  document.title = t("app.title");
   let me = null;
+  let failure = null;
   try {
     me = await api.me();
   } catch (err) {
-    showLogin(err instanceof ApiError ? err.detail : t("error.network"));
-    return;
+    failure = err;
   }
-  if (me) showInbox(me);
+  // The strings before the first render: the user's saved language, else the browser's.
+  await loadLanguage(me?.ui_language || browserLanguage());
+  showLanguage();
+  if (failure) showLogin(failure instanceof ApiError && failure.status ? failure.detail : t("error.network"));
+  else if (me) showInbox(me);
   else showLogin();
 }
 

@@ -40,6 +40,8 @@ export class ConversationView {
       },
       onNote: (text) => this.#act("error.note", () => api.note(this.conversation.id, text)),
       onTyping: () => this.#typing(),
+      onTemplate: (key, channel) => api.fillTemplate(this.conversation.id, key, channel),
+      onCheck: (text, language) => api.checkLanguage(text, language),
     });
     document.addEventListener("visibilitychange", () => this.#markRead());
     this.showEmpty();

@@ -1,6 +1,6 @@
 // Dates, channels and languages as people read them.
 
-import { LOCALE, t, tn } from "./strings.js";
+import { LOCALE, formattingLocale, t, tn } from "./strings.js";
 
 const KNOWN_CHANNELS = new Set(["sms", "email", "webchat", "api", "voice"]);
 
@@ -12,11 +12,32 @@ export function channelLabel(channel) {
   return t(`channel.${channelKey(channel)}`);
 }
 
-const timeOfDay = new Intl.DateTimeFormat(LOCALE, { hour: "numeric", minute: "2-digit" });
-const dayAndTime = new Intl.DateTimeFormat(LOCALE, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
-const fullDate = new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: "short", day: "numeric" });
-const shortDate = new Intl.DateTimeFormat(LOCALE, { month: "short", day: "numeric" });
-const longStamp = new Intl.DateTimeFormat(LOCALE, { dateStyle: "full", timeStyle: "short" });
+// Intl formatters for the current language, built on first use and again after it changes.
+let formats = null;
+
+function fmt() {
+  if (formats?.language !== LOCALE) {
+    const locale = formattingLocale();
+    formats = {
+      language: LOCALE,
+      timeOfDay: new Intl.DateTimeFormat(locale, { hour: "numeric", minute: "2-digit" }),
+      dayAndTime: new Intl.DateTimeFormat(locale, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" }),
+      fullDate: new Intl.DateTimeFormat(locale, { year: "numeric", month: "short", day: "numeric" }),
+      shortDate: new Intl.DateTimeFormat(locale, { month: "short", day: "numeric" }),
+      longStamp: new Intl.DateTimeFormat(locale, { dateStyle: "full", timeStyle: "short" }),
+      languageNames: displayNames(locale),
+    };
+  }
+  return formats;
+}
+
+function displayNames(locale) {
+  try {
+    return new Intl.DisplayNames([locale], { type: "language" });
+  } catch {
+    return null;
+  }
+}
 
 function sameDay(a, b) {
   return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
@@ -34,36 +55,29 @@ export function relativeTime(iso, now = new Date()) {
   yesterday.setDate(now.getDate() - 1);
   if (sameDay(then, yesterday)) return t("time.yesterday");
   if (seconds < 86400) return tn("time.hours", Math.floor(seconds / 3600));
-  return then.getFullYear() === now.getFullYear() ? shortDate.format(then) : fullDate.format(then);
+  return then.getFullYear() === now.getFullYear() ? fmt().shortDate.format(then) : fmt().fullDate.format(then);
 }
 
 /** A timeline stamp: time of day for today, else date and time. */
 export function eventTime(iso, now = new Date()) {
   const then = new Date(iso);
-  return sameDay(then, now) ? timeOfDay.format(then) : dayAndTime.format(then);
+  return sameDay(then, now) ? fmt().timeOfDay.format(then) : fmt().dayAndTime.format(then);
 }
 
 export function longTime(iso) {
-  return longStamp.format(new Date(iso));
+  return fmt().longStamp.format(new Date(iso));
 }
 
 export function dateOnly(isoDate) {
   // A date of birth has no time zone: read it as a calendar date.
   const [y, m, d] = isoDate.split("-").map(Number);
-  return fullDate.format(new Date(y, m - 1, d));
-}
-
-let languageNames = null;
-try {
-  languageNames = new Intl.DisplayNames([LOCALE], { type: "language" });
-} catch {
-  languageNames = null;
+  return fmt().fullDate.format(new Date(y, m - 1, d));
 }
 
 export function languageLabel(code) {
   if (!code) return t("patient.unknownLanguage");
   try {
-    return languageNames?.of(code) ?? code;
+    return fmt().languageNames?.of(code) ?? code;
   } catch {
     return code;
   }

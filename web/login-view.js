@@ -31,7 +31,7 @@ export function loginView({ onSignedIn, notice = "" }) {
     submit.textContent = t("login.submitting");
     try {
       const me = await api.login(login.value.trim(), password.value);
-      onSignedIn(me);
+      await onSignedIn(me); // may first load the user's language
     } catch (err) {
       error.textContent = err instanceof ApiError && err.status === 401
         ? t("login.wrong")

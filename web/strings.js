@@ -1,185 +1,319 @@
-// Every user-facing string of the inbox, in one place.
+// Every user-facing string of the inbox, in one place, and the language it is shown in.
 //
-// Keys are stable names for the code; values are the English source strings, which are
-// what a gettext catalog will use as msgids. Placeholders are named ({name}), and whole
-// sentences stay whole: never glue translated pieces together. Plural strings are
-// {one, other} objects picked with Intl.PluralRules.
+// Keys are stable names for the code; values are the English source strings, marked with _()
+// so that babel's JavaScript extractor puts them in the `web` gettext domain
+// (locales/web.pot, locales/{en,es}/LC_MESSAGES/web.po; `make catalogs`). The hub serves a
+// language's catalog (GET /api/i18n/web?lang=es, English msgid -> translation) and t() looks
+// the English source up in it. Placeholders are named ({name}) and filled after translation,
+// and whole sentences stay whole: never glue translated pieces together. A plural is an
+// {one, other} pair of marked messages, picked with Intl.PluralRules in the current language.
 
-export const LOCALE = "en";
+/** Marks a message for extraction (babel looks for `_("...")`); the catalog translates it in t(). */
+function _(message) {
+  return message;
+}
+
+export const SUPPORTED = ["en", "es"];
+export const DEFAULT_LANGUAGE = "en";
+
+/** Each language by its own name, as the language switcher offers it: never translated. */
+export const LANGUAGE_NAMES = { en: "English", es: "Español" };
+
+/** The language the inbox speaks now (a live binding: read it when you need it, do not copy it
+ * at module load). Dates and numbers follow it too. */
+export let LOCALE = DEFAULT_LANGUAGE;
 
 const MESSAGES = {
-  "app.name": "Puente",
-  "app.title": "Puente inbox",
-  "app.skip": "Skip to conversation",
+  "app.name": _("Puente"),
+  "app.title": _("Puente inbox"),
+  "app.skip": _("Skip to conversation"),
 
-  "login.heading": "Sign in",
-  "login.intro": "Use your clinic staff account.",
-  "login.login": "Login",
-  "login.password": "Password",
-  "login.submit": "Sign in",
-  "login.submitting": "Signing in…",
-  "login.wrong": "Wrong login or password.",
-  "login.failed": "Could not sign in: {detail}",
-  "login.expired": "Your session has expired. Please sign in again.",
-  "login.signedOut": "You have signed out.",
+  "login.heading": _("Sign in"),
+  "login.intro": _("Use your clinic staff account."),
+  "login.login": _("Login"),
+  "login.password": _("Password"),
+  "login.submit": _("Sign in"),
+  "login.submitting": _("Signing in…"),
+  "login.wrong": _("Wrong login or password."),
+  "login.failed": _("Could not sign in: {detail}"),
+  "login.expired": _("Your session has expired. Please sign in again."),
+  "login.signedOut": _("You have signed out."),
 
-  "top.signOut": "Sign out",
-  "top.user": "{name}, {role}",
-  "role.agent": "Agent",
-  "role.supervisor": "Supervisor",
-  "role.admin": "Admin",
+  "top.signOut": _("Sign out"),
+  "top.language": _("Language"),
+  "top.languageFailed": _("Could not change the language: {detail}"),
+  "top.user": _("{name}, {role}"),
+  "top.sections": _("Sections"),
+  "top.inbox": _("Inbox"),
+  "top.templates": _("Templates"),
+  "role.agent": _("Agent"),
+  "role.supervisor": _("Supervisor"),
+  "role.admin": _("Admin"),
 
-  "conn.connecting": "Connecting…",
-  "conn.live": "Live",
-  "conn.reconnecting": "Reconnecting…",
-  "conn.paused": "Paused",
-  "conn.stopped": "Offline",
+  "conn.connecting": _("Connecting…"),
+  "conn.live": _("Live"),
+  "conn.reconnecting": _("Reconnecting…"),
+  "conn.paused": _("Paused"),
+  "conn.stopped": _("Offline"),
 
-  "list.heading": "Conversations",
-  "list.filter": "Show",
-  "list.filterAll": "All open",
-  "list.filterMine": "Mine",
-  "list.loading": "Loading conversations…",
-  "list.empty": "No open conversations. New messages will appear here.",
-  "list.emptyMine": "No open conversations are assigned to you.",
-  "list.unassigned": "Unassigned",
-  "list.you": "You",
-  "list.noPreview": "No messages yet",
-  "list.newActivity": "New activity",
+  "list.heading": _("Conversations"),
+  "list.filter": _("Show"),
+  "list.filterAll": _("All open"),
+  "list.filterMine": _("Mine"),
+  "list.loading": _("Loading conversations…"),
+  "list.empty": _("No open conversations. New messages will appear here."),
+  "list.emptyMine": _("No open conversations are assigned to you."),
+  "list.unassigned": _("Unassigned"),
+  "list.you": _("You"),
+  "list.noPreview": _("No messages yet"),
+  "list.newActivity": _("New activity"),
 
-  "status.open": "Open",
-  "status.pending": "Pending",
-  "status.resolved": "Resolved",
+  "status.open": _("Open"),
+  "status.pending": _("Pending"),
+  "status.resolved": _("Resolved"),
 
-  "channel.sms": "SMS",
-  "channel.email": "Email",
-  "channel.webchat": "Web chat",
-  "channel.api": "API",
-  "channel.voice": "Voice",
-  "channel.other": "Other",
+  "channel.sms": _("SMS"),
+  "channel.email": _("Email"),
+  "channel.webchat": _("Web chat"),
+  "channel.api": _("API"),
+  "channel.voice": _("Voice"),
+  "channel.other": _("Other"),
 
-  "time.now": "now",
-  "time.minutes": { one: "{n} min", other: "{n} min" },
-  "time.hours": { one: "{n} h", other: "{n} h" },
-  "time.yesterday": "Yesterday",
+  "time.now": _("now"),
+  "time.minutes": { one: _("{n} min"), other: _("{n} min") },
+  "time.hours": { one: _("{n} h"), other: _("{n} h") },
+  "time.yesterday": _("Yesterday"),
 
-  "detail.emptyTitle": "No conversation selected",
-  "detail.empty": "Pick a conversation on the left to see the patient's history across every channel.",
-  "detail.back": "Conversations",
-  "detail.loading": "Loading conversation…",
-  "detail.failed": "Could not load this conversation: {detail}",
-  "detail.patientTyping": "{name} is typing…",
-  "detail.staffTyping": "{name} is typing…",
+  "detail.emptyTitle": _("No conversation selected"),
+  "detail.empty": _("Pick a conversation on the left to see the patient's history across every channel."),
+  "detail.back": _("Conversations"),
+  "detail.loading": _("Loading conversation…"),
+  "detail.failed": _("Could not load this conversation: {detail}"),
+  "detail.patientTyping": _("{name} is typing…"),
+  "detail.staffTyping": _("{name} is typing…"),
 
-  "patient.language": "Language",
-  "patient.dob": "Born",
-  "patient.timeZone": "Time zone",
-  "patient.contacts": "Contacts",
-  "patient.unknownLanguage": "Not set",
-  "contact.phone": "Phone",
-  "contact.email": "Email",
-  "contact.webchat": "Web chat",
-  "contact.portal": "Patient portal",
-  "contact.visitor": "visitor",
-  "contact.visitorUnverified": "visitor, identity not verified",
-  "contact.other": "Contact",
-  "contact.optedOut": "opted out",
-  "contact.verified": "verified",
+  "patient.language": _("Language"),
+  "patient.dob": _("Born"),
+  "patient.timeZone": _("Time zone"),
+  "patient.contacts": _("Contacts"),
+  "patient.unknownLanguage": _("Not set"),
+  "contact.phone": _("Phone"),
+  "contact.email": _("Email"),
+  "contact.webchat": _("Web chat"),
+  "contact.portal": _("Patient portal"),
+  "contact.visitor": _("visitor"),
+  "contact.visitorUnverified": _("visitor, identity not verified"),
+  "contact.other": _("Contact"),
+  "contact.optedOut": _("opted out"),
+  "contact.verified": _("verified"),
 
-  "conv.heading": "Conversation #{id}",
-  "conv.assignedTo": "Assigned to {name}",
-  "conv.unassigned": "Unassigned",
-  "conv.actions": "Conversation actions",
-  "conv.assignToMe": "Assign to me",
-  "conv.unassign": "Unassign",
-  "conv.resolve": "Resolve",
-  "conv.reopen": "Reopen",
+  "conv.heading": _("Conversation #{id}"),
+  "conv.assignedTo": _("Assigned to {name}"),
+  "conv.unassigned": _("Unassigned"),
+  "conv.actions": _("Conversation actions"),
+  "conv.assignToMe": _("Assign to me"),
+  "conv.unassign": _("Unassign"),
+  "conv.resolve": _("Resolve"),
+  "conv.reopen": _("Reopen"),
 
-  "timeline.heading": "Timeline",
-  "timeline.loadEarlier": "Load earlier",
-  "timeline.loadingEarlier": "Loading…",
-  "timeline.start": "Start of this patient's history",
-  "timeline.empty": "No events yet.",
-  "timeline.patient": "Patient",
-  "timeline.bot": "Assistant",
-  "timeline.system": "System",
-  "timeline.staff": "Staff",
-  "timeline.note": "Internal note",
-  "timeline.noteHint": "Not sent to the patient",
-  "timeline.assigned": "{actor} assigned the conversation to {assignee}",
-  "timeline.tookOver": "{actor} took the conversation",
-  "timeline.unassigned": "{actor} unassigned the conversation",
-  "timeline.resolved": "{actor} resolved the conversation",
-  "timeline.reopened": "{actor} reopened the conversation",
-  "timeline.pending": "{actor} marked the conversation as pending",
-  "timeline.handoff": "{actor} handed the conversation over",
-  "timeline.handoffText": "{actor} handed the conversation over: {text}",
-  "timeline.delivery": "Delivery update: {status}",
-  "timeline.consentRevoked": "The patient opted out of text messages to {address}: no SMS can be sent there until they reply START. Use another channel.",
-  "timeline.consentGranted": "The patient opted back in to text messages at {address}.",
-  "timeline.contactVerified": "The web-chat visitor proved {address} is theirs with a one-time code.",
-  "timeline.contactVerifiedMerged": "The web-chat visitor proved {address} is theirs with a one-time code; their chat joined this patient's record.",
-  "timeline.otherConversation": "Conversation #{id}",
-  "timeline.attachment": "Attachment: {name}",
-  "timeline.attachmentType": "attachment ({type})",
+  "timeline.heading": _("Timeline"),
+  "timeline.loadEarlier": _("Load earlier"),
+  "timeline.loadingEarlier": _("Loading…"),
+  "timeline.start": _("Start of this patient's history"),
+  "timeline.empty": _("No events yet."),
+  "timeline.patient": _("Patient"),
+  "timeline.bot": _("Assistant"),
+  "timeline.system": _("System"),
+  "timeline.staff": _("Staff"),
+  "timeline.note": _("Internal note"),
+  "timeline.noteHint": _("Not sent to the patient"),
+  "timeline.assigned": _("{actor} assigned the conversation to {assignee}"),
+  "timeline.tookOver": _("{actor} took the conversation"),
+  "timeline.unassigned": _("{actor} unassigned the conversation"),
+  "timeline.resolved": _("{actor} resolved the conversation"),
+  "timeline.reopened": _("{actor} reopened the conversation"),
+  "timeline.pending": _("{actor} marked the conversation as pending"),
+  "timeline.handoff": _("{actor} handed the conversation over"),
+  "timeline.handoffText": _("{actor} handed the conversation over: {text}"),
+  "timeline.delivery": _("Delivery update: {status}"),
+  "timeline.consentRevoked": _("The patient opted out of text messages to {address}: no SMS can be sent there until they reply START. Use another channel."),
+  "timeline.consentGranted": _("The patient opted back in to text messages at {address}."),
+  "timeline.contactVerified": _("The web-chat visitor proved {address} is theirs with a one-time code."),
+  "timeline.contactVerifiedMerged": _("The web-chat visitor proved {address} is theirs with a one-time code; their chat joined this patient's record."),
+  "timeline.otherConversation": _("Conversation #{id}"),
+  "timeline.attachment": _("Attachment: {name}"),
+  "timeline.attachmentType": _("attachment ({type})"),
 
-  "media.fetching": "Fetching attachment…",
-  "media.failed": "Attachment could not be fetched: {reason}",
-  "media.failedNoReason": "Attachment could not be fetched.",
-  "media.imageAlt": "Image sent by the patient",
-  "media.openFull": "Open full size",
-  "media.audio": "Audio sent by the patient",
-  "media.video": "Video sent by the patient",
-  "media.download": "Download attachment ({type})",
-  "media.downloadSized": "Download attachment ({type}, {size})",
-  "media.sizeBytes": "{n} bytes",
-  "media.sizeKB": "{n} KB",
-  "media.sizeMB": "{n} MB",
+  "media.fetching": _("Fetching attachment…"),
+  "media.failed": _("Attachment could not be fetched: {reason}"),
+  "media.failedNoReason": _("Attachment could not be fetched."),
+  "media.imageAlt": _("Image sent by the patient"),
+  "media.openFull": _("Open full size"),
+  "media.audio": _("Audio sent by the patient"),
+  "media.video": _("Video sent by the patient"),
+  "media.download": _("Download attachment ({type})"),
+  "media.downloadSized": _("Download attachment ({type}, {size})"),
+  "media.sizeBytes": _("{n} bytes"),
+  "media.sizeKB": _("{n} KB"),
+  "media.sizeMB": _("{n} MB"),
 
-  "timeline.announceMessage": "New message from {name}: {text}",
-  "timeline.announceNote": "New internal note from {name}",
+  "timeline.announceMessage": _("New message from {name}: {text}"),
+  "timeline.announceNote": _("New internal note from {name}"),
 
-  "msgstatus.queued": "Queued",
-  "msgstatus.sending": "Sending",
-  "msgstatus.undelivered": "Not delivered",
-  "msgstatus.sent": "Sent",
-  "msgstatus.delivered": "Delivered",
-  "msgstatus.read": "Read",
-  "msgstatus.failed": "Failed",
+  "msgstatus.queued": _("Queued"),
+  "msgstatus.sending": _("Sending"),
+  "msgstatus.undelivered": _("Not delivered"),
+  "msgstatus.sent": _("Sent"),
+  "msgstatus.delivered": _("Delivered"),
+  "msgstatus.read": _("Read"),
+  "msgstatus.failed": _("Failed"),
 
-  "composer.label": "Message",
-  "composer.modeReply": "Reply",
-  "composer.modeNote": "Internal note",
-  "composer.replyPlaceholder": "Write a reply to {name}…",
-  "composer.notePlaceholder": "Write a note for your team. The patient will not see it.",
-  "composer.channel": "Send via",
-  "composer.channelOptedOut": "{channel} (opted out)",
-  "composer.send": "Send reply",
-  "composer.addNote": "Add note",
-  "composer.sending": "Sending…",
-  "composer.hint": "Ctrl+Enter to send",
+  "composer.label": _("Message"),
+  "composer.modeReply": _("Reply"),
+  "composer.modeNote": _("Internal note"),
+  "composer.replyPlaceholder": _("Write a reply to {name}…"),
+  "composer.notePlaceholder": _("Write a note for your team. The patient will not see it."),
+  "composer.channel": _("Send via"),
+  "composer.channelOptedOut": _("{channel} (opted out)"),
+  "composer.send": _("Send reply"),
+  "composer.addNote": _("Add note"),
+  "composer.sending": _("Sending…"),
+  "composer.hint": _("Ctrl+Enter to send"),
+  "composer.template": _("Insert template"),
+  "composer.templateSearch": _("Search templates"),
+  "composer.templateLoading": _("Loading templates…"),
+  "composer.templateNone": _("No published template matches."),
+  "composer.templateFailed": _("Could not insert the template: {detail}"),
+  "composer.templateNoTranslation": _("This template has no {language} version, so it was inserted in {used}. Translate it before sending."),
+  "composer.templateFillIn": _("Fill in before sending: {fields}."),
+  "composer.fillInFirst": _("Replace {fields} with the real details before sending."),
+  "composer.plainSuggestion": _("Plain words: “{term}” → “{plain}”"),
+  "composer.plainUse": _("Use them"),
 
-  "error.network": "Cannot reach the server. Check your connection and try again.",
-  "error.server": "The server answered {status}.",
-  "error.reply": "Reply not sent: {detail}",
-  "error.note": "Note not saved: {detail}",
-  "error.assign": "Could not assign the conversation: {detail}",
-  "error.status": "Could not change the status: {detail}",
-  "error.list": "Could not load conversations: {detail}",
-  "error.earlier": "Could not load earlier events: {detail}",
-  "error.dismiss": "Dismiss",
+  "error.network": _("Cannot reach the server. Check your connection and try again."),
+  "error.server": _("The server answered {status}."),
+  "error.reply": _("Reply not sent: {detail}"),
+  "error.note": _("Note not saved: {detail}"),
+  "error.assign": _("Could not assign the conversation: {detail}"),
+  "error.status": _("Could not change the status: {detail}"),
+  "error.list": _("Could not load conversations: {detail}"),
+  "error.earlier": _("Could not load earlier events: {detail}"),
+  "error.dismiss": _("Dismiss"),
+
+  "tpl.heading": _("Templates"),
+  "tpl.new": _("New template"),
+  "tpl.key": _("Key"),
+  "tpl.keyHint": _("Lower-case letters, digits and _ (for example flu_shots). It cannot change later."),
+  "tpl.purpose": _("What it is for"),
+  "tpl.create": _("Create draft"),
+  "tpl.pick": _("Pick a template on the left, or make a new one."),
+  "tpl.failed": _("Could not load the templates: {detail}"),
+  "tpl.publishedN": _("Published v{n}"),
+  "tpl.draftN": _("Draft v{n}"),
+  "tpl.statePublished": _("Published: version {n}, by {who}, {when}"),
+  "tpl.stateDraft": _("Draft: version {n}, last edited by {who}, {when}"),
+  "tpl.neverPublished": _("Not published yet"),
+  "tpl.system": _("Puente (starter set)"),
+  "tpl.channels": _("Channels"),
+  "tpl.addChannel": _("+ {channel}"),
+  "tpl.insertPlaceholder": _("Insert a placeholder"),
+  "tpl.sample": _("Sample: {sample}"),
+  "tpl.missing": _("Missing"),
+  "tpl.subject": _("Subject"),
+  "tpl.subjectIn": _("Subject in {language}"),
+  "tpl.textIn": _("Text in {language}"),
+  "tpl.preview": _("Preview with sample data"),
+  "tpl.noPreview": _("The preview shows here once the text is complete and valid."),
+  "tpl.smsInfo": _("Text message: {segments} segment(s), {encoding}, {units} characters"),
+  "tpl.readability": _("Readability: {label} ({score})"),
+  "tpl.suggestion": _("Plain words: “{term}” → “{plain}”"),
+  "tpl.usePlain": _("Use them"),
+  "tpl.checkFailed": _("Could not check the text: {detail}"),
+  "tpl.problemsElsewhere": _("Other channels need fixing too: {channels}."),
+  "tpl.note": _("Note about this change"),
+  "tpl.notePlaceholder": _("Note about this change (optional)"),
+  "tpl.saveDraft": _("Save draft"),
+  "tpl.publish": _("Publish"),
+  "tpl.fixFirst": _("Fix what is marked first: every language must be complete and valid."),
+  "tpl.discard": _("Discard draft"),
+  "tpl.saved": _("Draft version {n} saved."),
+  "tpl.published": _("Version {n} is published: agents and the assistant use it from now on."),
+  "tpl.discarded": _("The draft was discarded."),
+  "tpl.restored": _("Version {n} was copied into draft {draft}: review it, then publish."),
+  "tpl.saveFailed": _("Could not save the draft: {detail}"),
+  "tpl.publishFailed": _("Could not publish: {detail}"),
+  "tpl.history": _("History"),
+  "tpl.versionN": _("Version {n}"),
+  "tpl.publishedBy": _("published by {who}, {when}"),
+  "tpl.writtenBy": _("written by {who}, {when}"),
+  "tpl.restoredFrom": _("restored from version {n}"),
+  "tpl.restore": _("Restore"),
+  "tpl.state.draft": _("Draft"),
+  "tpl.state.published": _("Published"),
+  "tpl.state.retired": _("Earlier"),
+  "tpl.state.discarded": _("Discarded"),
 };
 
-// A gettext catalog (msgid -> translation) can be installed here later.
 let catalog = {};
+let plurals = null;
+let numbers = null;
 
-export function setCatalog(messages) {
+/** Use `messages` (English msgid -> translation) for `language` from now on. */
+export function useCatalog(language, messages) {
+  LOCALE = SUPPORTED.includes(language) ? language : DEFAULT_LANGUAGE;
   catalog = messages || {};
+  plurals = null;
+  numbers = null;
+}
+
+/** The first supported language among BCP 47 tags (es-MX -> es), else null. */
+export function pickLanguage(tags) {
+  for (const tag of tags || []) {
+    const language = String(tag || "").trim().toLowerCase().split(/[-_]/)[0];
+    if (SUPPORTED.includes(language)) return language;
+  }
+  return null;
+}
+
+/** The browser's preferred supported language, else English. */
+export function browserLanguage() {
+  const tags = navigator.languages?.length ? navigator.languages : [navigator.language];
+  return pickLanguage(tags) ?? DEFAULT_LANGUAGE;
+}
+
+/** The tag to format dates and numbers with: the browser's own variant of the current language
+ * when it has one (es-MX: 12-hour clock), else the language itself. */
+export function formattingLocale() {
+  const tags = navigator.languages?.length ? navigator.languages : [navigator.language];
+  return tags.find((tag) => pickLanguage([tag]) === LOCALE) ?? LOCALE;
+}
+
+/** Fetch `language`'s catalog from the hub and use it; returns the language now in use. When the
+ * hub cannot be reached the inbox keeps the language it has (English source strings at first). */
+export async function loadLanguage(language) {
+  try {
+    const response = await fetch(`/api/i18n/web?lang=${encodeURIComponent(language)}`, {
+      credentials: "same-origin", headers: { accept: "application/json" },
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const data = await response.json();
+    useCatalog(data.language, data.messages);
+  } catch (err) {
+    console.warn(`puente: could not load the ${language} strings (${err})`);
+  }
+  return LOCALE;
+}
+
+function show(value) {
+  if (typeof value !== "number") return String(value);
+  // Numbers in the reader's language (1,5 in Spanish); never grouped, so ids stay as they are.
+  numbers ??= new Intl.NumberFormat(formattingLocale(), { useGrouping: false, maximumFractionDigits: 2 });
+  return numbers.format(value);
 }
 
 function fill(template, params) {
   return template.replace(/\{(\w+)\}/g, (whole, name) =>
-    Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole);
+    Object.prototype.hasOwnProperty.call(params, name) ? show(params[name]) : whole);
 }
 
 function lookup(key) {
@@ -191,19 +325,21 @@ function lookup(key) {
   return source;
 }
 
-/** The string `key` with its {placeholders} filled from `params`. */
-export function t(key, params = {}) {
-  const source = lookup(key);
-  const text = typeof source === "string" ? source : source.other;
-  return fill(catalog[text] ?? text, params);
+function translated(source) {
+  return catalog[source] || source;
 }
 
-const plurals = new Intl.PluralRules(LOCALE);
+/** The string `key` in the current language, with its {placeholders} filled from `params`. */
+export function t(key, params = {}) {
+  const source = lookup(key);
+  return fill(translated(typeof source === "string" ? source : source.other), params);
+}
 
 /** A plural string: picks the form for `n`, which is also available as {n}. */
 export function tn(key, n, params = {}) {
   const source = lookup(key);
   const forms = typeof source === "string" ? { other: source } : source;
+  plurals ??= new Intl.PluralRules(LOCALE);
   const form = forms[plurals.select(n)] ?? forms.other;
-  return fill(catalog[form] ?? form, { n, ...params });
+  return fill(translated(form), { n, ...params });
 }

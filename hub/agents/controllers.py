@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import select
@@ -32,6 +32,27 @@ from hub.refusals import Refused
 class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
     login: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class MeChanges(msgspec.Struct, forbid_unknown_fields=True):
+    """What staff may change about themselves; a field left out stays as it is."""
+
+    ui_language: Literal["en", "es"] | None | msgspec.UnsetType = msgspec.UNSET  # None: the browser's
+
+
+def _change_me(tx: Tx, items: list[tuple[Principal, MeChanges, Origin]]) -> list[Principal | Exception]:
+    out: list[Principal | Exception] = []
+    for who, changes, origin in items:
+        agent = tx.session.get(Agent, who.id)
+        if agent is None or not agent.active:
+            out.append(Refused(401, _("Sign in first.")))
+            continue
+        if changes.ui_language is not msgspec.UNSET:
+            detail = {"ui_language": {"from": agent.ui_language, "to": changes.ui_language}}
+            add_audit(tx, AuditRecord(AuditAction.AGENT_PREFERENCES, who.id, origin, detail=detail))
+            agent.ui_language = changes.ui_language
+        out.append(principal_of(agent))
+    return out
 
 
 class AuthController(Controller):
@@ -71,6 +92,15 @@ class AuthController(Controller):
     @get("/me", guards=[requires(Role.AGENT)])
     async def whoami(self, request: Request[Principal, Any, Any]) -> Principal:
         return request.user
+
+    @patch("/me", guards=[requires(Role.AGENT)])
+    async def change_me(
+        self, request: Request[Principal, Any, Any], data: JSONBody[MeChanges], hub: HubDep
+    ) -> Principal:
+        """Their own preferences (the inbox's language); answers the updated principal."""
+        principal = await hub.writer.submit(_change_me, (request.user, data, Origin.of(request)))
+        hub.principals.forget(request.user.id)
+        return principal
 
 
 class AgentOut(msgspec.Struct):

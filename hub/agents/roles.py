@@ -35,6 +35,7 @@ class Principal(msgspec.Struct, frozen=True):
     role: Role
     team_ids: tuple[int, ...]
     languages: tuple[str, ...]
+    ui_language: str | None = None  # the inbox's language they chose; None: their browser's
 
     @property
     def sees_everything(self) -> bool:

@@ -63,6 +63,10 @@ class PrincipalCache:
         self._cache[agent_id] = (now + self._ttl, principal)
         return principal
 
+    def forget(self, agent_id: int) -> None:
+        """The agent's record changed here: read it afresh on their next request."""
+        self._cache.pop(agent_id, None)
+
 
 def principal_of(agent: Agent) -> Principal:
     return Principal(
@@ -72,6 +76,7 @@ def principal_of(agent: Agent) -> Principal:
         role=Role(agent.role),
         team_ids=tuple(sorted(t.id for t in agent.teams)),
         languages=tuple(agent.languages or ()),
+        ui_language=agent.ui_language,
     )
 
 

@@ -28,10 +28,17 @@ class AuditAction(StrEnum):
     LOGOUT = "auth.logout"
     AUDIT_READ = "audit.read"
     AGENT_CREATE = "agent.create"
+    AGENT_PREFERENCES = "agent.preferences"
     CONSENT_CHANGE = "consent.change"
     WEBCHAT_CODE_SENT = "webchat.code_sent"
     WEBCHAT_VERIFIED = "webchat.verified"
     MEDIA_READ = "media.read"
+    TEMPLATE_CREATE = "template.create"
+    TEMPLATE_DRAFT = "template.draft"
+    TEMPLATE_RESTORE = "template.restore"
+    TEMPLATE_PUBLISH = "template.publish"
+    TEMPLATE_DISCARD = "template.discard"
+    TEMPLATE_RENDER = "template.render"  # a template filled in with a patient's data for a reply
 
 
 class Origin(msgspec.Struct, frozen=True):

@@ -70,6 +70,7 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="agent")
     languages: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    ui_language: Mapped[str | None] = mapped_column(String(16))  # the inbox's language; None: the browser's
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     teams: Mapped[list[Team]] = relationship(secondary=agent_teams, lazy="selectin")
@@ -254,6 +255,44 @@ class WebchatVerification(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Template(Base):
+    """A bilingual message template: a key, what it is for, and its versions."""
+
+    __tablename__ = "templates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    purpose: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TemplateVersion(Base):
+    """One version of a template's text: per channel (sms, email, chat), per locale. A template
+    has at most one draft (proposed by a supervisor or an admin) and one published version;
+    publishing retires the one before. Versions are never edited after they leave draft."""
+
+    __tablename__ = "template_versions"
+    __table_args__ = (
+        UniqueConstraint("template_id", "number", name="uq_template_versions_number"),
+        Index("ix_template_versions_template_state", "template_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12))  # draft, published, retired, discarded
+    # {"sms": {"en": {"body": ...}, "es": {...}}, "email": {"en": {"subject": ..., "body": ...}}, "chat": {...}}
+    content: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    note: Mapped[str | None] = mapped_column(String(300))
+    based_on: Mapped[int | None] = mapped_column(Integer)  # the version number it was restored from
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEntry(Base):

@@ -18,10 +18,10 @@ ARTIFACTS = Path(os.environ.get("PUENTE_ARTIFACTS", "/tmp"))
 
 
 @contextmanager
-def open_page(browser: Browser, base_url: str, name: str = "page") -> Iterator[Page]:
-    """A page in a fresh browser context (its own cookies). Uncaught script errors fail the test;
-    a screenshot is left in $PUENTE_ARTIFACTS when the test body raised."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 1360, "height": 820})
+def open_page(browser: Browser, base_url: str, name: str = "page", locale: str = "en-US") -> Iterator[Page]:
+    """A page in a fresh browser context (its own cookies) whose language is `locale`. Uncaught
+    script errors fail the test; a screenshot is left in $PUENTE_ARTIFACTS when the test body raised."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1360, "height": 820}, locale=locale)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
