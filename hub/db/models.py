@@ -50,6 +50,33 @@ class Team(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    # Opening hours in the clinic's time zone: {"mon": [["08:00", "17:00"]], ..., "sun": []}.
+    hours: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
+
+
+class Holiday(Base):
+    """A day a team (or, with no team, the whole clinic) is closed."""
+
+    __tablename__ = "holidays"
+    __table_args__ = (UniqueConstraint("team_id", "day", name="uq_holidays_team_day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class RedFlag(Base):
+    """A phrase that signals an emergency, in one language: data admins review and edit."""
+
+    __tablename__ = "red_flags"
+    __table_args__ = (UniqueConstraint("language", "phrase", name="uq_red_flags_language_phrase"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    phrase: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))  # cardiac, breathing, stroke, self_harm, bleeding...
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 agent_teams = Table(
@@ -72,6 +99,11 @@ class Agent(Base):
     languages: Mapped[list[str]] = mapped_column(JSONType, default=list)
     ui_language: Mapped[str | None] = mapped_column(String(16))  # the inbox's language; None: the browser's
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Routing: conversations are auto-assigned only to agents who said they are available and whose
+    # inbox is open (last_seen_at is kept fresh by their live stream), up to their capacity.
+    available: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     teams: Mapped[list[Team]] = relationship(secondary=agent_teams, lazy="selectin")
 
@@ -147,6 +179,14 @@ class Conversation(Base):
     preview: Mapped[str | None] = mapped_column(String(160))
     # The newest event staff have read in this conversation: the patient's "read" receipts.
     agent_read_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The bot: the newest inbound message it has answered, and what it is in the middle of
+    # ({"failures": 1, "pending": "verify_code", ...}); it answers only while handler is "bot".
+    bot_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    bot_state: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
+    language: Mapped[str | None] = mapped_column(String(16))  # the conversation's, for routing by skill
+    intent: Mapped[str | None] = mapped_column(String(32))
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # waiting for an agent since
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # identity checked (date of birth + code)
 
 
 class TimelineEvent(Base):
