@@ -1,8 +1,9 @@
 """Puente benchmark: one command, real server on 127.0.0.1, all figures from one run.
 
-    .venv/bin/python bench/run.py            # the full bench (about 75-90 s)
+    .venv/bin/python bench/run.py            # the full bench (about 2.5 minutes)
     .venv/bin/python bench/run.py --quick    # a smoke run with small numbers (not comparable)
-    .venv/bin/python bench/run.py --profile  # also py-spy the server in (b), (c), (d 1M)
+    .venv/bin/python bench/run.py --profile  # also py-spy the server in (b), (c), (d 1M), (e1), (e2)
+    .venv/bin/python bench/run.py --only e   # web chat only (with its (a) baseline)
 
 See bench/README.md for what is measured and how.
 """
@@ -35,8 +36,9 @@ sys.path.insert(0, str(BENCH))
 import bulkseed  # noqa: E402
 import phonenumbers  # noqa: E402
 import rawhttp  # noqa: E402
+import webchat  # noqa: E402
 import wslatency  # noqa: E402
-from hubproc import Hub, live_children_cpu_seconds, machine_busy_seconds  # noqa: E402
+from hubproc import WEBCHAT_LIMIT, Hub, live_children_cpu_seconds, machine_busy_seconds  # noqa: E402
 from profile_summary import summarize  # noqa: E402
 from wslatency import pct  # noqa: E402
 
@@ -47,6 +49,8 @@ RESULTS = BENCH / "results"
 TARGET_B_RATIO = 0.60
 TARGET_C_P99_MS = 25.0
 TARGET_D_FACTOR = 1.5
+TARGET_E1_RATIO = TARGET_B_RATIO  # web-chat ingest: the same bar as API-channel ingest
+TARGET_E2_P99_MS = TARGET_C_P99_MS
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -199,7 +203,9 @@ async def stored_last_seq(port: int, cookies: dict[str, str]) -> int:
 # --- (a) and (b): wrk ---------------------------------------------------------------------------
 
 
-def run_wrk(wrk: str, hub: Hub, mode: str, conns: int, duration: int, run_id: str, senders: int) -> dict[str, Any]:
+def run_wrk(
+    wrk: str, hub: Hub, mode: str, conns: int, duration: int, run_id: str, senders: int, key: str = INGEST_KEY
+) -> dict[str, Any]:
     cmd = [
         wrk,
         "-t1",
@@ -212,7 +218,7 @@ def run_wrk(wrk: str, hub: Hub, mode: str, conns: int, duration: int, run_id: st
         hub.base,
         "--",
         mode,
-        INGEST_KEY,
+        key,
         run_id,
         str(senders),
     ]
@@ -225,7 +231,7 @@ def run_wrk(wrk: str, hub: Hub, mode: str, conns: int, duration: int, run_id: st
     r = json.loads(m.group(1))
     secs = r["duration_us"] / 1e6
     r.update(
-        command=" ".join(cmd[:-4] + ["--", mode, "<key>", run_id, str(senders)]),
+        command=" ".join(cmd[:-4] + ["--", mode, "<tokens>" if mode == "webchat" else "<key>", run_id, str(senders)]),
         rate=r["requests"] / secs,
         socket_errors=r["err_connect"] + r["err_read"] + r["err_write"] + r["err_timeout"],
         cpu=cpu,
@@ -301,8 +307,14 @@ def main() -> int:
     ap.add_argument("--reads", type=int, default=1000, help="timeline reads per size in (d) [1000]")
     ap.add_argument("--small", type=int, default=10_000, help="events stored for the small (d) run [10000]")
     ap.add_argument("--large", type=int, default=1_000_000, help="events stored for the large (d) run [1000000]")
-    ap.add_argument("--only", default="abcd", help="run only these parts, e.g. 'd' or 'ab' [abcd]")
-    ap.add_argument("--profile", action="store_true", help="py-spy the server during (b), (c), (d large)")
+    ap.add_argument("--visitors", type=int, default=1000, help="web-chat visitors wrk posts as in (e1) [1000]")
+    ap.add_argument("--chat-visitors", type=int, default=200, help="visitor sockets in (e2) [200]")
+    ap.add_argument("--chat-agents", type=int, default=20, help="agent sockets in (e2) [20]")
+    ap.add_argument("--chat-convs", type=int, default=50, help="conversations exchanging messages in (e2) [50]")
+    ap.add_argument("--chat-rate", type=float, default=100, help="messages/s in (e2), both ways together [100]")
+    ap.add_argument("--chat-seconds", type=float, default=10, help="seconds of sending in (e2) [10]")
+    ap.add_argument("--only", default="abcde", help="run only these parts, e.g. 'd' or 'ab'; 'e' also runs (a) [abcde]")
+    ap.add_argument("--profile", action="store_true", help="py-spy the server during (b), (c), (d large), (e)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data dirs")
     ap.add_argument(
         "--rev",
@@ -318,6 +330,9 @@ def main() -> int:
     a = ap.parse_args()
     if a.quick:
         a.duration, a.agents, a.ws_seconds, a.reads, a.large = 3, 10, 3, 200, 100_000
+        a.visitors, a.chat_visitors, a.chat_agents, a.chat_seconds = 200, 50, 5, 3
+    if a.chat_convs > a.chat_visitors or a.chat_agents < 1:
+        sys.exit("bench: --chat-convs must be <= --chat-visitors, and --chat-agents >= 1")
     if a.sample * 55 > a.small - 100 or a.sample > a.patients:
         sys.exit("bench: --sample too large for --small/--patients (each sampled patient needs 55 events)")
 
@@ -357,20 +372,22 @@ def main() -> int:
             "b_ratio_min": TARGET_B_RATIO,
             "c_p99_ms_max": TARGET_C_P99_MS,
             "d_p50_factor_max": TARGET_D_FACTOR,
+            "e1_ratio_min": TARGET_E1_RATIO,
+            "e2_p99_ms_max": TARGET_E2_P99_MS,
         },
     }
     verdicts: dict[str, bool] = {}
     lines: list[str] = []
     profiles: dict[str, str | None] = {}
 
-    # ============ server 1: (a), (b), (c) on one server, back to back ============
-    if set("abc") & set(a.only):
+    # ============ server 1: (a), (b), (c), (e) on one server, back to back ============
+    if set("abce") & set(a.only):
         hub = Hub(tmp_root / "data-abc", INGEST_KEY, hub_log, py, code_dir)
         log(f"starting hub (data dir {hub.data_dir})")
         hub.start()
         try:
             boot = loop_run(rawhttp.sign_in(hub.port, LOGIN, PASSWORD))
-            if "a" in a.only:
+            if "a" in a.only or "e" in a.only:  # (e1) is a ratio to (a) from the same run
                 log(f"(a) wrk hello: {a.conns} connections, {a.duration}s")
                 ra = run_wrk(wrk, hub, "hello", a.conns, a.duration, run_id, len(senders))
                 res["a_hello"] = ra
@@ -382,6 +399,7 @@ def main() -> int:
                 profiles["b"] = prof.finish()
                 rb["stored"] = loop_run(stored_last_seq(hub.port, boot)) - seq0
                 res["b_ingest"] = rb
+            sessions: list[dict[str, str]] = []
             if "c" in a.only:
                 log(f"(c) signing in {a.agents} agent sessions ({LOGIN})")
                 sessions = loop_run(_sign_in_many(hub.port, a.agents))
@@ -422,6 +440,12 @@ def main() -> int:
                     "cpu": cpu,
                     "notes": rc.notes,
                 }
+            if "e" in a.only:
+                try:
+                    run_webchat_part(a, hub, wrk, run_id, boot, sessions, tmp_root, loop_run, res, profiles)
+                except rawhttp.HttpError as exc:  # e.g. a --rev without the web-chat limit settings
+                    log(f"(e) failed: {exc}")
+                    res["e_error"] = str(exc)
         finally:
             hub.stop()
 
@@ -508,6 +532,63 @@ def main() -> int:
             f"            {_size(large['events_stored'])}/{_size(small['events_stored'])} p50 = {factor:.2f}x  "
             f"[target <= {TARGET_D_FACTOR}x]  {_pf(ok)}"
         )
+    if "e1_webchat_ingest" in res:
+        re1 = res["e1_webchat_ingest"]
+        ratio = re1["rate"] / res["a_hello"]["rate"] if "a_hello" in res else float("nan")
+        re1["ratio_to_hello"] = ratio
+        ok = ratio >= TARGET_E1_RATIO and re1["non2xx"] == 0 and re1["socket_errors"] == 0
+        verdicts["e1"] = ok
+        lines.append(
+            f"(e1) web chat  POST /api/webchat/messages {re1['rate']:6.0f} msg/s acked after commit = "
+            f"{100 * ratio:.1f}% of (a)   [target >= {100 * TARGET_E1_RATIO:.0f}%]  {_pf(ok)}"
+        )
+        lines.append(
+            f"            {re1['visitors']} visitors round-robin   p50 {re1['lat_p50_us'] / 1000:.1f} ms "
+            f"p99 {re1['lat_p99_us'] / 1000:.1f} ms   201: {re1['n201']}  200(dup): {re1['n200']}  "
+            f"non-2xx: {re1['non2xx']}  socket errors: {re1['socket_errors']}  events stored: {re1['stored']}"
+        )
+        lines.append(
+            f"            web-chat limits raised to {WEBCHAT_LIMIT:,} (PUENTE_WEBCHAT_MESSAGES_PER_MINUTE, "
+            "_SESSIONS_PER_HOUR, _CODES_PER_HOUR): the code path is measured, not the limiter"
+        )
+        lines.append("            " + _cpu(re1["cpu"]))
+    if "e2_webchat_ws" in res:
+        re2 = res["e2_webchat_ws"]
+        ok = (
+            max(re2["to_agent_p99_ms"], re2["to_visitor_p99_ms"]) <= TARGET_E2_P99_MS
+            and re2["missing"] == 0
+            and re2["posts_non2xx"] == 0
+            and re2["post_errors"] == 0
+            and re2["posts_sent"] == re2["posts_planned"]
+        )
+        verdicts["e2"] = ok
+        lines.append(
+            f"(e2) web chat, {re2['visitor_sockets']} visitor + {re2['agent_sockets']} agent sockets, "
+            f"{re2['conversations']} conversations at {re2['rate_achieved']:.0f} msg/s x {re2['seconds']:.0f}s "
+            f"[target p99 <= {TARGET_E2_P99_MS:.0f} ms, 0 missing]  {_pf(ok)}"
+        )
+        lines.append(
+            f"            visitor POST -> agent stream: p50 {re2['to_agent_p50_ms']:.1f} ms  "
+            f"p99 {re2['to_agent_p99_ms']:.1f} ms  max {re2['to_agent_max_ms']:.1f} ms   "
+            f"receipts {re2['agent_receipts']}/{re2['expected_agent_receipts']}   "
+            f"POST ack p50 {re2['visitor_ack_p50_ms']:.1f} p99 {re2['visitor_ack_p99_ms']:.1f} ms"
+        )
+        lines.append(
+            f"            agent reply -> visitor socket: p50 {re2['to_visitor_p50_ms']:.1f} ms  "
+            f"p99 {re2['to_visitor_p99_ms']:.1f} ms  max {re2['to_visitor_max_ms']:.1f} ms   "
+            f"receipts {re2['visitor_receipts']}/{re2['expected_visitor_receipts']}   "
+            f"POST ack p50 {re2['reply_ack_p50_ms']:.1f} p99 {re2['reply_ack_p99_ms']:.1f} ms"
+        )
+        lines.append(
+            f"            missing {re2['missing']}  dup {re2['duplicates']}  POSTs {re2['posts_sent']}/"
+            f"{re2['posts_planned']} non-2xx {re2['posts_non2xx']} errors {re2['post_errors']}   "
+            f"send lag p99 {re2['send_lag_p99_ms']:.1f} ms   " + _cpu(re2["cpu"])
+        )
+        if re2["notes"]:
+            lines.append(f"            notes: {'; '.join(re2['notes'])}")
+    if "e_error" in res:
+        verdicts["e"] = False
+        lines.append(f"(e) web chat failed: {res['e_error']}")
     for part, path in profiles.items():
         if path:
             lines.append(f"    profile ({part}): {path}")
@@ -538,7 +619,13 @@ def main() -> int:
 
 def _phase_cpu(res: dict[str, Any]) -> dict[str, dict[str, float]]:
     out = {}
-    for key, name in (("a_hello", "(a)"), ("b_ingest", "(b)"), ("c_ws", "(c)")):
+    for key, name in (
+        ("a_hello", "(a)"),
+        ("b_ingest", "(b)"),
+        ("c_ws", "(c)"),
+        ("e1_webchat_ingest", "(e1)"),
+        ("e2_webchat_ws", "(e2)"),
+    ):
         if key in res:
             out[name] = res[key]["cpu"]
     for size in ("small", "large"):
@@ -585,6 +672,110 @@ async def _sign_in_many(port: int, n: int) -> list[dict[str, str]]:
     for i in range(0, n, 2):
         out += await asyncio.gather(*(rawhttp.sign_in(port, LOGIN, PASSWORD) for _ in range(min(2, n - i))))
     return out
+
+
+def run_webchat_part(
+    a: argparse.Namespace,
+    hub: Hub,
+    wrk: str,
+    run_id: str,
+    boot: dict[str, str],
+    sessions: list[dict[str, str]],
+    tmp_root: Path,
+    loop_run: Any,
+    res: dict[str, Any],
+    profiles: dict[str, str | None],
+) -> None:
+    """(e1) wrk as many web-chat visitors; (e2) visitor and agent sockets, paced both ways."""
+    log(f"(e1) starting {a.visitors} web-chat visitors")
+    tokens = loop_run(webchat.start_visitors(hub.port, a.visitors, run_id))
+    token_file = tmp_root / "webchat-tokens.txt"
+    token_file.write_text("\n".join(tokens) + "\n")
+    seq0 = loop_run(stored_last_seq(hub.port, boot))
+    log(f"(e1) wrk web-chat ingest: {a.conns} connections, {a.duration}s, {a.visitors} visitors")
+    prof = Profiler(a.profile, hub.pid, "e1_webchat_ingest", a.duration)
+    r1 = run_wrk(wrk, hub, "webchat", a.conns, a.duration, run_id, a.visitors, key=str(token_file))
+    profiles["e1"] = prof.finish()
+    r1["stored"] = loop_run(stored_last_seq(hub.port, boot)) - seq0
+    r1["visitors"] = a.visitors
+    r1["webchat_limits"] = WEBCHAT_LIMIT
+    res["e1_webchat_ingest"] = r1
+
+    log(f"(e2) starting {a.chat_visitors} web-chat visitors")
+    tokens = loop_run(webchat.start_visitors(hub.port, a.chat_visitors, run_id + "s"))
+    if len(sessions) < a.chat_agents:
+        log(f"(e2) signing in {a.chat_agents - len(sessions)} agent sessions ({LOGIN})")
+        sessions = sessions + loop_run(_sign_in_many(hub.port, a.chat_agents - len(sessions)))
+    log(
+        f"(e2) {a.chat_visitors} visitor + {a.chat_agents} agent sockets; {a.chat_convs} conversations, "
+        f"{a.chat_rate:.0f} msg/s for {a.chat_seconds:.0f}s"
+    )
+
+    # The phase's CPU (and profile) cover the timed sending and the drain, not the set-up.
+    phase: dict[str, Any] = {}
+
+    def started() -> None:
+        phase["prof"] = Profiler(a.profile, hub.pid, "e2_webchat_ws", a.chat_seconds + 1)
+        phase["meter"] = Meter(hub)
+
+    def finished() -> None:
+        phase["cpu"] = phase["meter"].read()
+
+    r2 = loop_run(
+        webchat.run_chat_latency(
+            hub.port,
+            tokens,
+            sessions[: a.chat_agents],
+            run_id,
+            a.chat_convs,
+            a.chat_rate,
+            a.chat_seconds,
+            started=started,
+            finished=finished,
+        )
+    )
+    cpu = phase["cpu"]
+    profiles["e2"] = phase["prof"].finish()
+    res["e2_webchat_ws"] = {
+        "visitor_sockets": r2.visitor_sockets,
+        "agent_sockets": r2.agent_sockets,
+        "conversations": r2.conversations,
+        "rate_target": r2.rate,
+        "rate_achieved": r2.achieved_rate,
+        "seconds": r2.duration_s,
+        "setup_s": r2.setup_s,
+        "posts_planned": r2.planned,
+        "posts_sent": r2.sent,
+        "posts_2xx": r2.post_2xx,
+        "posts_non2xx": r2.post_non2xx,
+        "post_errors": r2.post_errors,
+        "visitor_messages_2xx": r2.visitor_msgs_2xx,
+        "replies_2xx": r2.replies_2xx,
+        "expected_agent_receipts": r2.expected_agent,
+        "agent_receipts": r2.received_agent,
+        "expected_visitor_receipts": r2.expected_visitor,
+        "visitor_receipts": r2.received_visitor,
+        "missing": r2.missing,
+        "duplicates": r2.duplicates,
+        "sockets_closed_early": r2.closed_early,
+        "to_agent_p50_ms": pct(r2.to_agent_ms, 50),
+        "to_agent_p90_ms": pct(r2.to_agent_ms, 90),
+        "to_agent_p99_ms": pct(r2.to_agent_ms, 99),
+        "to_agent_max_ms": max(r2.to_agent_ms, default=float("nan")),
+        "to_visitor_p50_ms": pct(r2.to_visitor_ms, 50),
+        "to_visitor_p90_ms": pct(r2.to_visitor_ms, 90),
+        "to_visitor_p99_ms": pct(r2.to_visitor_ms, 99),
+        "to_visitor_max_ms": max(r2.to_visitor_ms, default=float("nan")),
+        "visitor_ack_p50_ms": pct(r2.visitor_ack_ms, 50),
+        "visitor_ack_p99_ms": pct(r2.visitor_ack_ms, 99),
+        "reply_ack_p50_ms": pct(r2.reply_ack_ms, 50),
+        "reply_ack_p99_ms": pct(r2.reply_ack_ms, 99),
+        "send_lag_p99_ms": pct(r2.send_lag_ms, 99),
+        "send_lag_max_ms": max(r2.send_lag_ms, default=0.0),
+        "client_cpu_pct_during_send": 100 * r2.client_cpu_s / r2.wall_s if r2.wall_s else float("nan"),
+        "cpu": cpu,
+        "notes": r2.notes,
+    }
 
 
 def run_timeline_part(

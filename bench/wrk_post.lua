@@ -6,6 +6,9 @@
 -- MODE ingest: POST /api/channels/api/messages, Authorization: Bearer KEY, a provider_message_id
 --              unique per request ("w-RUN-THREAD-COUNTER"), senders +1650555 0000.. spread
 --              round-robin over SENDERS numbers (bench/run.py checks they are valid).
+-- MODE webchat: POST /api/webchat/messages as web-chat visitors: KEY is a file of visitor tokens,
+--              one a line; each request is one visitor's (round-robin, Authorization: Bearer
+--              <token>) with a widget id unique per request ("e-RUN-THREAD-COUNTER").
 
 threads = {}
 local next_tid = 0
@@ -30,6 +33,12 @@ function init(args)
     hello_req = wrk.format("POST", "/bench/hello", { ["Content-Type"] = "application/json" },
       '{"provider_message_id":"w-hello-0-0","from":{"kind":"phone","address":"+16505550000"},'
       .. '"text":"Hello, I need to move my appointment on Thursday, please (0)"}')
+  elseif mode == "webchat" then
+    tokens = {}
+    for line in io.lines(key) do
+      if #line > 0 then table.insert(tokens, "Bearer " .. line) end
+    end
+    chat_headers = { ["Content-Type"] = "application/json", ["Authorization"] = "" }
   else
     ingest_headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key }
   end
@@ -40,6 +49,12 @@ function request()
     return hello_req
   end
   counter = counter + 1
+  if mode == "webchat" then
+    chat_headers["Authorization"] = tokens[(counter + tid * 37) % #tokens + 1]
+    return wrk.format("POST", "/api/webchat/messages", chat_headers, string.format(
+      '{"id":"e-%s-%d-%d","text":"Hello, I need to move my appointment on Thursday, please (%d)"}',
+      run, tid, counter, counter))
+  end
   local body = string.format(
     '{"provider_message_id":"w-%s-%d-%d","from":{"kind":"phone","address":"+1650555%04d"},'
     .. '"text":"Hello, I need to move my appointment on Thursday, please (%d)"}',
