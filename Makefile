@@ -16,9 +16,10 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed
 	$(PY) -m hub --demo
 
-# Debian packages the tests drive: Chromium for the browser tests.
+# Debian packages the tests drive: Chromium for the browser tests, espeak-ng to speak the voice-note
+# tests' sentences (the hub itself needs neither: PyAV and pocketsphinx come from their wheels).
 system-deps:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null && command -v espeak-ng >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng; }
 
 # Install everything and run the whole test suite (lint first: it is quick).
 test: $(VENV)/.installed system-deps

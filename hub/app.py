@@ -21,8 +21,12 @@ from litestar.stores.memory import MemoryStore
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from hub.agents.controllers import AuthController, StaffController
+from hub.agents.presence import PresenceController
 from hub.agents.sessions import PrincipalCache, make_session_auth
 from hub.audit.controllers import AuditController
+from hub.bot.redflags import RedFlagController, ensure_red_flags
+from hub.bot.schedule import ScheduleController
+from hub.bot.worker import BotWorker
 from hub.conversations.controllers import ConversationController
 from hub.db.engine import (
     is_sqlite,
@@ -35,6 +39,8 @@ from hub.db.migrate import upgrade
 from hub.db.writer import GreenletRunner, ThreadRunner, Writer
 from hub.demo import print_logins, seed_demo
 from hub.deps import Hub
+from hub.email.views import email_html, email_source
+from hub.email.webhooks import mailgun_inbound, sendgrid_inbound
 from hub.errors import internal_error, storage_unavailable, validation_error, write_conflict
 from hub.events import Published
 from hub.i18n_routes import web_catalog
@@ -46,12 +52,16 @@ from hub.patients.controllers import PatientController
 from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
 from hub.refusals import Refused, render_refusal
+from hub.search.controllers import search
 from hub.settings import Settings, load_settings
-from hub.sms.webhooks import sms_inbound, sms_status
+from hub.sms.webhooks import sms_inbound, sms_status, voicemail
 from hub.templates.controllers import TemplateController, fill_in
 from hub.templates.starter import ensure_starter
 from hub.timeline.inbound import receive
 from hub.timeline.outbound import delivery_status, outbox
+from hub.voice.controllers import playable_file
+from hub.voice.upload import upload_voice
+from hub.voice.worker import VoiceWorker
 from hub.webchat.cors import WebchatCORS
 from hub.webchat.routes import WebchatController
 from hub.webchat.socket import visitor_socket
@@ -98,12 +108,25 @@ def build_hub(settings: Settings) -> Hub:
         fanout.publish(published)
         outbox[0].wake()  # a reply may have been queued
         media.notice(published)  # an MMS may have brought media to fetch
+        bot.notice(published)  # a patient's message the bot should answer, or a red flag
+        voice.notice(published)  # stored audio to check and transcribe
 
     writer = Writer(runner, on_commit=after_commit)
     outbox.append(OutboxWorker(settings, writer))
     media = MediaWorker(settings, writer)
+    bot = BotWorker(settings, writer, read_sessions)
+    voice = VoiceWorker(settings, writer, media.store)
     return Hub(
-        settings, read_engine, read_sessions, writer, fanout, PrincipalCache(read_sessions), outbox[0], media=media
+        settings,
+        read_engine,
+        read_sessions,
+        writer,
+        fanout,
+        PrincipalCache(read_sessions),
+        outbox[0],
+        media=media,
+        bot=bot,
+        voice=voice,
     )
 
 
@@ -127,15 +150,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await hub.fanout.start()
         hub.writer.start()
         await hub.writer.submit(ensure_starter, settings.clinic.languages)
+        await hub.writer.submit(ensure_red_flags, None)
         await hub.outbox.start()
         await hub.media.start()
+        await hub.bot.start()
+        await hub.voice.start()
         try:
+            await hub.email.start(hub)  # the SMTP listener: mail is taken once the writer can store it
             if settings.server.demo and await seed_demo(hub):
                 host = os.environ.get("PUENTE_PUBLIC_HOST", settings.server.host)
                 base = f"http://{host}:{os.environ.get('PUENTE_PUBLIC_PORT', settings.server.port)}"
                 print_logins(base, settings.security.ingest_keys[0])
             yield
         finally:
+            await hub.email.stop()  # takes no more mail; messages being stored finish first
+            await hub.bot.stop()  # a turn in flight finishes through the writer
+            await hub.voice.stop()  # abandons transcriptions in flight, hands them back for the next start
             await hub.media.stop()  # hands fetches in flight back, for the next start
             await hub.outbox.stop()  # lets in-flight sends settle
             await hub.writer.stop()  # answers everything submitted, publishes its events
@@ -152,20 +182,31 @@ def create_app(settings: Settings | None = None) -> Litestar:
         receive,
         sms_inbound,
         sms_status,
+        voicemail,
+        sendgrid_inbound,
+        mailgun_inbound,
         outbox,
         delivery_status,
         media_file,
+        playable_file,
+        search,
+        email_source,
+        email_html,
         TemplateController,
         check_language,
         fill_in,
         stream,
         WebchatController,
+        upload_voice,
         visitor_socket,
         AuthController,
+        PresenceController,
+        ScheduleController,
         StaffController,
         ConversationController,
         PatientController,
         AuditController,
+        RedFlagController,
         create_static_files_router(
             path="/", directories=[WEB], html_mode=True, include_in_schema=False, opt={"exclude_from_auth": True}
         ),

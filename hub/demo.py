@@ -98,8 +98,8 @@ async def seed_demo(hub: Hub) -> bool:
     staff = await w.submit(_staff, None)
     ana, ben = staff["ana"], staff["ben"]
 
-    async def inbound(msg: InboundMessage):  # noqa: ANN202
-        return await w.submit(ingest_batch, check_inbound(msg, region))
+    async def inbound(msg: InboundMessage, first_handler: str = "agent"):  # noqa: ANN202
+        return await w.submit(ingest_batch, check_inbound(msg, region, first_handler))
 
     # María writes by SMS in Spanish, then by email: one patient, one timeline.
     r = await inbound(
@@ -202,6 +202,13 @@ async def seed_demo(hub: Hub) -> bool:
             "en",
         )
     )
+    # Carlos asks the assistant on the web chat; it answers (when it is on) and he waits for a person.
+    if hub.settings.bot.enabled:
+        for n, text in enumerate(("Hola, ¿dónde se puede estacionar?", "quiero hacer una cita para mi hija"), 1):
+            await inbound(
+                _msg(Channel.WEBCHAT, f"wc-demo-10{n}", "webchat", "visitor-c4r105ru12", text, "Carlos Ruiz", "es"),
+                "bot",
+            )
     return True
 
 

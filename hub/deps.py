@@ -9,11 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.agents.sessions import PrincipalCache
 from hub.agents.throttle import LoginThrottle
+from hub.bot.worker import BotWorker
 from hub.db.writer import Writer
+from hub.email.service import EmailService
 from hub.media.worker import MediaWorker
 from hub.outbox.worker import OutboxWorker
 from hub.realtime.fanout import Fanout
 from hub.settings import Settings
+from hub.voice.worker import VoiceWorker
 from hub.webchat.limits import WebchatLimits
 
 
@@ -27,11 +30,15 @@ class Hub:
     principals: PrincipalCache
     outbox: OutboxWorker
     media: MediaWorker
+    bot: BotWorker
+    voice: VoiceWorker
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     webchat_limits: WebchatLimits = field(init=False)
+    email: EmailService = field(init=False)
 
     def __post_init__(self) -> None:
         self.webchat_limits = WebchatLimits(self.settings.webchat)
+        self.email = EmailService(self.settings)
 
 
 # Handlers take the one `hub` dependency: Litestar resolves several dependencies through a

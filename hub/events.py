@@ -20,13 +20,26 @@ class EventKind(StrEnum):
     MESSAGE_IN = "message_in"
     MESSAGE_OUT = "message_out"
     NOTE = "note"
-    HANDOFF = "handoff"
+    HANDOFF = "handoff"  # to people (a team's queue), or back to the bot (data.to == "bot")
+    TRANSFER = "transfer"  # from one team or agent to another
     ASSIGNMENT = "assignment"
     STATUS_CHANGE = "status_change"
     DELIVERY_STATUS = "delivery_status"
     CONSENT_CHANGE = "consent_change"
     CONTACT_VERIFIED = "contact_verified"  # a web-chat visitor proved a phone or email is theirs
+    IDENTITY_VERIFIED = "identity_verified"  # the bot checked date of birth and a one-time code
     MEDIA_STATUS = "media_status"  # a message's attachment was fetched and stored, or finally failed
+    # Voice notes (hub/voice/), both about an audio attachment of an earlier message (data.message_seq,
+    # data.media_id): VOICE_NOTE once the audio is checked: data.duration_s (measured) and
+    # data.playable_url (a copy every browser plays, or null when the original is one).
+    VOICE_NOTE = "voice_note"
+    # TRANSCRIPT, the final outcome, once per note: data.state "done" with `text` the transcript, read
+    # like the patient's own text (search, the bot's red-flag check), data.language, data.confidence
+    # (0..1 or null), data.low_confidence and data.engine; or data.state "failed" with text null and
+    # data.reason (English), data.reason_code. author_type is system, channel the message's. A message
+    # whose audio attachment has `voice` set gets exactly one per note: a reader (the bot) may wait for
+    # it rather than take the message for one without words.
+    TRANSCRIPT = "transcript"
 
 
 class AuthorType(StrEnum):
@@ -42,6 +55,20 @@ class ConversationStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class VoiceNoteInfo(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Set by the hub on a voice note's audio attachment, as its VOICE_NOTE and TRANSCRIPT events say."""
+
+    state: Literal["pending", "transcribing", "done", "failed"]
+    duration_s: float | None = None
+    playable_url: str | None = None
+    text: str | None = None
+    language: str | None = None
+    confidence: float | None = None
+    low_confidence: bool = False
+    error_code: str | None = None
+    error: str | None = None
+
+
 class Attachment(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     content_type: text(200, 1)  # type: ignore[valid-type]
     url: text(2000) | None = None  # type: ignore[valid-type]
@@ -52,6 +79,7 @@ class Attachment(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     media_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
     state: Literal["pending", "stored", "failed"] | None = None
     error: text(300) | None = None  # type: ignore[valid-type]
+    voice: VoiceNoteInfo | None = None  # set by the hub on audio it keeps (hub/voice/)
 
 
 class TimelineEventOut(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,6 +120,9 @@ class ConversationOut(msgspec.Struct, forbid_unknown_fields=True):
     last_message_at: datetime | None
     last_inbound_channel: str | None
     preview: str | None
+    queued_at: datetime | None = None  # waiting in its team's queue since (no agent yet)
+    language: str | None = None
+    verified_at: datetime | None = None  # the patient's identity was checked in this conversation
 
 
 # --- frames on an agent's WebSocket -----------------------------------------------------------

@@ -101,6 +101,26 @@ class SmtpSettings:
     security: str = "starttls"  # starttls, tls (implicit) or none
     from_address: str = ""
     timeout_s: float = 15.0
+    ca_file: str = ""  # a CA bundle to trust for the relay's certificate (a private CA); empty: the system's
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Inbound mail (the hub's SMTP listener, provider webhooks) and how replies are addressed."""
+
+    # Domains mail is accepted for (others: 550). Empty: the reply domain and the from address's.
+    domains: tuple[str, ...] = ()
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 0  # the SMTP listener's port; 0: no listener
+    max_bytes: int = 25 * 1024 * 1024  # a larger message is refused (SMTP 552, HTTP 413)
+    from_address: str = ""  # replies come from it; empty: the relay's from address (smtp.from_address)
+    from_name: str = ""  # empty: the clinic's name
+    reply_domain: str = ""  # replies ask to be answered at reply+<token>@ it; empty: the from address's domain
+    sendgrid_secret: str = ""  # the HTTP Basic password in SendGrid's Parse URL; empty: SendGrid posts refused
+    mailgun_signing_key: str = ""  # Mailgun's webhook signing key; empty: Mailgun posts refused
+    mailgun_max_age_s: int = 300  # an older signed timestamp is a replay: refused
+    webhooks_per_minute: int = 600  # per IP address
+    reopen_days: int = 7  # a reply this soon after resolution reopens the conversation; later, a new one
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,36 @@ class WebchatSettings:
     codes_per_hour: int = 5  # one-time codes sent per visitor, and per destination
     code_ttl_s: int = 600
     code_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """The assistant that answers first. Off: every conversation starts with the agents."""
+
+    enabled: bool = True
+    failures_before_handoff: int = 2  # not understood this many times in a row: a person takes over
+    default_team: str = "scheduling"  # "talk to a person" with nothing else said
+    emergency_team: str = "clinical"  # red flags go here, ahead of everyone
+
+    @property
+    def first_handler(self) -> str:
+        return "bot" if self.enabled else "agent"
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """Voice notes (hub/voice/): checked, made playable and transcribed offline in child processes."""
+
+    max_bytes: int = 8 * 1024 * 1024  # a larger recording is refused (uploads) or not transcribed
+    max_seconds: int = 300  # a longer one stays playable, but is not transcribed
+    # pocketsphinx (offline, English), command (PUENTE_VOICE_COMMAND, a program on this machine),
+    # or package.module:factory; see hub/voice/engines.py. Audio never leaves the machine by default.
+    engine: str = "pocketsphinx"
+    command: str = ""
+    workers: int = 1  # child processes transcribing at once (each takes one CPU core while busy)
+    max_attempts: int = 3  # a crashed or timed-out child is retried this many times in all
+    retry_base_s: float = 5.0  # 5 s, 20 s, 80 s, ... between attempts
+    uploads_per_hour: int = 30  # web-chat recordings per visitor
 
 
 @dataclass(frozen=True)
@@ -142,6 +192,9 @@ class Settings:
     media: MediaSettings = field(default_factory=MediaSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     webchat: WebchatSettings = field(default_factory=WebchatSettings)
+    bot: BotSettings = field(default_factory=BotSettings)
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
 
 
 def _secret(data_dir: Path) -> str:
@@ -166,6 +219,25 @@ def _ingest_keys(data_dir: Path) -> tuple[str, ...]:
         path.write_text("pk_" + secrets.token_urlsafe(24))
         path.chmod(0o600)
     return (path.read_text().strip(),)
+
+
+def _email_settings() -> EmailSettings:
+    """The demo listens for mail on 127.0.0.1:2525 for clinic.example; elsewhere nothing by default."""
+    demo = _env_bool("DEMO", False)
+    return EmailSettings(
+        domains=_env_list("EMAIL_DOMAINS") or (("clinic.example",) if demo else ()),
+        listen_host=_env("EMAIL_LISTEN_HOST", "127.0.0.1"),
+        listen_port=_env_int("EMAIL_LISTEN_PORT", 2525 if demo else 0),
+        max_bytes=_env_int("EMAIL_MAX_BYTES", 25 * 1024 * 1024),
+        from_address=_env("EMAIL_FROM", "care@clinic.example" if demo else ""),
+        from_name=_env("EMAIL_FROM_NAME", ""),
+        reply_domain=_env("EMAIL_REPLY_DOMAIN", ""),
+        sendgrid_secret=_env("EMAIL_SENDGRID_SECRET", ""),
+        mailgun_signing_key=_env("EMAIL_MAILGUN_SIGNING_KEY", ""),
+        mailgun_max_age_s=_env_int("EMAIL_MAILGUN_MAX_AGE", 300),
+        webhooks_per_minute=_env_int("EMAIL_WEBHOOKS_PER_MINUTE", 600),
+        reopen_days=_env_int("EMAIL_REOPEN_DAYS", 7),
+    )
 
 
 def load_settings() -> Settings:
@@ -219,7 +291,9 @@ def load_settings() -> Settings:
             password=_env("SMTP_PASSWORD", ""),
             security=_env("SMTP_SECURITY", "starttls"),
             from_address=_env("SMTP_FROM", ""),
+            ca_file=_env("SMTP_CA_FILE", ""),
         ),
+        email=_email_settings(),
         webchat=WebchatSettings(
             allowed_origins=_env_list("WEBCHAT_ORIGINS"),
             identity_secret=_env("WEBCHAT_IDENTITY_SECRET", ""),
@@ -227,6 +301,22 @@ def load_settings() -> Settings:
             messages_per_minute=_env_int("WEBCHAT_MESSAGES_PER_MINUTE", 20),
             sessions_per_hour=_env_int("WEBCHAT_SESSIONS_PER_HOUR", 20),
             codes_per_hour=_env_int("WEBCHAT_CODES_PER_HOUR", 5),
+        ),
+        bot=BotSettings(
+            enabled=_env_bool("BOT", True),
+            failures_before_handoff=_env_int("BOT_FAILURES_BEFORE_HANDOFF", 2),
+            default_team=_env("BOT_DEFAULT_TEAM", "scheduling"),
+            emergency_team=_env("BOT_EMERGENCY_TEAM", "clinical"),
+        ),
+        voice=VoiceSettings(
+            max_bytes=_env_int("VOICE_MAX_BYTES", 8 * 1024 * 1024),
+            max_seconds=_env_int("VOICE_MAX_SECONDS", 300),
+            engine=_env("VOICE_ENGINE", "pocketsphinx"),
+            command=_env("VOICE_COMMAND", ""),
+            workers=_env_int("VOICE_WORKERS", 1),
+            max_attempts=_env_int("VOICE_MAX_ATTEMPTS", 3),
+            retry_base_s=float(_env("VOICE_RETRY_BASE", "5")),
+            uploads_per_hour=_env_int("VOICE_UPLOADS_PER_HOUR", 30),
         ),
         server=ServerSettings(
             host=_env("HOST", "127.0.0.1"),

@@ -114,6 +114,12 @@ export const api = {
   assign: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId }),
   setStatus: (id, status) => call("POST", `/api/conversations/${id}/status`, { status }),
   markRead: (id, upto) => call("POST", `/api/conversations/${id}/read`, { upto }),
+  transfer: (id, { teamId = null, agentId = null, note = null }) =>
+    call("POST", `/api/conversations/${id}/transfer`, { team_id: teamId, agent_id: agentId, note }),
+  handBack: (id) => call("POST", `/api/conversations/${id}/hand-back`, {}),
+  teams: () => call("GET", "/api/teams"),
+  presence: () => call("GET", "/api/presence"),
+  setPresence: (available) => call("PUT", "/api/presence", { available }),
 
   templates: () => call("GET", "/api/templates"),
   template: (key) => call("GET", `/api/templates/${encodeURIComponent(key)}`),

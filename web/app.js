@@ -1,10 +1,12 @@
 // The agents' inbox: sign-in, the live conversation list, and the open conversation.
 
+import { Alerts } from "./alerts.js";
 import { ApiError, api, setUnauthorizedHandler } from "./api.js";
 import { ConversationListView, Conversations } from "./conversation-list.js";
 import { ConversationView } from "./conversation-view.js";
 import { h, replaceChildren } from "./dom.js";
 import { loginView } from "./login-view.js";
+import { RedFlagsView } from "./red-flags-view.js";
 import { State, Stream } from "./stream.js";
 import { TemplatesView } from "./templates-view.js";
 import { LANGUAGE_NAMES, LOCALE, browserLanguage, loadLanguage, t } from "./strings.js";
@@ -43,7 +45,13 @@ class Inbox {
     this.layout = h("div", { class: "inbox", "data-view": "list" }, this.list.element, this.view.element);
     // Supervisors propose template changes and admins publish them; agents only use templates.
     this.templates = me.role === "agent" ? null : new TemplatesView({ me });
-    this.element = h("div", { class: "shell" }, this.#topbar(), this.layout);
+    // Supervisors read the red-flag list; admins edit it.
+    this.redFlags = me.role === "agent" ? null : new RedFlagsView({ me });
+    this.alerts = new Alerts({ onOpen: (id) => this.navigate(id) });
+    this.availability = h("button", { type: "button", class: "button small availability", "aria-pressed": "false",
+      "data-testid": "availability", onclick: () => this.#toggleAvailability() }, t("top.away"));
+    // The alerts come first: the section after the top bar is always the shell's last child.
+    this.element = h("div", { class: "shell" }, this.alerts.element, this.#topbar(), this.layout);
     this.#renderConnection(State.CONNECTING);
     this.clock = setInterval(() => this.renderList(), CLOCK_MS);
   }
@@ -56,12 +64,14 @@ class Inbox {
       this.connection,
       h("nav", { class: "topnav", "aria-label": t("top.sections") },
         h("a", { href: "#/", "data-testid": "nav-inbox" }, t("top.inbox")),
-        this.templates ? h("a", { href: "#/templates", "data-testid": "nav-templates" }, t("top.templates")) : null),
+        this.templates ? h("a", { href: "#/templates", "data-testid": "nav-templates" }, t("top.templates")) : null,
+        this.redFlags ? h("a", { href: "#/red-flags", "data-testid": "nav-red-flags" }, t("top.redFlags")) : null),
       h("span", { class: "topbar-spacer" }),
       h("span", { class: "current-user", "data-testid": "current-user" },
         h("span", { class: "avatar", "aria-hidden": "true" }, initials(this.me.display_name)),
         h("span", { class: "current-user-text" },
           t("top.user", { name: this.me.display_name, role: t(`role.${this.me.role}`) }))),
+      this.availability,
       this.#languageSwitcher(),
       signOut);
   }
@@ -97,6 +107,47 @@ class Inbox {
     if (this.closed) return;
     this.stream.start(lastSeq);
     this.route();
+    api.presence().then((p) => this.#renderAvailability(p.available)).catch(() => {});
+  }
+
+  /** Available: handed-off conversations may be routed to you (while this inbox is open). */
+  async #toggleAvailability() {
+    const wanted = this.availability.getAttribute("aria-pressed") !== "true";
+    this.availability.disabled = true;
+    try {
+      const presence = await api.setPresence(wanted);
+      this.#renderAvailability(presence.available);
+    } catch {
+      // unchanged; the button says what is true
+    } finally {
+      this.availability.disabled = false;
+    }
+  }
+
+  #renderAvailability(available) {
+    this.availability.setAttribute("aria-pressed", String(available));
+    this.availability.classList.toggle("is-available", available);
+    this.availability.textContent = available ? t("top.available") : t("top.away");
+    this.availability.title = available ? t("top.availableHint") : t("top.awayHint");
+  }
+
+  /** Conversations handed to people, and ones routed to you, as they happen (not in a backfill). */
+  #alert(event, conversation) {
+    if (this.stream.state !== State.LIVE) return;
+    const name = conversation.patient_name;
+    const data = event.data || {};
+    if (event.kind === "handoff" && data.to !== "bot") {
+      const urgent = Boolean(data.urgent);
+      const team = data.team_name || t("alerts.noTeam");
+      if (conversation.assignee_id !== null && conversation.assignee_id !== this.me.id && !urgent) return;
+      this.alerts.show({
+        conversationId: conversation.id,
+        urgent,
+        text: urgent ? t("alerts.urgent", { name, team }) : t("alerts.handoff", { name, team }),
+      });
+    } else if (event.kind === "assignment" && data.automatic && data.assignee_id === this.me.id) {
+      this.alerts.show({ conversationId: conversation.id, text: t("alerts.assignedToYou", { name }) });
+    }
   }
 
   close() {
@@ -146,6 +197,7 @@ class Inbox {
   #onFrame(frame) {
     const { event, conversation } = frame;
     this.conversations.upsert(conversation);
+    this.#alert(event, conversation);
     if (event.kind === "message_in" && conversation.id !== this.selectedId) {
       this.conversations.unread.add(conversation.id);
     }
@@ -188,18 +240,24 @@ class Inbox {
     else location.hash = hash;
   }
 
-  /** The page shows one section at a time: the inbox, or the templates (for those who edit them). */
+  /** The page shows one section at a time: the inbox, the templates or the red flags (for those who see them). */
   #show(section) {
     const current = this.element.lastChild;
     if (current !== section) current.replaceWith(section);
+    const shown = section === this.layout ? "nav-inbox" : section === this.redFlags?.element ? "nav-red-flags" : "nav-templates";
     for (const link of this.element.querySelectorAll(".topnav a")) {
-      const active = (link.dataset.testid === "nav-templates") === (section !== this.layout);
+      const active = link.dataset.testid === shown;
       if (active) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }
   }
 
   route() {
+    if (location.hash === "#/red-flags" && this.redFlags) {
+      this.#show(this.redFlags.element);
+      this.redFlags.open();
+      return;
+    }
     const templates = /^#\/templates(?:\/([a-z0-9_]+))?$/.exec(location.hash);
     if (templates && this.templates) {
       this.#show(this.templates.element);
@@ -212,6 +270,7 @@ class Inbox {
       const id = Number(match[1]);
       this.selectedId = id;
       this.conversations.unread.delete(id);
+      this.alerts.clear(id);
       this.layout.dataset.view = "detail";
       this.view.open(id);
     } else {

@@ -6,6 +6,7 @@ import { longTime, relativeTime } from "./format.js";
 import { t } from "./strings.js";
 
 const OPEN_STATUSES = new Set(["open", "pending"]);
+const URGENT = 10; // a red flag: ahead of everyone in its queue
 
 /** Conversations known to the inbox: REST snapshots merged with stream updates. */
 export class Conversations {
@@ -38,11 +39,12 @@ export class Conversations {
 
   /** Open and pending conversations `me` may still see, for the filter ("all" or "mine"),
    * newest activity first. The server decides visibility the same way; this only drops a row
-   * the moment a frame (say, a reassignment) takes the conversation out of the agent's reach. */
+   * the moment a frame (say, a reassignment) takes the conversation out of the agent's reach.
+   * Urgent ones (red flags) come first. */
   shown(filter, me) {
     return [...this.byId.values()]
       .filter((c) => OPEN_STATUSES.has(c.status) && mayStillSee(me, c) && (filter !== "mine" || c.assignee_id === me.id))
-      .sort((a, b) => b.last_event_seq - a.last_event_seq);
+      .sort((a, b) => (b.priority >= URGENT) - (a.priority >= URGENT) || b.last_event_seq - a.last_event_seq);
   }
 }
 
@@ -141,8 +143,14 @@ export class ConversationListView {
         h("time", { class: "conv-time", datetime: when, title: longTime(when) }, relativeTime(when, now))),
       h("span", { class: "conv-preview", "data-testid": "row-preview" }, conv.preview || t("list.noPreview")),
       h("span", { class: "conv-meta" },
+        conv.priority >= URGENT ? h("span", { class: "badge is-urgent", "data-testid": "row-urgent" }, t("list.urgent")) : null,
         channelBadge(conv.last_inbound_channel || conv.channel, { "data-testid": "row-channel" }),
         statusBadge(conv.status),
+        conv.handler === "bot" ? h("span", { class: "badge is-bot", "data-testid": "row-bot" }, t("list.bot")) : null,
+        conv.queued_at && conv.assignee_id === null
+          ? h("span", { class: "badge is-waiting", "data-testid": "row-waiting", title: longTime(conv.queued_at) },
+            t("list.waiting", { time: relativeTime(conv.queued_at, now) }))
+          : null,
         h("span", { class: `conv-assignee${conv.assignee_id === null ? " is-unassigned" : ""}`,
           "data-testid": "row-assignee" }, assignee)));
   }

@@ -174,6 +174,13 @@ export class ConversationView {
       onclick: () => this.#toggleAssign() });
     this.statusButton = h("button", { type: "button", class: "button", "data-testid": "status-toggle",
       onclick: () => this.#toggleStatus() });
+    this.handBackButton = h("button", { type: "button", class: "button subtle", "data-testid": "hand-back",
+      onclick: () => this.#busy(this.handBackButton, () => this.#act("error.handBack", () => api.handBack(this.conversation.id))) },
+      t("conv.handBack"));
+    this.transferButton = h("button", { type: "button", class: "button subtle", "data-testid": "transfer",
+      "aria-expanded": "false", onclick: () => this.#toggleTransfer() }, t("conv.transfer"));
+    this.transferForm = h("form", { class: "transfer-form", "data-testid": "transfer-form", hidden: true });
+    this.flags = h("span", { class: "conv-flags" });
 
     replaceChildren(this.element,
       h("header", { class: "detail-head" },
@@ -185,10 +192,14 @@ export class ConversationView {
         h("div", { class: "conv-bar", role: "group", "aria-label": t("conv.actions") },
           h("span", { class: "conv-number" }, t("conv.heading", { id: conversation.id })),
           this.statusSlot,
+          this.flags,
           this.assigneeText,
           h("span", { class: "conv-bar-spacer" }),
+          this.handBackButton,
+          this.transferButton,
           this.assignButton,
-          this.statusButton)),
+          this.statusButton),
+        this.transferForm),
       this.errorBox,
       this.announcer,
       this.scroller,
@@ -241,8 +252,16 @@ export class ConversationView {
     this.assigneeText.textContent = c.assignee_id === null
       ? t("conv.unassigned") : t("conv.assignedTo", { name: c.assignee_name || "" });
     const mine = c.assignee_id === this.me.id;
-    this.assignButton.textContent = mine ? t("conv.unassign") : t("conv.assignToMe");
-    this.assignButton.dataset.testid = mine ? "unassign" : "assign-me";
+    const bot = c.handler === "bot";
+    // "Take over" a conversation the assistant holds: it stops writing the moment you do.
+    this.assignButton.textContent = mine ? t("conv.unassign") : bot ? t("conv.takeOver") : t("conv.assignToMe");
+    this.assignButton.dataset.testid = mine ? "unassign" : bot ? "take-over" : "assign-me";
+    this.handBackButton.hidden = bot || c.status === "resolved" || (c.assignee_id !== null && !mine && this.me.role === "agent");
+    replaceChildren(this.flags,
+      c.priority >= 10 ? h("span", { class: "badge is-urgent", "data-testid": "conversation-urgent" }, t("conv.urgent")) : null,
+      bot ? h("span", { class: "badge is-bot", "data-testid": "conversation-bot" }, t("conv.withAssistant")) : null,
+      c.verified_at ? h("span", { class: "badge is-verified", "data-testid": "conversation-verified",
+        title: t("conv.verifiedHint") }, t("conv.verified")) : null);
     const resolved = c.status === "resolved";
     this.statusButton.textContent = resolved ? t("conv.reopen") : t("conv.resolve");
     this.statusButton.dataset.testid = resolved ? "reopen" : "resolve";
@@ -336,6 +355,48 @@ export class ConversationView {
   async #toggleAssign() {
     const mine = this.conversation.assignee_id === this.me.id;
     await this.#busy(this.assignButton, () => this.#act("error.assign", () => api.assign(this.conversation.id, mine ? null : this.me.id)));
+  }
+
+  /** Transfer: to a team's queue (someone free there takes it), or to a colleague. */
+  async #toggleTransfer() {
+    const open = this.transferForm.hidden;
+    this.transferForm.hidden = !open;
+    this.transferButton.setAttribute("aria-expanded", String(open));
+    if (!open) return;
+    let teams;
+    try {
+      teams = await api.teams();
+    } catch (err) {
+      this.#showError(t("error.transfer", { detail: detailOf(err) }));
+      return;
+    }
+    const team = h("select", { name: "team", "data-testid": "transfer-team", "aria-label": t("conv.transferTeam") },
+      teams.map((tm) => h("option", { value: tm.id, selected: tm.id === this.conversation.team_id }, tm.name)));
+    const agent = h("select", { name: "agent", "data-testid": "transfer-agent", "aria-label": t("conv.transferAgent") });
+    const fillAgents = () => {
+      const chosen = teams.find((tm) => String(tm.id) === team.value);
+      agent.replaceChildren(h("option", { value: "" }, t("conv.transferAnyone")),
+        ...(chosen?.members || []).filter((m) => m.id !== this.me.id).map((m) => h("option", { value: m.id },
+          m.available ? t("conv.memberAvailable", { name: m.display_name }) : m.display_name)));
+    };
+    team.addEventListener("change", fillAgents);
+    fillAgents();
+    const note = h("input", { name: "note", maxlength: "500", "data-testid": "transfer-note",
+      placeholder: t("conv.transferNote"), "aria-label": t("conv.transferNote") });
+    const submit = h("button", { type: "submit", class: "button primary small", "data-testid": "transfer-submit" },
+      t("conv.transferSubmit"));
+    this.transferForm.replaceChildren(team, agent, note, submit);
+    this.transferForm.onsubmit = async (ev) => {
+      ev.preventDefault();
+      const ok = await this.#act("error.transfer", () => api.transfer(this.conversation.id, {
+        teamId: Number(team.value), agentId: agent.value ? Number(agent.value) : null, note: note.value.trim() || null,
+      }));
+      if (ok) {
+        this.transferForm.hidden = true;
+        this.transferButton.setAttribute("aria-expanded", "false");
+      }
+    };
+    team.focus();
   }
 
   async #toggleStatus() {

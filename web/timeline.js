@@ -13,6 +13,12 @@ const INLINE_IMAGES = new Set(["image/jpeg", "image/png", "image/gif", "image/we
 const PLAYABLE = new Set(["audio/ogg", "audio/mpeg", "audio/aac", "audio/mp4", "audio/wav", "audio/webm",
   "video/mp4", "video/webm"]);
 const MEDIA_FINAL = new Set(["stored", "failed"]);
+// A voice note's transcript: pending, then transcribing (checked and playable), then done or failed.
+const VOICE_RANK = { pending: 0, transcribing: 1, done: 2, failed: 2 };
+const VOICE_REASONS = new Set(["too_big", "too_long", "undecodable", "no_audio", "missing", "engine", "crashed",
+  "timeout", "interrupted"]);
+// Shown where they matter (in their message's attachment), not as lines of their own.
+const APPLIED = new Set(["media_status", "voice_note", "transcript"]);
 
 export class Timeline {
   /** context: {patientName, conversationId} used to label events. */
@@ -49,19 +55,20 @@ export class Timeline {
       added += 1;
       if (event.kind === "delivery_status") this.#applyDelivery(event.data || {});
       if (event.kind === "media_status") this.#applyMedia(event.data || {});
+      if (event.kind === "voice_note" || event.kind === "transcript") this.#applyVoice(event);
     }
     return added;
   }
 
   /** A delivery report updates its message's status line, forward only. */
-  #applyDelivery({ message_seq: seq, status }) {
+  #applyDelivery({ message_seq: seq, status, error }) {
     const message = this.bySeq.get(seq);
     const footer = message?.querySelector("[data-testid=message-status]");
     if (!footer || !MESSAGE_STATUSES.has(status)) return;
     if (STATUS_RANK[status] <= STATUS_RANK[footer.dataset.status]) return;
     footer.dataset.status = status;
     footer.className = `msg-status msg-status-${status}`;
-    footer.textContent = t(`msgstatus.${status}`);
+    footer.textContent = statusText(status, error);
   }
 
   /** A media item was stored or finally failed: its attachment in the message changes in place. */
@@ -71,7 +78,32 @@ export class Timeline {
     if (!item || !MEDIA_FINAL.has(state) || item.dataset.state === state) return;
     item.replaceWith(renderAttachment({
       content_type: type || item.dataset.type, size, media_id: Number(id), state, error, url: item.dataset.url,
+      voice: item.attachment?.voice,
     }));
+  }
+
+  /** A voice note was checked (its length, a copy to play) or transcribed: shown in place, and a
+   * player the agent is listening to keeps playing. */
+  #applyVoice(event) {
+    const d = event.data || {};
+    const message = this.bySeq.get(d.message_seq);
+    const item = message?.querySelector(`[data-testid=attachment][data-media-id="${Number(d.media_id)}"]`);
+    if (!item?.attachment) return;
+    const before = item.attachment.voice || { state: "pending" };
+    const voice = event.kind === "transcript"
+      ? { ...before, state: d.state === "done" ? "done" : "failed", text: event.text, language: d.language,
+        confidence: d.confidence, low_confidence: d.low_confidence, error_code: d.reason_code, error: d.reason,
+        duration_s: d.duration_s ?? before.duration_s }
+      : { ...before, state: "transcribing", duration_s: d.duration_s, playable_url: d.playable_url };
+    if ((VOICE_RANK[before.state] ?? 0) >= VOICE_RANK[voice.state]) return; // forward only
+    item.attachment = { ...item.attachment, voice };
+    const playing = item.querySelector("audio");
+    const block = item.querySelector("[data-testid=voice-transcript]");
+    if (playing && !playing.paused && block) {
+      block.replaceWith(transcriptBlock(voice));
+      return;
+    }
+    item.replaceWith(renderAttachment(item.attachment));
   }
 
   #insertionIndex(seq) {
@@ -118,10 +150,12 @@ function renderAttachment(a) {
   }
   const state = MEDIA_FINAL.has(a.state) ? a.state : "pending";
   const url = safeUrl(a.url || `/api/media/${a.media_id}`);
-  return h("li", {
+  const item = h("li", {
     class: `attachment attachment-${state}`, "data-testid": "attachment", "data-media-id": a.media_id,
     "data-state": state, "data-type": a.content_type, "data-url": url,
   }, ...mediaBody(a, state, url));
+  item.attachment = a; // what it shows, for updates in place
+  return item;
 }
 
 function mediaBody(a, state, url) {
@@ -133,6 +167,7 @@ function mediaBody(a, state, url) {
       a.error ? t("media.failed", { reason: a.error }) : t("media.failedNoReason"))];
   }
   const type = a.content_type || "";
+  if (a.voice && type.startsWith("audio/")) return voiceBody(a, url);
   if (INLINE_IMAGES.has(type)) {
     const link = h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "attachment-thumb",
       title: t("media.openFull") });
@@ -152,10 +187,56 @@ function mediaBody(a, state, url) {
   return [downloadLink(a, url)];
 }
 
+/** A voice note: a player (the hub's copy every browser plays, when the original is not such a
+ * file; else the original), its length, and its transcript as it comes. */
+function voiceBody(a, url) {
+  const v = a.voice;
+  const sources = [];
+  const copy = v.playable_url ? safeUrl(v.playable_url) : null;
+  if (copy) sources.push(h("source", { src: copy, type: "audio/mp4" }));
+  if (PLAYABLE.has(a.content_type)) sources.push(h("source", { src: url, type: a.content_type }));
+  const player = sources.length ? h("audio", { class: "attachment-audio", controls: true, preload: "metadata",
+    "aria-label": t("voice.player"), "data-testid": "attachment-audio" }, ...sources) : null;
+  const length = typeof v.duration_s === "number"
+    ? h("span", { class: "voice-length", "data-testid": "voice-length", title: t("voice.length") },
+      clock(v.duration_s))
+    : null;
+  return [h("div", { class: "voice-note", "data-testid": "voice-note" },
+    h("div", { class: "voice-player" }, player, length),
+    transcriptBlock(v)), downloadLink(a, url)];
+}
+
+function transcriptBlock(v) {
+  const attrs = { class: `voice-transcript voice-${v.state}`, "data-testid": "voice-transcript", "data-state": v.state };
+  if (v.state === "done") {
+    return h("div", attrs,
+      h("span", { class: "voice-label" }, t("voice.transcript")),
+      v.low_confidence ? h("span", { class: "voice-low", "data-testid": "voice-low-confidence",
+        title: t("voice.lowConfidenceHint") }, t("voice.lowConfidence")) : null,
+      h("p", { class: "voice-text", "data-testid": "voice-text", lang: v.language || null },
+        v.text || t("voice.noWords")));
+  }
+  if (v.state === "failed") {
+    const reason = VOICE_REASONS.has(v.error_code) ? t(`voice.reason.${v.error_code}`) : (v.error || "");
+    return h("div", attrs, h("span", { class: "voice-error", "data-testid": "voice-error", title: v.error || "" },
+      t("voice.failed", { reason })));
+  }
+  return h("div", attrs, h("span", { class: "voice-wait" }, t("voice.transcribing")));
+}
+
+/** 75.4 -> "1:15" */
+function clock(seconds) {
+  const whole = Math.max(0, Math.round(seconds));
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+}
+
 function downloadLink(a, url) {
-  const label = a.size !== undefined && a.size !== null
-    ? t("media.downloadSized", { type: a.content_type, size: sizeText(a.size) })
-    : t("media.download", { type: a.content_type });
+  const sized = a.size !== undefined && a.size !== null;
+  const label = a.name // an email attachment's file name says more than its type
+    ? t(sized ? "media.downloadNamedSized" : "media.downloadNamed", { name: a.name, size: sized ? sizeText(a.size) : "" })
+    : sized
+      ? t("media.downloadSized", { type: a.content_type, size: sizeText(a.size) })
+      : t("media.download", { type: a.content_type });
   return h("a", { href: url, download: "", class: "attachment-download", "data-testid": "attachment-download" }, label);
 }
 
@@ -175,17 +256,47 @@ function shell(event, className, ...children) {
 function renderMessage(event, context) {
   const outbound = event.kind === "message_out";
   const status = outbound && MESSAGE_STATUSES.has(event.data?.status) ? event.data.status : null;
+  const mail = event.channel === "email" && event.data?.email ? event.data.email : null;
   return shell(event, outbound ? "msg msg-out" : "msg msg-in",
     h("article", { class: "bubble" },
       h("header", { class: "event-head" },
         h("span", { class: "event-author", "data-testid": "event-author" }, authorName(event, context)),
         event.channel ? channelBadge(event.channel, { "data-testid": "event-channel" }) : null,
+        event.data?.auto_reply ? h("span", { class: "badge badge-auto", "data-testid": "auto-reply",
+          title: t("email.autoReplyHint") }, t("email.autoReply")) : null,
         otherConversationTag(event, context),
         stamp(event)),
+      mail?.subject ? h("p", { class: "email-subject", "data-testid": "email-subject" },
+        t("email.subject", { subject: mail.subject })) : null,
       event.text ? h("p", { class: "event-text", "data-testid": "event-text" }, event.text) : null,
+      mail ? emailFooter(event, mail) : null,
       attachments(event),
       status ? h("footer", { class: `msg-status msg-status-${status}`, "data-testid": "message-status",
-        "data-status": status }, t(`msgstatus.${status}`)) : null));
+        "data-status": status, title: event.data?.error || "" }, statusText(status, event.data?.error)) : null));
+}
+
+function statusText(status, error) {
+  return status === "failed" && error ? t("msgstatus.failedBecause", { reason: error }) : t(`msgstatus.${status}`);
+}
+
+// What the hub noted about a damaged email (hub: channels/email/mime.py), in words.
+const EMAIL_DEFECTS = new Set(["no_from", "no_message_id", "broken_mime", "undecodable_text", "unknown_charset",
+  "truncated", "too_many_attachments"]);
+
+/** An email's notes (quoted history hidden, damage repaired) and its original, viewable by staff
+ * only through the hub: the source as plain text, the HTML only as sanitised by the hub. */
+function emailFooter(event, mail) {
+  const notes = [];
+  if (mail.quote_stripped) notes.push(t("email.quoteHidden"));
+  if (mail.follows_conversation) notes.push(t("email.follows", { id: mail.follows_conversation }));
+  for (const code of mail.defects || []) if (EMAIL_DEFECTS.has(code)) notes.push(t(`email.defect.${code}`));
+  const base = `/api/email/messages/${Number(event.seq)}`;
+  const link = (href, label, testid) => h("a", { href, target: "_blank", rel: "noopener noreferrer",
+    class: "email-link", "data-testid": testid }, label);
+  return h("div", { class: "email-meta", "data-testid": "email-meta" },
+    ...notes.map((n) => h("span", { class: "email-note", "data-testid": "email-note" }, n)),
+    link(`${base}/source`, t("email.viewOriginal"), "email-original"),
+    mail.html ? link(`${base}/html`, t("email.viewFormatted"), "email-formatted") : null);
 }
 
 function renderNote(event, context) {
@@ -205,6 +316,7 @@ function systemText(event, context) {
   const data = event.data || {};
   switch (event.kind) {
     case "assignment":
+      if (data.automatic) return t("timeline.autoAssigned", { assignee: data.assignee_name || t("timeline.staff") });
       return data.assignee_id === null || data.assignee_id === undefined
         ? t("timeline.unassigned", { actor })
         : data.assignee_id === event.author_id && event.author_type === "agent"
@@ -213,9 +325,23 @@ function systemText(event, context) {
     case "status_change":
       if (data.to === "resolved") return t("timeline.resolved", { actor });
       if (data.to === "pending") return t("timeline.pending", { actor });
+      if (data.reason === "email_reply") return t("timeline.reopenedByEmail");
       return t("timeline.reopened", { actor });
-    case "handoff":
-      return event.text ? t("timeline.handoffText", { actor, text: event.text }) : t("timeline.handoff", { actor });
+    case "handoff": {
+      if (data.to === "bot") return t("timeline.handedBack", { actor });
+      const why = REASONS.has(data.reason) ? t(`reason.${data.reason}`) : t("reason.other");
+      const team = data.team_name || t("timeline.noTeam");
+      const line = data.urgent ? t("timeline.handoffUrgent", { team, why }) : t("timeline.handoffTo", { team, why });
+      return event.text ? `${line} ${t("timeline.noteSaid", { text: event.text })}` : line;
+    }
+    case "transfer": {
+      const line = data.assignee_name
+        ? t("timeline.transferToAgent", { actor, assignee: data.assignee_name, team: data.team_name || t("timeline.noTeam") })
+        : t("timeline.transferToTeam", { actor, team: data.team_name || t("timeline.noTeam") });
+      return event.text ? `${line} ${t("timeline.noteSaid", { text: event.text })}` : line;
+    }
+    case "identity_verified":
+      return t("timeline.identityVerified", { to: data.code_to || "" });
     case "consent_change":
       return data.granted
         ? t("timeline.consentGranted", { address: data.address || "" })
@@ -226,12 +352,20 @@ function systemText(event, context) {
         : t("timeline.contactVerified", { address: data.address || "" });
     case "delivery_status": {
       const status = MESSAGE_STATUSES.has(data.status) ? t(`msgstatus.${data.status}`) : String(data.status ?? "");
+      if (data.error && (data.status === "failed" || data.status === "undelivered")) {
+        return t("timeline.deliveryFailed", { status, reason: data.error });
+      }
       return t("timeline.delivery", { status });
     }
     default:
       return event.text || event.kind;
   }
 }
+
+// Why a conversation went to people: the bot's reasons and the requests it recognised.
+const REASONS = new Set(["red_flag", "asked_for_a_person", "not_understood", "attachment", "cannot_verify",
+  "verification_failed", "verified", "appointment_request", "appointment_reschedule", "appointment_cancel", "billing",
+  "refill", "results", "new_patient"]);
 
 function renderSystem(event, context) {
   return shell(event, `system system-${event.kind.replace("_", "-")}`,
@@ -244,8 +378,8 @@ function renderSystem(event, context) {
 export function renderEvent(event, context) {
   if (event.kind === "message_in" || event.kind === "message_out") return renderMessage(event, context);
   if (event.kind === "note") return renderNote(event, context);
-  if (event.kind === "media_status") { // shown where it matters: in its message's attachment
-    const node = shell(event, "system system-media-status");
+  if (APPLIED.has(event.kind)) { // shown where it matters: in its message's attachment
+    const node = shell(event, `system system-${event.kind.replace("_", "-")}`);
     node.hidden = true;
     return node;
   }

@@ -43,6 +43,28 @@
     return template.replace(/\{(\w+)\}/g, (whole, key) => (key in params ? String(params[key]) : whole));
   }
 
+  /** A microphone, drawn (an emoji needs a font the visitor may not have). */
+  function micIcon() {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    for (const [k, v] of Object.entries({ viewBox: "0 0 24 24", width: "16", height: "16", "aria-hidden": "true",
+      fill: "none", stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round", class: "mic-icon" })) {
+      svg.setAttribute(k, v);
+    }
+    for (const d of ["M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3z", "M5 11a7 7 0 0 0 14 0", "M12 18v3"]) {
+      const path = document.createElementNS(ns, "path");
+      path.setAttribute("d", d);
+      svg.append(path);
+    }
+    return svg;
+  }
+
+  /** 75.4 -> "1:15" */
+  function clock(seconds) {
+    const whole = Math.max(0, Math.round(seconds));
+    return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+  }
+
   function newId() {
     const bytes = new Uint8Array(12);
     crypto.getRandomValues(bytes);
@@ -93,13 +115,14 @@
 
     async call(method, path, body) {
       const headers = { accept: "application/json", "accept-language": this.chat.language || "" };
-      if (body !== undefined) headers["content-type"] = "application/json";
+      const raw = body instanceof Blob; // a voice message goes as it was recorded
+      if (body !== undefined) headers["content-type"] = raw ? body.type || "application/octet-stream" : "application/json";
       if (this.chat.session) headers.authorization = `Bearer ${this.chat.session.token}`;
       let response;
       try {
         response = await fetch(HUB + path, {
           method, headers, mode: "cors", credentials: "omit", cache: "no-store",
-          body: body === undefined ? undefined : JSON.stringify(body),
+          body: body === undefined || raw ? body : JSON.stringify(body),
         });
       } catch {
         throw new HubError(0, this.chat.t("network"));
@@ -269,6 +292,16 @@
     form.compose { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #dde3e9; background: #fff; }
     form.compose textarea { flex: 1; resize: none; height: 44px; }
     .empty { color: #4a5563; font-size: 14px; text-align: center; margin: 24px 8px; }
+    .mic { padding: 8px 10px; line-height: 0; }
+    .mic-icon { vertical-align: -3px; }
+    .recording { display: flex; gap: 8px; align-items: center; padding: 10px; border-top: 1px solid #dde3e9;
+      background: #fff; flex-wrap: wrap; }
+    .rec-clock { flex: 1; font-size: 13px; font-variant-numeric: tabular-nums; }
+    .rec-dot { width: 10px; height: 10px; border-radius: 50%; background: #c62828; animation: rec 1s infinite; }
+    @keyframes rec { 50% { opacity: .25; } }
+    .rec-note { font-size: 12px; color: #4a5563; margin: 0; padding: 6px 12px 0; background: #fff; }
+    .rec-note.error { color: #a4161a; }
+    .status.refused { color: #a4161a; }
     .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
     .launcher-wrap { display: flex; justify-content: flex-end; }
   `;
@@ -291,6 +324,8 @@
       this.isOpen = false;
       this.unread = 0;
       this.readReported = 0;
+      this.voiceLimits = { seconds: strings.voice_max_seconds || 0, bytes: strings.voice_max_bytes || 0 };
+      this.recording = null; // the voice message being recorded
 
       const host = h("div", { id: "puente-chat", "data-testid": "puente-chat-host" });
       this.shadow = host.attachShadow({ mode: "open" });
@@ -454,7 +489,11 @@
         }
       });
       const form = h("form", { class: "compose" }, text,
+        this.canRecord() ? h("button", { class: "secondary mic", type: "button", "data-testid": "chat-record",
+          "aria-label": this.t("record"), title: this.t("record"), onclick: () => this.startRecording() }, micIcon()) : null,
         h("button", { class: "primary", type: "submit", "data-testid": "chat-send" }, this.t("send")));
+      this.composeForm = form;
+      this.recordNote = h("p", { class: "rec-note", role: "status", hidden: true, "data-testid": "chat-record-note" });
       form.addEventListener("submit", (ev) => {
         ev.preventDefault();
         const value = text.value.trim();
@@ -464,7 +503,7 @@
         this.sendMessage(value);
       });
       this.text = text;
-      this.footer.replaceChildren(form);
+      this.footer.replaceChildren(this.recordNote, form);
       this.endButton.hidden = false;
       if (!this.session.verified && !this.verification) this.renderLinkOffer();
       this.connection.lastSeq = 0;
@@ -484,11 +523,12 @@
     received(frame) {
       if (this.messages.has(frame.seq)) return;
       let node = null;
+      let label = null;
       if (frame.author === "you" && frame.id && this.pending.has(frame.id)) {
-        node = this.pending.get(frame.id).node; // the message the visitor just sent, now stored
+        ({ node, label } = this.pending.get(frame.id)); // the message the visitor just sent, now stored
         this.pending.delete(frame.id);
       }
-      node = this.renderMessage(frame, node);
+      node = this.renderMessage(frame, node, label);
       this.messages.set(frame.seq, { node, frame });
       this.place(node, frame.seq);
       if (frame.author !== "you") {
@@ -501,7 +541,9 @@
       this.scrollDown();
     }
 
-    renderMessage(frame, node) {
+    renderMessage(frame, node, label = null) {
+      // The visitor's own message without text is a voice message they recorded.
+      const text = frame.text || (frame.author === "you" ? [micIcon(), " ", label || this.t("voiceMessage")] : "");
       const who = frame.author === "you" ? this.t("you")
         : frame.author === "agent" ? (frame.name || this.t("team"))
           : frame.author === "bot" ? this.t("assistant") : this.t("team");
@@ -509,7 +551,7 @@
       const fresh = h("li", { class: `msg ${frame.author === "you" ? "you" : "them"}`, "data-testid": "chat-message",
         "data-author": frame.author, "data-seq": frame.seq },
         h("span", { class: "meta" }, `${who} · ${time}`),
-        h("div", { class: "bubble", "data-testid": "chat-message-text" }, frame.text || ""),
+        h("div", { class: "bubble", "data-testid": "chat-message-text" }, text),
         frame.author === "you" ? h("span", { class: "meta status", "data-testid": "chat-message-status" }) : null);
       if (node) node.replaceWith(fresh);
       return fresh;
@@ -580,8 +622,10 @@
       if (!entry) return;
       entry.state = "sending";
       try {
-        const sent = await this.api.call("POST", "/api/webchat/messages",
-          { id, text: entry.text, language: this.language });
+        const sent = entry.voice
+          ? await this.api.call("POST", `/api/webchat/voice?id=${id}&language=${encodeURIComponent(this.language)}`,
+            entry.voice)
+          : await this.api.call("POST", "/api/webchat/messages", { id, text: entry.text, language: this.language });
         if (this.pending.has(id)) { // the socket may not have brought it yet
           entry.seq = sent.seq;
           const status = entry.node.querySelector("[data-testid=chat-message-status]");
@@ -600,6 +644,12 @@
         }
         entry.state = "failed";
         const status = entry.node.querySelector("[data-testid=chat-message-status]");
+        if (entry.voice && err.status >= 400 && err.status < 500) { // refused (too large, not audio): say why
+          status.className = "meta status refused";
+          status.dataset.status = "refused";
+          status.textContent = err.detail;
+          return;
+        }
         status.replaceWith(h("button", { type: "button", class: "meta status failed", "data-testid": "chat-message-status",
           "data-status": "failed", title: err.detail, onclick: (ev) => {
             ev.currentTarget.replaceWith(h("span", { class: "meta status", "data-testid": "chat-message-status",
@@ -607,6 +657,100 @@
             this.post(id);
           } }, this.t("failed")));
       }
+    }
+
+    // --- voice messages ---------------------------------------------------------------
+
+    canRecord() {
+      return Boolean(this.voiceLimits.seconds && navigator.mediaDevices && navigator.mediaDevices.getUserMedia
+        && window.MediaRecorder);
+    }
+
+    showRecordNote(text, error = false) {
+      this.recordNote.textContent = text;
+      this.recordNote.className = error ? "rec-note error" : "rec-note";
+      this.recordNote.hidden = !text;
+    }
+
+    async startRecording() {
+      if (this.recording) return;
+      this.showRecordNote(this.t("micAsking"));
+      let stream;
+      try {
+        // Nothing plays while a voice message is recorded: no echo to cancel, and the words come out clearer.
+        stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false } });
+      } catch (err) {
+        const missing = err && (err.name === "NotFoundError" || err.name === "OverconstrainedError");
+        this.showRecordNote(this.t(missing ? "micMissing" : "micDenied"), true);
+        return;
+      }
+      this.showRecordNote("");
+      // Chrome and Firefox record Opus (WebM, Ogg), Safari AAC in MP4: the hub takes each as it is.
+      const type = ["audio/webm;codecs=opus", "audio/mp4", "audio/ogg;codecs=opus", "audio/webm"]
+        .find((t) => MediaRecorder.isTypeSupported(t));
+      const recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+      const rec = { recorder, stream, chunks: [], bytes: 0, started: Date.now(), send: false, limit: null };
+      this.recording = rec;
+      recorder.addEventListener("dataavailable", (ev) => {
+        if (!ev.data || !ev.data.size) return;
+        rec.chunks.push(ev.data);
+        rec.bytes += ev.data.size;
+        const most = this.voiceLimits.bytes;
+        if (most && rec.bytes > most * 0.9) this.stopRecording(true, `${Math.floor(most / 1048576)} MB`);
+      });
+      recorder.addEventListener("stop", () => this.recorded(rec));
+      recorder.start(1000);
+      const timer = h("span", { class: "rec-clock", role: "timer", "data-testid": "chat-recording" });
+      const send = h("button", { class: "primary", type: "button", "data-testid": "chat-record-send",
+        onclick: () => this.stopRecording(true) }, this.t("stopSend"));
+      this.footer.replaceChildren(this.recordNote, h("div", { class: "recording" },
+        h("span", { class: "rec-dot", "aria-hidden": "true" }), timer, send,
+        h("button", { class: "secondary", type: "button", "data-testid": "chat-record-cancel",
+          onclick: () => this.stopRecording(false) }, this.t("cancelRecording"))));
+      const tick = () => {
+        const seconds = (Date.now() - rec.started) / 1000;
+        timer.textContent = this.t("recording", { elapsed: clock(seconds), limit: clock(this.voiceLimits.seconds) });
+        if (seconds >= this.voiceLimits.seconds) this.stopRecording(true, clock(this.voiceLimits.seconds));
+      };
+      tick();
+      rec.timer = setInterval(tick, 250);
+      send.focus();
+    }
+
+    /** Stop recording; send it (limit: the limit that stopped it, shown) or throw it away. */
+    stopRecording(send, limit = null) {
+      const rec = this.recording;
+      if (!rec || rec.stopping) return;
+      Object.assign(rec, { stopping: true, send, limit, seconds: (Date.now() - rec.started) / 1000 });
+      clearInterval(rec.timer);
+      if (rec.recorder.state !== "inactive") rec.recorder.stop(); // its last data, then "stop"
+      else this.recorded(rec);
+    }
+
+    recorded(rec) {
+      for (const track of rec.stream.getTracks()) track.stop();
+      if (this.recording === rec) this.recording = null;
+      this.footer.replaceChildren(this.recordNote, this.composeForm);
+      if (rec.limit) this.showRecordNote(this.t("voiceLimit", { limit: rec.limit }));
+      if (!rec.send || !rec.chunks.length) {
+        this.focusComposer();
+        return;
+      }
+      this.sendVoice(new Blob(rec.chunks, { type: rec.recorder.mimeType || rec.chunks[0].type }), rec.seconds);
+    }
+
+    sendVoice(blob, seconds) {
+      const id = newId();
+      const label = this.t("voiceMessageLength", { length: clock(seconds) });
+      const node = h("li", { class: "msg you", "data-testid": "chat-message", "data-author": "you", "data-pending": id },
+        h("div", { class: "bubble", "data-testid": "chat-message-text" }, micIcon(), " ", label),
+        h("span", { class: "meta status", "data-testid": "chat-message-status", "data-status": "sending" },
+          this.t("sending")));
+      this.emptyNote.hidden = true;
+      this.log.append(node);
+      this.pending.set(id, { voice: blob, label, node, state: "sending" });
+      this.scrollDown();
+      this.post(id);
     }
 
     /** Back online or reconnected: messages that were waiting go now. */
@@ -717,6 +861,7 @@
     }
 
     expired() {
+      if (this.recording) this.stopRecording(false);
       this.connection.stop();
       this.session = null;
       save(null);

@@ -9,6 +9,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from html import escape
 
 
 def render_text_mail(from_address: str, from_name: str, to: str, subject: str, body: str) -> str:
@@ -27,3 +28,49 @@ def render_text_mail(from_address: str, from_name: str, to: str, subject: str, b
 
 def envelope_sender(from_header: str) -> str:
     return parseaddr(from_header)[1]
+
+
+def _html(body: str) -> str:
+    """The agent's text as simple HTML: paragraphs at blank lines, line breaks kept, all escaped."""
+    paragraphs = [p for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    inner = "".join(f"<p>{escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+        f'<body><div style="font-family:sans-serif;font-size:15px;line-height:1.5">{inner}</div></body></html>'
+    )
+
+
+def render_reply(
+    *,
+    from_address: str,
+    from_name: str,
+    to: str,
+    subject: str,
+    body: str,
+    message_id: str,
+    reply_to: str,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+) -> str:
+    """An agent's reply: text and HTML alternatives, our own Message-ID (given, without brackets),
+    In-Reply-To and References for the thread (RFC 5322 3.6.4), and the conversation's reply
+    address in Reply-To."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = formataddr((from_name, from_address))
+    msg["To"] = to
+    msg["Reply-To"] = reply_to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    msg["Message-ID"] = f"<{message_id}>"
+    if in_reply_to:
+        msg["In-Reply-To"] = f"<{in_reply_to}>"
+    if references:
+        msg["References"] = " ".join(f"<{r}>" for r in references)
+    msg.set_content(body, cte="quoted-printable")
+    msg.add_alternative(_html(body), subtype="html", cte="quoted-printable")
+    return msg.as_string()
+
+
+def new_message_id(domain: str) -> str:
+    """A fresh Message-ID, without its brackets."""
+    return make_msgid(idstring="puente", domain=domain).strip("<>")

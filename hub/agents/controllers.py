@@ -22,7 +22,9 @@ from hub.audit.record import (
     add_audit,
     write_audit_batch,
 )
+from hub.bot.routing import PRESENCE
 from hub.db.models import Agent, Team
+from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.deps import HubDep
 from hub.i18n import _
@@ -124,10 +126,18 @@ class NewAgent(msgspec.Struct, forbid_unknown_fields=True):
     team_ids: list[int] = msgspec.field(default_factory=list)
 
 
+class TeamMember(msgspec.Struct):
+    id: int
+    display_name: str
+    available: bool  # said so, and their inbox is open: routing may give them conversations
+    languages: list[str]
+
+
 class TeamOut(msgspec.Struct):
     id: int
     key: str
     name: str
+    members: list[TeamMember] = msgspec.field(default_factory=list)  # for transfers: who is in it
 
 
 def _agent_out(a: Agent) -> AgentOut:
@@ -183,5 +193,17 @@ class StaffController(Controller):
 
     @get("/teams", guards=[requires(Role.AGENT)])
     async def list_teams(self, hub: HubDep) -> list[TeamOut]:
+        """Teams and their active members, for transferring a conversation to a team or a colleague."""
+        now = utcnow()
         async with hub.read_sessions() as s:
-            return [TeamOut(t.id, t.key, t.name) for t in (await s.execute(select(Team).order_by(Team.id))).scalars()]
+            teams = {
+                t.id: TeamOut(t.id, t.key, t.name) for t in (await s.execute(select(Team).order_by(Team.id))).scalars()
+            }
+            agents = (
+                await s.execute(select(Agent).where(Agent.active.is_(True)).order_by(Agent.display_name))
+            ).scalars()
+            for a in agents:
+                online = a.available and a.last_seen_at is not None and a.last_seen_at >= now - PRESENCE
+                for team in a.teams:
+                    teams[team.id].members.append(TeamMember(a.id, a.display_name, online, list(a.languages or [])))
+        return list(teams.values())

@@ -23,6 +23,9 @@ class AuditAction(StrEnum):
     NOTE_WRITE = "note.write"
     ASSIGN = "conversation.assign"
     STATUS_CHANGE = "conversation.status"
+    TRANSFER = "conversation.transfer"
+    HAND_BACK = "conversation.hand_back"
+    TEAM_HOURS = "team.hours"
     LOGIN = "auth.login"
     LOGIN_FAILED = "auth.login_failed"
     LOGOUT = "auth.logout"
@@ -33,12 +36,17 @@ class AuditAction(StrEnum):
     WEBCHAT_CODE_SENT = "webchat.code_sent"
     WEBCHAT_VERIFIED = "webchat.verified"
     MEDIA_READ = "media.read"
+    SEARCH = "search"  # a staff search: the query and the patients whose messages it showed
+    EMAIL_ORIGINAL_READ = "email.original_read"  # an email's source or HTML, viewed by staff
     TEMPLATE_CREATE = "template.create"
     TEMPLATE_DRAFT = "template.draft"
     TEMPLATE_RESTORE = "template.restore"
     TEMPLATE_PUBLISH = "template.publish"
     TEMPLATE_DISCARD = "template.discard"
     TEMPLATE_RENDER = "template.render"  # a template filled in with a patient's data for a reply
+    RED_FLAG_SEED = "red_flag.seed"  # the starting list copied in, on the hub's first start
+    RED_FLAG_ADD = "red_flag.add"
+    RED_FLAG_DEACTIVATE = "red_flag.deactivate"
 
 
 class Origin(msgspec.Struct, frozen=True):

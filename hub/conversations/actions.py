@@ -14,10 +14,12 @@ from sqlalchemy import select
 
 from hub.agents.roles import Principal, Role
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
+from hub.bot.routing import assign_to, pick_agent
 from hub.bounds import text
-from hub.db.models import Agent, Conversation
+from hub.db.models import Agent, Conversation, Team
 from hub.db.types import utcnow
 from hub.db.writer import Tx
+from hub.email.outbound import MailIdentity, prepare_reply, queue_reply
 from hub.events import (
     AuthorType,
     ConversationStatus,
@@ -26,7 +28,7 @@ from hub.events import (
 )
 from hub.i18n import _
 from hub.outbox.queue import enqueue
-from hub.patients.reach import reply_channels
+from hub.patients.reach import INITIAL_STATUS, default_reply_channel, reply_channels
 from hub.refusals import Refused, one_by_one
 from hub.timeline.append import append_event
 from hub.timeline.reads import visible
@@ -34,9 +36,6 @@ from hub.timeline.views import preview
 
 Body = text(5000, 1)
 SMS_MAX = 1600  # Twilio refuses longer bodies (error 21617)
-# A web-chat reply is out the moment it is stored: the visitor's widget fetches it, then
-# reports it delivered and read. Elsewhere a reply waits in the outbox (SMS) or for a pull (API).
-INITIAL_STATUS = {"webchat": "sent"}
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -47,6 +46,7 @@ class Reply(msgspec.Struct, frozen=True):
     channel: str | None = None
     # Seeding history (the demo clinic): recorded as delivered long ago, never sent.
     history: bool = False
+    mail: MailIdentity | None = None  # who email replies come from (hub.email.identity)
 
 
 class Note(msgspec.Struct, frozen=True):
@@ -70,7 +70,26 @@ class SetStatus(msgspec.Struct, frozen=True):
     status: ConversationStatus
 
 
-Command = Reply | Note | Assign | SetStatus
+class Transfer(msgspec.Struct, frozen=True):
+    """To another team (its queue, or one of its agents), or to another agent of the same team."""
+
+    conversation_id: int
+    by: Principal
+    origin: Origin
+    team_id: int | None
+    assignee_id: int | None
+    note: str | None = None
+
+
+class HandBack(msgspec.Struct, frozen=True):
+    """Back to the bot: no agent holds it any more, and the bot answers what comes next."""
+
+    conversation_id: int
+    by: Principal
+    origin: Origin
+
+
+Command = Reply | Note | Assign | SetStatus | Transfer | HandBack
 
 
 def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
@@ -88,6 +107,10 @@ def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
         return _append(tx, conv, cmd, EventKind.NOTE, AuditAction.NOTE_WRITE, text=cmd.text)
     if isinstance(cmd, Assign):
         return _assign(tx, conv, cmd)
+    if isinstance(cmd, Transfer):
+        return _transfer(tx, conv, cmd)
+    if isinstance(cmd, HandBack):
+        return _hand_back(tx, conv, cmd)
     return _set_status(tx, conv, cmd, now)
 
 
@@ -103,6 +126,7 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
         raise Refused(400, _("A text message can be at most {limit} characters."), limit=SMS_MAX)
     if not reach[channel].reachable:
         raise Refused(400, _("The patient cannot be reached on {channel}: they opted out."), channel=channel)
+    email = prepare_reply(tx, conv, cmd.mail) if channel == "email" and not cmd.history else None  # may refuse
     if conv.first_response_at is None:
         conv.first_response_at = now
     conv.handler = "agent"
@@ -117,21 +141,16 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
         AuditAction.MESSAGE_SEND,
         text=cmd.text,
         channel=channel,
-        data={"status": "delivered" if cmd.history else INITIAL_STATUS.get(channel, "queued")},
+        data={
+            "status": "delivered" if cmd.history else INITIAL_STATUS.get(channel, "queued"),
+            **({"email": email.shown} if email else {}),
+        },
     )
     if channel == "sms" and not cmd.history:  # API-channel replies are pulled by integrations instead
         enqueue(tx, event.seq, channel)
+    if email is not None:  # rendered now, sent by the outbox through the clinic's relay
+        queue_reply(tx, conv, event.seq, cmd.text, email)
     return event
-
-
-def default_reply_channel(conv: Conversation, reach: dict[str, Any]) -> str:
-    """The channel the patient last wrote on, if a reply can go out there (a voice note is
-    answered by SMS); else the first channel that can reach them."""
-    last = conv.last_inbound_channel or conv.channel
-    preferred = "sms" if last == "voice" else last
-    if preferred in reach and reach[preferred].reachable:
-        return preferred
-    return next((c for c, r in reach.items() if r.reachable and c != "api"), preferred)
 
 
 def _assign(tx: Tx, conv: Conversation, cmd: Assign) -> TimelineEventOut:
@@ -148,7 +167,9 @@ def _assign(tx: Tx, conv: Conversation, cmd: Assign) -> TimelineEventOut:
     previous = conv.assignee_id
     conv.assignee_id = cmd.assignee_id
     if cmd.assignee_id is not None:
-        conv.handler = "agent"
+        conv.handler, conv.queued_at = "agent", None  # taken: out of the queue, and the bot stops
+    elif conv.handler == "agent" and conv.status != ConversationStatus.RESOLVED:
+        conv.queued_at = utcnow()  # let go: back in its team's queue
     return _append(
         tx,
         conv,
@@ -156,6 +177,61 @@ def _assign(tx: Tx, conv: Conversation, cmd: Assign) -> TimelineEventOut:
         EventKind.ASSIGNMENT,
         AuditAction.ASSIGN,
         data={"assignee_id": cmd.assignee_id, "assignee_name": name, "previous_assignee_id": previous},
+    )
+
+
+def _transfer(tx: Tx, conv: Conversation, cmd: Transfer) -> TimelineEventOut:
+    team = tx.session.get(Team, cmd.team_id) if cmd.team_id is not None else None
+    if cmd.team_id is not None and team is None:
+        raise Refused(400, _("Unknown team."))
+    agent = tx.session.get(Agent, cmd.assignee_id) if cmd.assignee_id is not None else None
+    if cmd.assignee_id is not None and (agent is None or not agent.active):
+        raise Refused(400, _("There is no active agent {id}."), id=cmd.assignee_id)
+    to_team = team.id if team else conv.team_id
+    if agent is not None and to_team is not None and to_team not in {t.id for t in agent.teams}:
+        raise Refused(400, _("{name} is not in that team."), name=agent.display_name)
+    if team is None and agent is None:
+        raise Refused(400, _("Say which team or which agent to transfer to."))
+    previous_team, previous_assignee = conv.team_id, conv.assignee_id
+    conv.team_id, conv.assignee_id, conv.handler = to_team, agent.id if agent else None, "agent"
+    conv.queued_at = None if agent else utcnow()
+    event = _append(
+        tx,
+        conv,
+        cmd,
+        EventKind.TRANSFER,
+        AuditAction.TRANSFER,
+        text=cmd.note,
+        data={
+            "team_id": to_team,
+            "team_name": (team or tx.session.get(Team, to_team)).name if to_team is not None else None,  # type: ignore[union-attr]
+            "assignee_id": agent.id if agent else None,
+            "assignee_name": agent.display_name if agent else None,
+            "previous_team_id": previous_team if previous_team != to_team else None,
+            "previous_assignee_id": previous_assignee,
+        },
+    )
+    if agent is None:  # to a team's queue: someone free there takes it now
+        found = pick_agent(tx, conv, utcnow())
+        if found is not None:
+            assign_to(tx, conv, found, automatic=True)
+    return event
+
+
+def _hand_back(tx: Tx, conv: Conversation, cmd: HandBack) -> TimelineEventOut:
+    if conv.handler == "bot":
+        raise Refused(400, _("The assistant already has this conversation."))
+    previous = conv.assignee_id
+    conv.handler, conv.assignee_id, conv.queued_at = "bot", None, None
+    conv.bot_state = {}  # a fresh start: no half-finished check, no failures counted
+    conv.bot_seq = conv.last_event_seq  # it answers what comes next, not what the agent handled
+    return _append(
+        tx,
+        conv,
+        cmd,
+        EventKind.HANDOFF,
+        AuditAction.HAND_BACK,
+        data={"reason": "hand_back", "to": "bot", "previous_assignee_id": previous},
     )
 
 

@@ -10,13 +10,15 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
-from hub.bounds import Id, IdPath, Seq
+from hub.bounds import Id, IdPath, Seq, text
 from hub.conversations.actions import (
     Assign,
     Body,
+    HandBack,
     Note,
     Reply,
     SetStatus,
+    Transfer,
     do_conversation_commands,
 )
 from hub.deps import HubDep
@@ -49,6 +51,12 @@ class AssignBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class StatusBody(msgspec.Struct, forbid_unknown_fields=True):
     status: ConversationStatus
+
+
+class TransferBody(msgspec.Struct, forbid_unknown_fields=True):
+    team_id: Id | None = None
+    agent_id: Id | None = None
+    note: text(500) | None = None  # type: ignore[valid-type]
 
 
 class ReadBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -108,7 +116,8 @@ class ConversationController(Controller):
         hub: HubDep,
     ) -> TimelineEventOut:
         return await hub.writer.submit(
-            do_conversation_commands, Reply(conversation_id, request.user, Origin.of(request), data.text, data.channel)
+            do_conversation_commands,
+            Reply(conversation_id, request.user, Origin.of(request), data.text, data.channel, mail=hub.email.identity),
         )
 
     @post("/{conversation_id:int}/notes")
@@ -160,3 +169,24 @@ class ConversationController(Controller):
         if signal is not None:  # committed: tell the patient's open widgets
             hub.fanout.signal(signal)
         return ReadPosition(conversation_id, signal.upto if signal else None)
+
+    @post("/{conversation_id:int}/transfer")
+    async def transfer(
+        self,
+        request: Request[Principal, Any, Any],
+        conversation_id: IdPath,
+        data: JSONBody[TransferBody],
+        hub: HubDep,
+    ) -> TimelineEventOut:
+        """To another team's queue (someone free there gets it) or straight to an agent."""
+        cmd = Transfer(conversation_id, request.user, Origin.of(request), data.team_id, data.agent_id, data.note)
+        return await hub.writer.submit(do_conversation_commands, cmd)
+
+    @post("/{conversation_id:int}/hand-back")
+    async def hand_back(
+        self, request: Request[Principal, Any, Any], conversation_id: IdPath, hub: HubDep
+    ) -> TimelineEventOut:
+        """Back to the assistant, which answers the patient's next message."""
+        return await hub.writer.submit(
+            do_conversation_commands, HandBack(conversation_id, request.user, Origin.of(request))
+        )

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -280,6 +281,39 @@ class Media(Base):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class VoiceNote(Base):
+    """A patient's voice note: an audio file the hub keeps (a media row), measured, made playable
+    in every browser and transcribed in the background (hub/voice/). Queued in the transaction
+    that stored the audio; claimed like media fetches, so a restart resumes what was under way."""
+
+    __tablename__ = "voice_notes"
+    __table_args__ = (Index("ix_voice_notes_state_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), unique=True)
+    message_seq: Mapped[int] = mapped_column(ForeignKey("timeline_events.seq", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending, working, done, failed
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # refreshed while the work runs
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once the audio is checked: its length, measured from the samples, and a copy browsers
+    # everywhere play (AAC in MP4, under data_dir/media) when the original is not such a file.
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    playable_sha256: Mapped[str | None] = mapped_column(String(64))
+    playable_size: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str | None] = mapped_column(Text)  # the transcript (also the transcript event's text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    low_confidence: Mapped[bool] = mapped_column(Boolean, default=False)
+    engine: Mapped[str | None] = mapped_column(String(60))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(300))
+    error_params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class WebchatVerification(Base):
     """A web-chat visitor proving they own a phone or email with a one-time code. Only the
     code's HMAC is kept; a visitor is linked to the patient behind that address once proven."""
@@ -295,6 +329,39 @@ class WebchatVerification(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailMessage(Base):
+    """Every email in or out, by its Message-ID: the conversation it belongs to (threading), the
+    chain it answers (References), and where its original is kept (data_dir/media, by sha256).
+    One row per Message-ID: the same message never lands twice."""
+
+    __tablename__ = "email_messages"
+    __table_args__ = (Index("ix_email_messages_conversation", "conversation_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)  # without brackets
+    direction: Mapped[str] = mapped_column(String(3))  # in, out
+    kind: Mapped[str] = mapped_column(String(12))  # message, auto_reply, bounce
+    source: Mapped[str] = mapped_column(String(12))  # smtp, sendgrid, mailgun, outbox
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    message_seq: Mapped[int | None] = mapped_column(ForeignKey("timeline_events.seq", ondelete="CASCADE"), index=True)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(320))  # the patient's: who sent it, or who it went to
+    refs: Mapped[list[str]] = mapped_column(JSONType, default=list)  # the ids it answers, oldest first
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    raw_size: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EmailReplyToken(Base):
+    """A conversation's reply address, reply+<token>@domain: unguessable, so a reply finds its
+    conversation whatever its client does to In-Reply-To."""
+
+    __tablename__ = "email_reply_tokens"
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Template(Base):

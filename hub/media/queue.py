@@ -23,12 +23,14 @@ from hub.db.writer import Tx
 from hub.events import AuthorType, EventKind
 from hub.media.reasons import Failure
 from hub.media.sniff import canonical
+from hub.reasons import backoff
 from hub.timeline.append import append_event
+from hub.voice.queue import queue_voice_note
 
 # Channels whose attachments the hub fetches and keeps itself (the provider's URLs need its
 # credentials and do not last). Other channels' attachments stay links as sent.
-FETCHED_CHANNELS = frozenset({"sms"})
-HUB_FIELDS = ("media_id", "state", "error")  # set by the hub only, never taken from a sender
+FETCHED_CHANNELS = frozenset({"sms", "voice"})  # voice: voicemail recordings (hub/sms/webhooks.py)
+HUB_FIELDS = ("media_id", "state", "error", "voice")  # set by the hub only, never taken from a sender
 
 MEDIA, EVENTS = Media.__table__, TimelineEvent.__table__
 _SET_ATTACHMENTS = update(EVENTS).where(EVENTS.c.seq == bindparam("b_seq")).values(attachments=bindparam("b_atts"))
@@ -158,11 +160,6 @@ class Outcome(msgspec.Struct, frozen=True):
         )
 
 
-def backoff(attempt: int, base_s: float) -> timedelta:
-    """base, 4 x base, 16 x base, ... between attempts."""
-    return timedelta(seconds=base_s * 4 ** (attempt - 1))
-
-
 def settle(tx: Tx, items: list[Outcome]) -> list[None]:
     """Record each attempt's outcome, for claims still ours."""
     for outcome in items:
@@ -250,6 +247,7 @@ def _finish(tx: Tx, row: Media) -> None:
         if row.state == "stored":
             a["content_type"], a["size"] = row.content_type, row.size
             a.pop("error", None)
+            queue_voice_note(tx, row, a)  # stored audio becomes a voice note (hub/voice/)
         else:
             a["error"] = row.error
         message.attachments = attachments

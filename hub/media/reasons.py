@@ -4,9 +4,8 @@ reader gets the reason in their own language; the English text goes in events an
 
 from __future__ import annotations
 
-from typing import Any
-
-from hub.i18n import _, translate, translations
+from hub.i18n import _
+from hub.reasons import JobFailure, Reasons
 
 REASONS: dict[str, str] = {
     "bad_url": _("The attachment's address is not one the hub fetches from (an https link is needed)."),
@@ -25,33 +24,16 @@ REASONS: dict[str, str] = {
 }
 
 
-class Failure(Exception):
+MEDIA = Reasons(REASONS, fallback="storage")
+
+
+class Failure(JobFailure):
     """A fetch that did not end with a stored file. transient: worth trying again later."""
 
-    def __init__(self, code: str, transient: bool = False, **params: Any) -> None:
-        super().__init__(code)
-        self.code, self.transient, self.params = code, transient, params
-
-    def text(self, locale: str = "en") -> str:
-        return reason_text(self.code, self.params, locale)
+    reasons = MEDIA
 
 
-def reason_text(code: str | None, params: dict[str, Any] | None, locale: str = "en") -> str:
-    message = REASONS.get(code or "", REASONS["storage"])
-    try:
-        return translate(locale, message, **(params or {}))
-    except (KeyError, IndexError, ValueError):  # a parameter missing: the sentence as written
-        return translations(locale).gettext(message)
-
-
-def refusal(code: str | None, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
-    """The catalog message and parameters for a failed item, safe to format."""
-    message, params = REASONS.get(code or "", REASONS["storage"]), dict(params or {})
-    try:
-        message.format(**params)
-    except (KeyError, IndexError, ValueError):
-        return REASONS["storage"], {}
-    return message, params
+reason_text, refusal = MEDIA.text, MEDIA.refusal
 
 
 def size_label(n: int) -> str:

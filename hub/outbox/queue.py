@@ -17,16 +17,12 @@ from channels.sms.adapter import SendOutcome
 from hub.db.models import ContactPoint, OutboxItem, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
+from hub.reasons import backoff
 from hub.timeline.delivery import DeliveryReport, record_delivery_batch
 
 MAX_ATTEMPTS = 5
 STALE_CLAIM = timedelta(seconds=60)  # far beyond the sender's HTTP timeout
 UNKNOWN_OUTCOME = "sending was interrupted; the outcome is unknown, so it was not sent again"
-
-
-def backoff(attempts: int) -> timedelta:
-    """1 s, 4 s, 16 s, 64 s between attempts."""
-    return timedelta(seconds=4 ** (attempts - 1))
 
 
 def enqueue(tx: Tx, message_seq: int, channel: str, opt_out_confirmation_to: str | None = None) -> None:
@@ -81,14 +77,24 @@ def claim_due(tx: Tx, items: list[tuple[str, int, str]]) -> list[list[Due]]:
     sending by that claimant."""
     out: list[list[Due]] = []
     for channel, limit, claimant in items:
-        rows = tx.session.execute(
+        # Oldest first, and one at a time per recipient: a patient gets two texts in the order
+        # they were written (the bot's welcome before its answer), never both at once.
+        unsettled = tx.session.execute(
             select(OutboxItem, TimelineEvent)
             .outerjoin(TimelineEvent, TimelineEvent.seq == OutboxItem.message_seq)
-            .where(OutboxItem.channel == channel, OutboxItem.state == "pending", OutboxItem.next_attempt_at <= utcnow())
-            .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
-            .limit(limit)
+            .where(OutboxItem.channel == channel, OutboxItem.state.in_(("pending", "sending")))
+            .order_by(OutboxItem.id)
+            .limit(limit * 50)
             .with_for_update(skip_locked=True, of=OutboxItem)
         ).all()
+        now, busy, rows = utcnow(), set(), []
+        for item, message in unsettled:
+            key = message.patient_id if message is not None else item.to_address
+            if key in busy:
+                continue
+            busy.add(key)  # anything later for this recipient waits for this one
+            if item.state == "pending" and item.next_attempt_at <= now and len(rows) < limit:
+                rows.append((item, message))
         due = []
         for item, message in rows:
             item.state, item.attempts, item.claimed_by, item.claimed_at = (

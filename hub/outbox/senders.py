@@ -94,6 +94,7 @@ class EmailSender:
             use_tls=smtp.security == "tls",
             start_tls=True if smtp.security == "starttls" else False,
             timeout=smtp.timeout_s,
+            cert_bundle=smtp.ca_file or None,  # a relay with a certificate from the clinic's own CA
         )
         try:
             try:

@@ -58,6 +58,7 @@ class _RouteConversation(msgspec.Struct):
 
 class _RouteData(msgspec.Struct):
     previous_assignee_id: int | None = None
+    previous_team_id: int | None = None  # a transfer: the team that had the conversation
 
 
 class _RouteEvent(msgspec.Struct):
@@ -282,10 +283,14 @@ class Fanout:
 
     def _deliver(self, route: _Route, text: str) -> None:
         conv = route.conversation
-        # An agent who loses the conversation by this event still gets the event that tells them.
-        before = route.event.data.previous_assignee_id
+        # An agent who loses the conversation by this event (reassigned, transferred to another
+        # team) still gets the event that tells them.
+        data = route.event.data
+        before_team = data.previous_team_id if data.previous_team_id is not None else conv.team_id
+        before = data.previous_assignee_id
+        moved = before is not None or data.previous_team_id is not None
         for q in list(self._sockets):
-            if q.may_see(conv.team_id, conv.assignee_id) or (before is not None and q.may_see(conv.team_id, before)):
+            if q.may_see(conv.team_id, conv.assignee_id) or (moved and q.may_see(before_team, before)):
                 q.offer(route.seq, text)
         event = route.event
         if event.channel == "webchat" and event.kind in VISITOR_KINDS:

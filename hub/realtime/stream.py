@@ -18,6 +18,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from sqlalchemy import select
 
+from hub.agents.presence import SEEN_EVERY_S, touch
 from hub.agents.roles import Principal, Role, requires
 from hub.agents.sessions import SESSION_COOKIE, SessionConfig
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
@@ -134,7 +135,11 @@ async def _until_access_changes(socket: WebSocket, hub: Hub, principal: Principa
     store = SessionConfig.store_of(socket)
     session_id = socket.cookies.get(SESSION_COOKIE, "")
     interval = max(0.5, min(5.0, hub.settings.security.idle_timeout_s / 4))
+    seen = 0.0
     while True:
+        if time.monotonic() - seen >= SEEN_EVERY_S:  # the agent's inbox is open: routing may count on them
+            seen = time.monotonic()
+            await hub.writer.submit(touch, principal.id)
         await asyncio.sleep(interval)
         if await store.get(session_id) is None:  # no renewal: reading is not activity
             return

@@ -17,6 +17,7 @@ from channels.registry import ALL
 from channels.sms.adapter import JSON, TwilioSmsAdapter, parse_form
 from channels.sms.keywords import classify
 from channels.sms.signature import is_valid
+from channels.sms.voicemail import parse_voicemail
 from hub.audit.record import Origin
 from hub.deps import Hub, HubDep
 from hub.patients.contacts import InvalidContact
@@ -57,7 +58,9 @@ async def sms_inbound(request: Request[Any, Any, Any], hub: HubDep) -> Response[
     body = await _signed_body(request, hub)
     try:
         messages = ADAPTER.parse_inbound(body, request.headers.get("content-type", ""))
-        checked = [check_inbound(m, hub.settings.clinic.default_region) for m in messages]
+        checked = [
+            check_inbound(m, hub.settings.clinic.default_region, hub.settings.bot.first_handler) for m in messages
+        ]
     except (InvalidPayload, InvalidContact) as exc:
         raise ValidationException(str(exc)) from None
     for item in checked:
@@ -85,3 +88,21 @@ async def sms_status(request: Request[Any, Any, Any], hub: HubDep) -> Response[d
     return Response(
         {"message_seq": result.message_seq, "status": result.status, "applied": result.applied}, status_code=200
     )
+
+
+@post("/api/channels/voice/voicemail", **OPTS)
+async def voicemail(request: Request[Any, Any, Any], hub: HubDep) -> Response[bytes]:
+    """A voicemail's recording callback, signed like every Twilio webhook: the recording lands as
+    the caller's message on the voice channel; the media worker fetches it and it becomes a voice
+    note (hub/voice/). Answered with empty TwiML (the call ends) once committed."""
+    body = await _signed_body(request, hub)
+    try:
+        msg = parse_voicemail(body, request.headers.get("content-type", ""))
+        checked = (
+            check_inbound(msg, hub.settings.clinic.default_region, hub.settings.bot.first_handler) if msg else None
+        )
+    except (InvalidPayload, InvalidContact) as exc:
+        raise ValidationException(str(exc)) from None
+    if checked is not None:
+        await hub.writer.submit(ingest_batch, checked)
+    return Response(EMPTY_TWIML, status_code=200, media_type="text/xml")

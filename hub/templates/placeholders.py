@@ -56,6 +56,7 @@ _ALL = [
     Placeholder("queue_position", Kind.NUMBER, _("place in the queue"), 2),
     Placeholder("wait_minutes", Kind.NUMBER, _("minutes to wait"), 15),
     Placeholder("portal_url", Kind.URL, _("patient portal link"), "https://portal.example.org"),
+    Placeholder("code_destination", Kind.TEXT, _("where the code was sent"), "•••0134"),
 ]
 PLACEHOLDERS: dict[str, Placeholder] = {p.name: p for p in _ALL}
 NUMERIC = {Kind.NUMBER}

@@ -34,7 +34,9 @@ async def receive(name: FromPath[str], request: Request[Any, Any, Any], hub: Hub
     body = await request.body()
     try:
         messages = adapter.parse_inbound(body, request.headers.get("content-type", ""))
-        checked = [check_inbound(m, hub.settings.clinic.default_region) for m in messages]
+        checked = [
+            check_inbound(m, hub.settings.clinic.default_region, hub.settings.bot.first_handler) for m in messages
+        ]
     except (InvalidPayload, InvalidContact) as exc:
         raise ValidationException(str(exc)) from None
     results = [await hub.writer.submit(ingest_batch, c) for c in checked]

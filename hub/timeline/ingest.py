@@ -37,15 +37,18 @@ class CheckedInbound:
     msg: InboundMessage
     kind: str
     address: str  # normalised
+    first_handler: str = "agent"  # who answers a conversation this message opens: "bot" or "agent"
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.msg.channel, self.msg.provider_message_id)
 
 
-def check_inbound(msg: InboundMessage, default_region: str) -> CheckedInbound:
-    """Normalise the sender's address; raises InvalidContact with a clear message."""
-    return CheckedInbound(msg, msg.sender.kind, normalise(msg.sender.kind, msg.sender.address, default_region))
+def check_inbound(msg: InboundMessage, default_region: str, first_handler: str = "agent") -> CheckedInbound:
+    """Normalise the sender's address; raises InvalidContact with a clear message. A conversation
+    this message opens is answered first by `first_handler` (settings.bot.first_handler)."""
+    address = normalise(msg.sender.kind, msg.sender.address, default_region)
+    return CheckedInbound(msg, msg.sender.kind, address, first_handler)
 
 
 def ingest_batch(tx: Tx, items: list[CheckedInbound]) -> list[IngestResult]:
@@ -149,7 +152,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
             {
                 "patient_id": pid,
                 "status": ConversationStatus.OPEN,
-                "handler": "agent",
+                "handler": it.first_handler,
                 "priority": 0,
                 "channel": it.msg.channel,
                 "opened_at": now,
@@ -158,6 +161,9 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
                 "team_id": None,
                 "first_response_at": None,
                 "resolved_at": None,
+                "queued_at": None,
+                "language": it.msg.language,
+                "verified_at": None,
             }
             for pid, it in opening.items()
         ]

@@ -54,6 +54,9 @@ def conversation_out(c: Conversation, patient_name: str, assignee_name: str | No
         last_message_at=c.last_message_at,
         last_inbound_channel=c.last_inbound_channel,
         preview=c.preview,
+        queued_at=c.queued_at,
+        language=c.language,
+        verified_at=c.verified_at,
     )
 
 

@@ -136,6 +136,8 @@ class WidgetStrings(msgspec.Struct):
     clinic: str
     languages: list[str]
     strings: dict[str, str]
+    voice_max_seconds: int = 0  # a voice message's limits, for the widget's recorder
+    voice_max_bytes: int = 0
 
 
 class WebchatController(Controller):
@@ -179,7 +181,7 @@ class WebchatController(Controller):
             (msg,) = ADAPTER.parse_inbound(
                 body, request.headers.get("content-type", ""), Sender(visitor.kind, visitor.address)
             )
-            checked = check_inbound(msg, hub.settings.clinic.default_region)
+            checked = check_inbound(msg, hub.settings.clinic.default_region, hub.settings.bot.first_handler)
         except (InvalidPayload, InvalidContact) as exc:
             raise ValidationException(str(exc)) from None
         result = await hub.writer.submit(ingest_batch, checked)
@@ -266,4 +268,6 @@ class WebchatController(Controller):
             clinic,
             list(SUPPORTED),
             {key: translations(language).gettext(message) for key, message in WIDGET.items()},  # placeholders kept
+            hub.settings.voice.max_seconds,
+            hub.settings.voice.max_bytes,
         )

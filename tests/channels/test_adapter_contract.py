@@ -1,13 +1,14 @@
 """The channel contract: every adapter, every fixture of real payloads, no I/O.
 
 A fixture is tests/channels/fixtures/<channel>/<case>.json with `content_type`, the payload as
-`body` (JSON) or `raw` (text), optionally the `sender` the hub authenticated (web chat), and
-either `expect` (the normalised messages) or `error` (words the refusal must contain). Every
-registered adapter must have fixtures of both kinds.
+`body` (JSON), `raw` (text) or `raw_base64` (bytes in any charset: raw mail), optionally the
+`sender` the hub authenticated (web chat), and either `expect` (the normalised messages) or
+`error` (words the refusal must contain). Every registered adapter must have fixtures of both kinds.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -22,6 +23,8 @@ CASES = sorted(FIXTURES.glob("*/*.json"))
 
 
 def _payload(case: dict) -> bytes:
+    if "raw_base64" in case:
+        return base64.b64decode(case["raw_base64"])
     return case["raw"].encode() if "raw" in case else json.dumps(case["body"]).encode()
 
 

@@ -13,6 +13,7 @@ import uvicorn
 
 from hub.app import create_app
 from hub.settings import (
+    BotSettings,
     ClinicSettings,
     DatabaseSettings,
     RealtimeSettings,
@@ -33,8 +34,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def hub_settings(data_dir: Path, db_url: str | None = None, redis_url: str = "", **options: object) -> Settings:
-    """options: fields of ServerSettings, RealtimeSettings or SecuritySettings to override."""
+def hub_settings(
+    data_dir: Path, db_url: str | None = None, redis_url: str = "", bot: bool = False, **options: object
+) -> Settings:
+    """options: fields of ServerSettings, RealtimeSettings or SecuritySettings to override. The bot
+    is off unless asked for: most tests are about what agents do, and a bot answering first would
+    add its own messages to every conversation."""
     realtime = {k: v for k, v in options.items() if k in RealtimeSettings.__dataclass_fields__}
     security = {k: v for k, v in options.items() if k in SecuritySettings.__dataclass_fields__}
     server = {k: v for k, v in options.items() if k not in realtime and k not in security}
@@ -56,6 +61,7 @@ def hub_settings(data_dir: Path, db_url: str | None = None, redis_url: str = "",
             public_url=f"http://127.0.0.1:{port}",
         ),
         server=replace(ServerSettings(port=port, demo=True), **server),  # type: ignore[arg-type]
+        bot=BotSettings(enabled=bot),
     )
 
 

@@ -1,0 +1,325 @@
+"""The bot's turn, inside the writer's transaction: read what the patient wrote since its last
+turn, answer, and hand off to people when it should. One transaction per turn: the messages it
+sends, the hand-off, the assignment and its own progress (bot_seq) commit together or not at all,
+so a turn is never half done and never done twice (the conversation row is locked).
+
+It answers only while it holds the conversation (handler "bot"); it never writes while an agent
+does. Red flags are checked on every message whoever holds it: an emergency is urgent for people
+in any case, and when the bot holds the conversation it also answers at once with 911 / 988.
+Nothing about appointments, bills, refills or results is disclosed, and no such request goes on,
+before the patient is verified: date of birth against the record, then a one-time code sent to a
+contact point on file. The bot itself discloses nothing even then; the verified request goes to
+the right team, marked verified.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+
+from channels.email.outbound import render_text_mail
+from hub.bot.hours import DEFAULT_HOURS, is_open, next_opening
+from hub.bot.identity import birth_dates, code_digest, code_in, new_code
+from hub.bot.routing import hand_off, queue_info, team_by_key
+from hub.bot.say import Voice, say
+from hub.bot.understand import detect_language, intent_info, match_intent, red_flags
+from hub.db.models import ContactPoint, Conversation, Holiday, Patient, Team, TimelineEvent
+from hub.db.types import utcnow
+from hub.db.writer import Tx
+from hub.events import AuthorType, ConversationStatus, EventKind
+from hub.i18n import _, translate
+from hub.outbox.queue import enqueue_code
+from hub.timeline.append import append_event
+from hub.webchat.visitors import mask
+
+# What the bot reads: the patient's messages, and the transcripts of their voice notes.
+READS = (EventKind.MESSAGE_IN, EventKind.TRANSCRIPT)
+CODE_TTL = timedelta(minutes=10)
+CODE_ATTEMPTS = 3
+DOB_ATTEMPTS = 2
+CODE_SMS = _("{code} is your {clinic} code. Reply with it in your conversation with us. It expires in 10 minutes.")
+FAQ = {"faq_hours", "faq_address", "faq_parking", "faq_insurance"}
+
+
+class BotConfig(msgspec.Struct, frozen=True):
+    voice: Voice
+    code_key: bytes
+    failures: int
+    default_team: str
+    emergency_team: str
+    texts_can_go: bool  # an SMS provider is set up: codes can go to phones
+    email_from: str | None  # a mail relay is set up, and the address codes come from
+
+
+class Turn(msgspec.Struct, frozen=True):
+    conversation_id: int
+    config: BotConfig
+
+
+def bot_turns(tx: Tx, items: list[Turn]) -> list[int]:
+    """A batch function: each conversation's pending turn; returns how many messages were answered."""
+    from hub.bot.redflags import active_phrases  # the admins' list, read inside this transaction
+
+    phrases = active_phrases(tx.session) if items else []
+    return [_turn(tx, item, phrases) for item in items]
+
+
+def _turn(tx: Tx, item: Turn, phrases: list[Any]) -> int:
+    s = tx.session
+    conv = s.execute(
+        select(Conversation).where(Conversation.id == item.conversation_id).with_for_update()
+    ).scalar_one_or_none()
+    if conv is None:
+        return 0
+    new = (
+        s.execute(
+            select(TimelineEvent)
+            .where(
+                TimelineEvent.conversation_id == conv.id,
+                TimelineEvent.seq > conv.bot_seq,
+                TimelineEvent.kind.in_(READS),
+            )
+            .order_by(TimelineEvent.seq)
+        )
+        .scalars()
+        .all()
+    )
+    if not new:
+        return 0
+    conv.bot_seq = new[-1].seq
+    if conv.status == ConversationStatus.RESOLVED:
+        return 0
+    patient = s.get(Patient, conv.patient_id)
+    assert patient is not None
+    bot = _Bot(tx, conv, patient, item.config)
+    answered = 0
+    for event in new:
+        if (event.data or {}).get("auto_reply"):
+            continue  # an out-of-office never gets an answer (nor starts a loop of them)
+        text = event.text or ""
+        language = bot.language_for(text)
+        hits = red_flags(text, phrases)
+        if hits:
+            bot.emergency(hits, language)
+            answered += 1
+        elif conv.handler == "bot":
+            bot.answer(event, text, language)
+            answered += 1
+    conv.bot_state = dict(bot.state)
+    return answered
+
+
+class _Bot:
+    def __init__(self, tx: Tx, conv: Conversation, patient: Patient, config: BotConfig) -> None:
+        self.tx, self.conv, self.patient, self.config = tx, conv, patient, config
+        self.state: dict[str, Any] = dict(conv.bot_state or {})
+
+    # --- language ---------------------------------------------------------------------------
+
+    def language_for(self, text: str) -> str:
+        """The patient's preferred language, else the message's, else the conversation's so far,
+        else the clinic's."""
+        preferred = (self.patient.preferred_language or "").split("-")[0] or None
+        language = (
+            preferred or detect_language(text) or self.state.get("language") or self.config.voice.default_language
+        )
+        self.state["language"] = language
+        self.conv.language = language
+        return language
+
+    def say(self, key: str, language: str, values: dict[str, Any] | None = None) -> None:
+        say(self.tx, self.conv, key, self.config.voice, language, values)
+
+    # --- a message ----------------------------------------------------------------------------
+
+    def answer(self, event: TimelineEvent, text: str, language: str) -> None:
+        if not text.strip():
+            attachments = event.attachments or []
+            if (
+                event.kind == EventKind.MESSAGE_IN
+                and attachments
+                and all(str(a.get("content_type", "")).startswith("audio/") for a in attachments)
+            ):
+                return  # a voice note: its transcript comes as an event of its own, and is answered then
+            # a photo or a file, or a voice note that could not be transcribed: a person looks at it
+            self.hand_off(self.state.get("team") or self.config.default_team, "attachment", language)
+            return
+        match = match_intent(text, language)
+        intent = match.intent if match else None
+        pending = self.state.get("pending")
+        if intent == "human":
+            self.hand_off(self._team(), "asked_for_a_person", language)
+        elif pending == "verify_dob":
+            self.check_birth_date(text, language)
+        elif pending == "verify_code":
+            self.check_code(text, language)
+        elif intent is None:
+            self.not_understood(language)
+        else:
+            self.state["failures"] = 0
+            self.on_intent(intent, language)
+
+    def on_intent(self, intent: str, language: str) -> None:
+        if intent == "greeting":
+            self.say("bot_welcome", language)
+        elif intent == "thanks":
+            self.say("bot_thanks", language)
+        elif intent in FAQ:
+            self.say(intent, language)
+            self.say("bot_anything_else", language)
+        else:
+            team, needs_verification = intent_info(intent)
+            self.conv.intent = intent
+            self.state.update(intent=intent, team=team)
+            if needs_verification and self.conv.verified_at is None:
+                self.start_verification(language)
+            else:
+                self.hand_off(team, intent, language)
+
+    def not_understood(self, language: str) -> None:
+        failures = int(self.state.get("failures", 0)) + 1
+        self.state["failures"] = failures
+        if failures >= self.config.failures:
+            self.hand_off(self._team(), "not_understood", language)
+        else:
+            self.say("bot_not_understood", language)
+
+    def _team(self) -> str:
+        return str(self.state.get("team") or self.config.default_team)
+
+    # --- identity -------------------------------------------------------------------------
+
+    def start_verification(self, language: str) -> None:
+        if self.patient.date_of_birth is None or self._code_destination() is None:
+            self.say("bot_cannot_verify", language)  # nothing on file to check against: a person will
+            self.hand_off(self._team(), "cannot_verify", language)
+            return
+        self.state.update(pending="verify_dob", dob_attempts=0)
+        self.say("bot_verify_dob", language)
+
+    def check_birth_date(self, text: str, language: str) -> None:
+        if self.patient.date_of_birth in birth_dates(text):
+            self.send_code(language)
+            return
+        attempts = int(self.state.get("dob_attempts", 0)) + 1
+        self.state["dob_attempts"] = attempts
+        if attempts >= DOB_ATTEMPTS:
+            self.state.pop("pending", None)
+            self.say("bot_verify_failed", language)
+            self.hand_off(self._team(), "verification_failed", language)
+        else:
+            self.say("bot_verify_dob_again", language)
+
+    def _code_destination(self) -> ContactPoint | None:
+        """Where the code goes: a phone that takes texts, else an email, on the patient's record
+        (the one they are writing from first: it proves they hold it now)."""
+        kinds = ["phone"] * self.config.texts_can_go + ["email"] * bool(self.config.email_from)
+        points = (
+            self.tx.session.execute(
+                select(ContactPoint).where(
+                    ContactPoint.patient_id == self.patient.id,
+                    ContactPoint.kind.in_(kinds),
+                    ContactPoint.opted_out_at.is_(None),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        writing_from = "phone" if self.conv.last_inbound_channel == "sms" else "email"
+        return min(points, key=lambda p: (p.kind != writing_from, p.kind != "phone", p.id), default=None)
+
+    def send_code(self, language: str) -> None:
+        point = self._code_destination()
+        if point is None:
+            self.say("bot_cannot_verify", language)
+            self.hand_off(self._team(), "cannot_verify", language)
+            return
+        code = new_code()
+        voice = self.config.voice
+        body = translate(language, CODE_SMS, code=code, clinic=voice.clinic_name)
+        if point.kind == "email":
+            subject = translate(language, _("Your {clinic} code"), clinic=voice.clinic_name)
+            body = render_text_mail(self.config.email_from or "", voice.clinic_name, point.address, subject, body)
+        enqueue_code(self.tx, "sms" if point.kind == "phone" else "email", point.address, body)
+        self.state.update(
+            pending="verify_code",
+            code=code_digest(self.config.code_key, self.conv.id, code),
+            code_expires=(utcnow() + CODE_TTL).isoformat(),
+            code_attempts=0,
+            code_to=mask(point.kind, point.address),
+        )
+        self.say("bot_verify_code", language, {"code_destination": self.state["code_to"]})
+
+    def check_code(self, text: str, language: str) -> None:
+        expired = datetime.fromisoformat(self.state.get("code_expires", "1970-01-01T00:00:00+00:00")) <= utcnow()
+        code = code_in(text)
+        if (
+            not expired
+            and code is not None
+            and code_digest(self.config.code_key, self.conv.id, code) == self.state.get("code")
+        ):
+            self.conv.verified_at = utcnow()
+            destination = self.state.get("code_to")
+            for key in ("pending", "code", "code_expires", "code_attempts", "dob_attempts"):
+                self.state.pop(key, None)
+            append_event(
+                self.tx,
+                self.conv,
+                EventKind.IDENTITY_VERIFIED,
+                author_type=AuthorType.BOT,
+                data={"method": "date_of_birth+code", "code_to": destination},
+            )
+            self.say("bot_verified", language)
+            self.hand_off(self._team(), str(self.state.get("intent") or "verified"), language)
+            return
+        attempts = int(self.state.get("code_attempts", 0)) + 1
+        self.state["code_attempts"] = attempts
+        if expired or attempts >= CODE_ATTEMPTS:
+            self.state.pop("pending", None)
+            self.say("bot_verify_failed", language)
+            self.hand_off(self._team(), "verification_failed", language)
+        else:
+            self.say("bot_verify_code_again", language)
+
+    # --- people ---------------------------------------------------------------------------
+
+    def emergency(self, hits: list[Any], language: str) -> None:
+        category = hits[0].category
+        if self.conv.handler == "bot":
+            self.say("bot_emergency_988" if category == "self_harm" else "bot_emergency_911", language)
+        data = {"category": category, "phrases": sorted({h.phrase for h in hits})[:5]}
+        self.hand_off(self.config.emergency_team, "red_flag", language, urgent=True, data=data)
+
+    def hand_off(
+        self, team_key: str, reason: str, language: str, urgent: bool = False, data: dict[str, Any] | None = None
+    ) -> None:
+        """To people: the team's queue (or an agent at once), and the patient is told honestly
+        what happens next: who answers, their place in the queue, or when the clinic opens."""
+        was_bot = self.conv.handler == "bot"
+        team = team_by_key(self.tx, team_key)
+        verified = {"verified": True} if self.conv.verified_at else {}
+        agent = hand_off(self.tx, self.conv, team, reason=reason, urgent=urgent, data={**verified, **(data or {})})
+        self.state = {"language": language}
+        if not was_bot:
+            return  # an agent already holds it: they are told (the hand-off event), the patient is not
+        if agent is not None:
+            self.say("bot_handoff_assigned", language, {"agent_first_name": agent.display_name.split()[0]})
+            return
+        now = utcnow()
+        hours, holidays, tz = self._hours(team)
+        if not is_open(hours, holidays, now, tz):
+            opening = next_opening(hours, holidays, now, tz)
+            if opening is not None:
+                self.say("after_hours", language, {"opening_time": opening})
+                return
+        waiting = queue_info(self.tx, self.conv, now)
+        self.say("queue_position", language, {"queue_position": waiting.position, "wait_minutes": waiting.wait_minutes})
+
+    def _hours(self, team: Team | None) -> tuple[dict[str, Any], list[Any], str]:
+        rows = self.tx.session.execute(
+            select(Holiday.day).where((Holiday.team_id.is_(None)) | (Holiday.team_id == (team.id if team else -1)))
+        ).scalars()
+        return (team.hours if team and team.hours else DEFAULT_HOURS), list(rows), self.config.voice.timezone

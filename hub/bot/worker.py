@@ -1,0 +1,156 @@
+"""The bot worker: takes turns in conversations the bot holds, and hands waiting conversations to
+agents who become free.
+
+Woken after each commit with the events it brought: a patient's message in a bot conversation,
+or one that raises a red flag wherever it is, gets a turn. A sweep every few seconds catches what
+a restart, another hub process or a lost wake-up left (the database says which conversations have
+messages the bot has not read), and assigns waiting conversations to agents who are now free.
+Turns go through the writer, so they commit with everything they do, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.bot.engine import READS, BotConfig, Turn, bot_turns
+from hub.bot.routing import assign_waiting
+from hub.bot.say import Voice
+from hub.bot.understand import red_flags
+from hub.db.models import Conversation, TimelineEvent
+from hub.db.writer import Writer
+from hub.email.outbound import mail_identity
+from hub.events import ConversationStatus, Published
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SWEEP_S = 5.0
+PHRASES_TTL_S = 30.0
+
+
+def bot_config(settings: Settings) -> BotConfig:
+    clinic, sms, smtp = settings.clinic, settings.sms, settings.smtp
+    return BotConfig(
+        voice=Voice(
+            clinic.name,
+            clinic.phone,
+            clinic.default_language,
+            clinic.default_region,
+            clinic.timezone,
+            mail_identity(settings),
+        ),
+        code_key=hmac.new(settings.security.secret.encode(), b"puente/bot-code/v1", hashlib.sha256).digest(),
+        failures=settings.bot.failures_before_handoff,
+        default_team=settings.bot.default_team,
+        emergency_team=settings.bot.emergency_team,
+        texts_can_go=bool(sms.account_sid and sms.auth_token and sms.from_number),
+        email_from=smtp.from_address if smtp.host and smtp.from_address else None,
+    )
+
+
+class BotWorker:
+    def __init__(self, settings: Settings, writer: Writer, read_sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._settings = settings
+        self._config = bot_config(settings)
+        self._writer = writer
+        self._read_sessions = read_sessions
+        self._pending: set[int] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._phrases: list[Any] = []
+        self._phrases_at = 0.0
+        self.turns = 0  # for tests and operators
+
+    def notice(self, published: list[Published]) -> None:
+        """After a commit: conversations with a new message the bot should look at. In memory and
+        cheap: most messages belong to conversations agents hold, and those need a turn only when
+        the message raises a red flag."""
+        for p in published:
+            event, conv = p.frame.event, p.frame.conversation
+            if event.kind not in READS:
+                continue
+            if conv.handler == "bot" or (event.text and red_flags(event.text, self._phrases)):
+                self._pending.add(conv.id)
+        if self._pending:
+            self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        await self._refresh_phrases(force=True)
+        self._task = asyncio.create_task(self._loop(), name="puente-bot")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+
+    async def _refresh_phrases(self, force: bool = False) -> None:
+        if not force and time.monotonic() - self._phrases_at < PHRASES_TTL_S:
+            return
+        from hub.bot.redflags import active_phrases
+
+        try:
+            async with self._read_sessions() as s:
+                self._phrases = await s.run_sync(active_phrases)
+            self._phrases_at = time.monotonic()
+        except Exception as exc:  # keep the last list; the turn itself reads the current one
+            log.error("bot could not read the red-flag list: %s", type(exc).__name__)
+
+    async def _loop(self) -> None:
+        last_sweep = 0.0
+        while not self._stopping:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), SWEEP_S)
+            self._wake.clear()
+            if self._stopping:
+                break
+            try:
+                await self._refresh_phrases()
+                if time.monotonic() - last_sweep >= SWEEP_S:
+                    last_sweep = time.monotonic()
+                    self._pending |= await self._unanswered()
+                    if self._settings.bot.enabled:
+                        await self._writer.submit(assign_waiting, None)
+                pending, self._pending = self._pending, set()
+                if pending:
+                    results = await asyncio.gather(
+                        *(self._writer.submit(bot_turns, Turn(cid, self._config)) for cid in sorted(pending)),
+                        return_exceptions=True,
+                    )
+                    for cid, result in zip(sorted(pending), results, strict=True):
+                        if isinstance(result, BaseException):
+                            log.error("bot turn in conversation %d failed: %s", cid, type(result).__name__)
+                        else:
+                            self.turns += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # never let the bot die; the sweep retries what is left
+                log.error("bot loop failed: %s", type(exc).__name__)
+
+    async def _unanswered(self) -> set[int]:
+        """Bot conversations with patient messages the bot has not read yet."""
+        unread = exists().where(
+            TimelineEvent.conversation_id == Conversation.id,
+            TimelineEvent.seq > Conversation.bot_seq,
+            TimelineEvent.kind.in_(READS),
+        )
+        async with self._read_sessions() as s:
+            rows = await s.execute(
+                select(Conversation.id)
+                .where(Conversation.handler == "bot", Conversation.status != ConversationStatus.RESOLVED, unread)
+                .limit(500)
+            )
+            return set(rows.scalars())

@@ -1,0 +1,1 @@
+"""Email: the SMTP listener and provider webhooks in, threading, replies out through the outbox."""

@@ -1,0 +1,54 @@
+"""The hub's email parts that live as long as it does: the SMTP listener, who replies come
+from, and the webhooks' rate limit and replay memory."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from hub.email.listener import SmtpListener
+from hub.email.outbound import MailIdentity, accepted_domains, mail_identity
+from hub.ratelimit import Window
+from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.deps import Hub
+
+
+class SeenTokens:
+    """Mailgun tokens already accepted, kept as long as their timestamps would still pass: a
+    signed post replayed within that time is refused too."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self._ttl_s = ttl_s
+        self._until: dict[str, float] = {}
+
+    def seen(self, token: str) -> bool:
+        now = time.monotonic()
+        if len(self._until) > 1024:
+            self._until = {t: u for t, u in self._until.items() if u > now}
+        return self._until.get(token, 0) > now
+
+    def remember(self, token: str) -> None:
+        self._until[token] = time.monotonic() + self._ttl_s
+
+
+class EmailService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.identity: MailIdentity | None = mail_identity(settings)
+        self.domains = accepted_domains(settings)
+        self.webhooks = Window(settings.email.webhooks_per_minute, 60)  # per IP address
+        self.mailgun_tokens = SeenTokens(settings.email.mailgun_max_age_s * 2 + 60)
+        self.listener: SmtpListener | None = None
+
+    async def start(self, hub: Hub) -> None:
+        e = self.settings.email
+        if e.listen_port:
+            self.listener = SmtpListener(hub, e.listen_host, e.listen_port, self.domains, e.max_bytes)
+            await self.listener.start()
+
+    async def stop(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+            self.listener = None

@@ -1,0 +1,348 @@
+"""The bot on a real hub, over SMS (a local Twilio-speaking server) and web chat, in English and
+Spanish: FAQs, intents that need verification, routing to an agent who speaks the language,
+queues, red flags, after hours, not understood, take-over, transfer and hand-back."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.support.clients import Staff
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
+from tests.support.stream import StreamClient
+from tests.support.webchat import VisitorClient
+from tests.test_sms_webhooks import _fields, _post
+
+MARIA = "+16505550134"  # the demo's María González: Spanish, born 1984-03-09, scheduling team
+
+
+@pytest.fixture
+def twilio():
+    with FakeTwilio(TWILIO_ACCOUNT, TWILIO_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot_hub(tmp_path, twilio):
+    settings = hub_settings(tmp_path, bot=True)
+    settings = replace(settings, sms=replace(settings.sms, api_base_url=twilio.url))
+    srv = HubServer(settings).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def staff(bot_hub):
+    """The demo's staff, signed in to the bot's hub (the shared fixture signs in elsewhere)."""
+    clients = {login: Staff(bot_hub.base_url, login) for login in ("admin", "sofia", "ana", "ben")}
+    yield clients
+    for c in clients.values():
+        c.close()
+
+
+def _wait(predicate, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def _at_least(items: list, count: int) -> list | None:
+    return items if len(items) >= count else None
+
+
+class Patient:
+    """A patient writing by SMS, and what the hub texts back."""
+
+    def __init__(self, srv: HubServer, twilio: FakeTwilio, number: str) -> None:
+        self.http = httpx.Client(base_url=srv.base_url, timeout=10)
+        self.twilio, self.number, self.n = twilio, number, 0
+
+    def says(self, text: str) -> None:
+        self.n += 1
+        r = _post(
+            self.http,
+            "/api/channels/sms/inbound",
+            _fields(f"SMbot{self.number[-4:]}{self.n:04d}{int(time.time() * 1000) % 10**6}", text, sender=self.number),
+        )
+        assert r.status_code == 200, r.text
+
+    def texts(self) -> list[str]:
+        return [r["Body"] for r in self.twilio.requests if r["To"] == self.number]
+
+    def waits_for(self, count: int) -> list[str]:
+        return _wait(lambda: _at_least(self.texts(), count))
+
+
+def _conversation(staff: Staff, patient_name: str) -> dict:
+    return _wait(
+        lambda: next(
+            (c for c in staff.get("/api/conversations").json()["conversations"] if c["patient_name"] == patient_name),
+            None,
+        )
+    )
+
+
+def _events(staff: Staff, patient_id: int) -> list[dict]:
+    return staff.get(f"/api/patients/{patient_id}/timeline", params={"limit": 200}).json()["events"]
+
+
+def _bot_said(staff: Staff, patient_id: int) -> list[tuple[str, str]]:
+    """(template, locale) of each bot message, oldest first."""
+    return [
+        (e["data"].get("template"), e["data"].get("locale"))
+        for e in _events(staff, patient_id)
+        if e["kind"] == "message_out" and e["author_type"] == "bot"
+    ]
+
+
+def _until_bot_said(staff: Staff, patient_id: int, count: int) -> list[tuple[str, str]]:
+    return _wait(lambda: _at_least(_bot_said(staff, patient_id), count))
+
+
+def _maria_starts_afresh(sofia: Staff) -> None:
+    """The demo's María has an open conversation that Ana holds: resolved, her next text opens a
+    new one, and the bot answers it."""
+    conv = _conversation(sofia, "María González")
+    assert sofia.post(f"/api/conversations/{conv['id']}/status", json={"status": "resolved"}).status_code == 201
+
+
+def _available(staff: Staff) -> None:
+    r = staff.request("PUT", "/api/presence", json={"available": True})
+    assert r.status_code == 200 and r.json()["available"] is True, r.text
+
+
+# --- answering --------------------------------------------------------------------------------
+
+
+def test_faqs_and_greetings_in_both_languages_on_sms_and_web_chat(bot_hub, twilio, staff):
+    sofia = staff["sofia"]
+    robert = Patient(bot_hub, twilio, "+14155550177")
+    robert.says("Hi")
+    robert.says("what time do you open on saturday?")
+    texts = robert.waits_for(3)
+    assert "1 Make an appointment" not in texts[0] and "reply 1 new appointment" in texts[0].lower()
+    assert "Sat 9am-1pm" in texts[1] and texts[2].startswith("Anything else?")
+    conv = _conversation(sofia, "+14155550177")
+    assert conv["handler"] == "bot" and conv["assignee_id"] is None
+    assert _bot_said(sofia, conv["patient_id"]) == [
+        ("bot_welcome", "en"),
+        ("faq_hours", "en"),
+        ("bot_anything_else", "en"),
+    ]
+
+    # A web-chat visitor who set no language, writing in Spanish without accents.
+    lucia = VisitorClient(bot_hub.base_url, bot_hub.ws_url)
+    lucia.start("Lucía", language=None)
+    lucia.open()
+    lucia.until(lambda f: f["type"] == "ready")
+    assert lucia.send("hola, donde estan ubicados?").status_code == 201
+    answers = [lucia.until(lambda f: f["type"] == "message" and f["author"] == "bot") for _ in range(2)]
+    assert "Mountain View" in answers[0]["text"] and answers[1]["text"].startswith("¿Le puedo ayudar")
+    assert lucia.send("acepta medicare?").status_code == 201
+    assert "Aceptamos Medicare" in lucia.until(lambda f: f["type"] == "message" and f["author"] == "bot")["text"]
+    lucia.close()
+
+
+def test_an_intent_is_verified_then_routed_to_an_agent_who_speaks_the_language(bot_hub, twilio, staff):
+    ana, ben, sofia = staff["ana"], staff["ben"], staff["sofia"]
+    _available(ana)  # scheduling and intake, English and Spanish
+    _available(ben)  # billing, English only
+    _maria_starts_afresh(sofia)
+    maria = Patient(bot_hub, twilio, MARIA)
+    maria.says("Necesito cambiar mi cita del jueves")
+    texts = maria.waits_for(1)
+    assert "fecha de nacimiento" in texts[0]  # nothing about her appointment before she is verified
+    maria.says("Nací el 9 de marzo de 1984")
+    texts = maria.waits_for(3)  # the code, and the bot's word about it
+    code = re.search(r"\b(\d{6})\b", next(t for t in texts if "código" in t and re.search(r"\d{6}", t))).group(1)
+    assert "•••0134" in texts[-1] or "•••0134" in texts[-2]
+    maria.says(f"mi código es {code}")
+    conv = _wait(lambda: (c := _conversation(sofia, "María González"))["assignee_id"] and c)
+    assert conv["assignee_name"] == "Ana Agent" and conv["verified_at"] and conv["handler"] == "agent"
+    assert conv["language"] == "es"
+    kinds = [
+        (e["kind"], e["data"].get("template") or e["data"].get("reason"))
+        for e in _events(sofia, conv["patient_id"])
+        if e["seq"] > 0 and e["kind"] in ("identity_verified", "handoff", "assignment")
+    ][-3:]
+    assert kinds == [("identity_verified", None), ("handoff", "appointment_reschedule"), ("assignment", None)]
+    said = _until_bot_said(sofia, conv["patient_id"], 4)
+    assert said[-2:] == [("bot_verified", "es"), ("bot_handoff_assigned", "es")]
+    assert "Ana, de nuestro equipo" in maria.waits_for(5)[-1]
+    handoff = next(e for e in reversed(_events(sofia, conv["patient_id"])) if e["kind"] == "handoff")
+    assert handoff["data"]["team_name"] == "Scheduling" and handoff["data"]["verified"] is True
+
+
+def test_a_wrong_date_of_birth_twice_goes_to_a_person_and_discloses_nothing(bot_hub, twilio, staff):
+    sofia = staff["sofia"]
+    _maria_starts_afresh(sofia)
+    maria = Patient(bot_hub, twilio, MARIA)
+    maria.says("quiero saber cuanto debo de mi factura")
+    maria.waits_for(1)
+    maria.says("01/01/1990")
+    maria.says("02/02/1991")
+    texts = maria.waits_for(4)
+    assert "no coincide" in texts[1] and "No pude confirmar su identidad" in texts[2]
+    assert not any(re.search(r"\d{6}", t) for t in texts)  # no code was ever sent
+    conv = _conversation(sofia, "María González")
+    assert conv["verified_at"] is None and conv["handler"] == "agent"
+    handoff = next(e for e in reversed(_events(sofia, conv["patient_id"])) if e["kind"] == "handoff")
+    assert handoff["data"]["reason"] == "verification_failed" and handoff["data"]["team_name"] == "Billing"
+
+
+def test_not_understood_twice_hands_off_and_the_patient_is_told_their_place(bot_hub, twilio, staff):
+    sofia = staff["sofia"]
+    someone = Patient(bot_hub, twilio, "+14155550178")
+    someone.says("asdkj qwe")
+    someone.says("zzz mmm")
+    texts = someone.waits_for(2)
+    assert texts[0].startswith("Sorry, I did not understand") and "team will answer you soon" in texts[1]
+    conv = _conversation(sofia, "+14155550178")
+    assert conv["handler"] == "agent" and conv["queued_at"] and conv["team_id"] is not None
+
+
+# --- red flags ---------------------------------------------------------------------------------
+
+
+def test_red_flags_answer_at_once_jump_the_queue_and_alert_supervisors(bot_hub, twilio, staff):
+    sofia = staff["sofia"]
+    stream = StreamClient(bot_hub.ws_url, sofia, sofia.get("/api/conversations").json()["last_seq"]).open()
+    stream.read_until_ready()
+    first = Patient(bot_hub, twilio, "+14155550181")
+    first.says("I want to talk to a person")
+    first.waits_for(1)
+    # An emergency in English, on web chat.
+    visitor = VisitorClient(bot_hub.base_url, bot_hub.ws_url)
+    visitor.start("Tom", language="en")
+    visitor.open()
+    visitor.until(lambda f: f["type"] == "ready")
+    visitor.send("I have really bad chest pain and my left arm is numb")
+    safety = visitor.until(lambda f: f["type"] == "message" and f["author"] == "bot")
+    assert "call 911" in safety["text"]
+    alert = stream.recv()
+    while not (alert["type"] == "event" and alert["event"]["kind"] == "handoff" and alert["event"]["data"]["urgent"]):
+        alert = stream.recv()
+    assert alert["event"]["data"]["reason"] == "red_flag" and alert["event"]["data"]["category"] == "cardiac"
+    assert alert["conversation"]["priority"] >= 10 and alert["conversation"]["team_id"] is not None
+    # In Spanish, by SMS: thoughts of suicide get 988.
+    second = Patient(bot_hub, twilio, "+14155550182")
+    second.says("ya no quiero vivir, me quiero morir")
+    assert "988" in second.waits_for(1)[0] and "oprima 2 para español" in second.waits_for(1)[0]
+    # Urgent ones are first in the queue, whoever wrote first.
+    convs = sofia.get("/api/conversations").json()["conversations"]
+    tom = next(c for c in convs if c["patient_name"] == "Tom")
+    assert tom["priority"] >= 10 and tom["queued_at"]
+    stream.close()
+    visitor.close()
+
+
+def test_a_red_flag_in_a_conversation_an_agent_holds_alerts_without_the_bot_writing(bot_hub, twilio, staff):
+    ana, sofia = staff["ana"], staff["sofia"]
+    p = Patient(bot_hub, twilio, "+14155550183")
+    p.says("hello")
+    p.waits_for(1)
+    conv = _conversation(sofia, "+14155550183")
+    assert ana.post(f"/api/conversations/{conv['id']}/assign", json={"agent_id": ana.me["id"]}).status_code == 201
+    p.says("my chest hurts and I can't breathe")
+    conv = _wait(lambda: (c := _conversation(sofia, "+14155550183"))["priority"] >= 10 and c)
+    assert conv["assignee_id"] == ana.me["id"] and conv["handler"] == "agent"
+    time.sleep(0.5)
+    assert len(p.texts()) == 1  # the bot said nothing: Ana has the conversation
+
+
+# --- after hours, queues, take-over, transfer, hand-back ------------------------------------------
+
+
+def test_after_hours_the_patient_is_told_when_a_person_will_answer(bot_hub, twilio, staff):
+    admin, sofia = staff["admin"], staff["sofia"]
+    today = datetime.now(ZoneInfo(bot_hub.settings.clinic.timezone)).date()
+    assert admin.post("/api/holidays", json={"day": today.isoformat(), "name": "Staff training"}).status_code == 201
+    p = Patient(bot_hub, twilio, "+14155550184")
+    p.says("talk to a person please")
+    text = p.waits_for(1)[0]
+    assert text.startswith("Puente Demo Clinic is closed now") and "In an emergency, call 911" in text
+    hours = {t["name"]: t for t in sofia.get("/api/teams/hours").json()}
+    assert hours["Scheduling"]["open_now"] is False and hours["Scheduling"]["next_opening"]
+
+
+def test_take_over_transfer_and_hand_back(bot_hub, twilio, staff):
+    ana, ben, sofia = staff["ana"], staff["ben"], staff["sofia"]
+    _available(ben)
+    visitor = VisitorClient(bot_hub.base_url, bot_hub.ws_url)
+    visitor.start("Grace", language="en")
+    visitor.open()
+    visitor.until(lambda f: f["type"] == "ready")
+    visitor.send("hi there")
+    visitor.until(lambda f: f["type"] == "message" and f["author"] == "bot")
+    conv = _conversation(sofia, "Grace")
+    assert conv["handler"] == "bot"
+    # Ana takes over: from now on the bot never writes.
+    r = ana.post(f"/api/conversations/{conv['id']}/assign", json={"agent_id": ana.me["id"]})
+    assert r.status_code == 201
+    visitor.send("what are your hours?")
+    with pytest.raises(TimeoutError):
+        visitor.until(lambda f: f["type"] == "message" and f["author"] == "bot", timeout=1.5)
+    # Transfer to billing: Ben is free there and speaks English, so it goes to him.
+    teams = {t["key"]: t for t in ana.get("/api/teams").json()}
+    r = ana.post(
+        f"/api/conversations/{conv['id']}/transfer",
+        json={"team_id": teams["billing"]["id"], "note": "Asks about a charge"},
+    )
+    assert r.status_code == 201 and r.json()["kind"] == "transfer"
+    conv = _wait(
+        lambda: (c := sofia.get(f"/api/conversations/{conv['id']}").json())["assignee_id"] == ben.me["id"] and c
+    )
+    assert conv["team_id"] == teams["billing"]["id"]
+    # Ben hands it back to the assistant, which answers the next message.
+    r = ben.post(f"/api/conversations/{conv['id']}/hand-back")
+    assert r.status_code == 201 and r.json()["data"]["to"] == "bot"
+    conv = sofia.get(f"/api/conversations/{conv['id']}").json()
+    assert conv["handler"] == "bot" and conv["assignee_id"] is None
+    visitor.send("where do I park?")
+    assert "Parking is free" in visitor.until(lambda f: f["type"] == "message" and f["author"] == "bot")["text"]
+    assert ben.post(f"/api/conversations/{conv['id']}/hand-back").status_code == 400  # it has it already
+    visitor.close()
+
+
+def test_waiting_conversations_go_to_agents_as_they_become_available(bot_hub, twilio, staff):
+    ana, sofia = staff["ana"], staff["sofia"]
+    one, two = Patient(bot_hub, twilio, "+14155550185"), Patient(bot_hub, twilio, "+14155550186")
+    one.says("I'd like to become a new patient")
+    two.says("quiero ser paciente nuevo")
+    assert "team will answer you soon" in one.waits_for(1)[0]
+    assert "Hay una persona antes que usted" in two.waits_for(1)[0] or "Usted es la próxima" in two.waits_for(1)[0]
+    waiting = [c for c in sofia.get("/api/conversations").json()["conversations"] if c["queued_at"]]
+    assert len(waiting) >= 2
+    _available(ana)  # intake, both languages
+    for number in ("+14155550185", "+14155550186"):
+        conv = _wait(lambda n=number: (c := _conversation(sofia, n))["assignee_id"] and c)
+        assert conv["assignee_name"] == "Ana Agent" and conv["queued_at"] is None
+
+
+def test_the_bot_answers_by_email_in_the_thread(tmp_path):
+    from tests.support.mail import CLINIC_FROM, mail_settings, send_mail, simple_mail
+    from tests.support.smtp_sink import SmtpSink
+
+    with SmtpSink() as sink:
+        settings = mail_settings(tmp_path, sink_port=sink.port)
+        srv = HubServer(replace(settings, bot=replace(settings.bot, enabled=True))).start()
+        try:
+            raw = simple_mail("pat.doe@example.org", "Hi, do you take Aetna insurance?", "q1@example.org", "Insurance")
+            assert send_mail(settings.email.listen_port, raw, "pat.doe@example.org").code == 250
+            first, second = sink.wait_for(2)
+            assert first["To"] == "pat.doe@example.org" and first["In-Reply-To"] == "<q1@example.org>"
+            assert first["Subject"] == "Re: Insurance" and first["Reply-To"].startswith("reply+")
+            assert "Aetna" in first.get_body(("plain",)).get_content() and first["From"].endswith(f"<{CLINIC_FROM}>")
+            assert "<q1@example.org>" in second["References"]
+        finally:
+            srv.stop()
