@@ -7,8 +7,10 @@ import time
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.support.clients import Staff
+from tests.support.stream import StreamClient
 
 
 def _db(srv) -> sqlite3.Connection:
@@ -50,6 +52,30 @@ def test_sign_out_ends_the_session(hub_server):
     assert c.post("/api/auth/logout").status_code == 200
     assert c.get("/api/auth/me").status_code == 401
     replay = httpx.Client(base_url=hub_server.base_url, cookies=old)
+    assert replay.get("/api/auth/me").status_code == 401
+
+
+def test_requests_in_flight_at_sign_out_do_not_sign_in_again(hub_server):
+    """Each request writes its copy of the session back to the store as it ends; one that was
+    still running when the agent signed out must not bring the session back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    c = Staff(hub_server.base_url, "ben")
+    cookies = dict(c.http.cookies.items())
+
+    def read(_: int) -> int:
+        with httpx.Client(base_url=hub_server.base_url, cookies=cookies, timeout=10) as other:
+            return other.get("/api/conversations", params={"limit": 100}).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        running = [pool.submit(read, i) for i in range(96)]
+        deadline = time.monotonic() + 10
+        while sum(f.done() for f in running) < 8 and time.monotonic() < deadline:
+            time.sleep(0.005)  # the first have been served: the next sixteen are in flight
+        assert c.post("/api/auth/logout").status_code == 200
+        codes = [f.result() for f in running]
+    assert 200 in codes  # the race was real: some were served before the sign-out
+    replay = httpx.Client(base_url=hub_server.base_url, cookies=cookies)
     assert replay.get("/api/auth/me").status_code == 401
 
 
@@ -99,3 +125,31 @@ def test_repeated_failed_sign_ins_are_throttled(hub_server):
     # but "ana" stays locked wherever the attempts come from
     r = elsewhere.post("/api/auth/login", json={"login": "ana", "password": "puente-ana-demo"})
     assert r.status_code == 429
+
+
+@pytest.mark.parametrize("any_hub_server", ["sqlite-redis"], indirect=True)
+def test_a_session_written_back_after_sign_out_stays_signed_out(any_hub_server):
+    """The race of test_requests_in_flight_at_sign_out_do_not_sign_in_again, made certain: with the
+    shared (Redis) store the test itself writes the session back after the sign-out, as a request in
+    flight would. Neither a request nor the live stream opened before may ride that copy."""
+    from redis import Redis
+
+    srv = any_hub_server
+    ben = Staff(srv.base_url, "ben")
+    sid = ben.http.cookies["puente_session"]
+    stream = StreamClient(srv.ws_url, ben, after=0).open()
+    stream.read_until_ready()
+    redis = Redis.from_url(srv.settings.realtime.redis_url)
+    key = f"{srv.settings.realtime.channel_prefix}-sessions:{sid}"
+    copy, ttl = redis.get(key), redis.pttl(key)
+    assert copy and ttl > 0
+    assert ben.post("/api/auth/logout").status_code == 200
+    assert redis.get(key) is None
+    redis.set(key, copy, px=ttl)  # the copy comes back
+    replay = httpx.Client(base_url=srv.base_url, cookies={"puente_session": sid})
+    assert replay.get("/api/auth/me").status_code == 401
+    redis.set(key, copy, px=ttl)  # (the refused request may have dropped it)
+    with pytest.raises(ConnectionClosed):
+        while True:
+            stream.recv(timeout=15)
+    assert stream.ws is not None and stream.ws.close_code == 4401

@@ -324,6 +324,9 @@ function showInbox(me) {
 }
 
 async function signOutAndShowLogin() {
+  // Stop the live stream first: the server closes it when the session ends, and a reconnect
+  // racing the sign-out would only be refused.
+  if (inbox) inbox.close();
   try {
     await api.logout();
   } catch {

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.agents.passwords import hash_password, verify_password
 from hub.agents.roles import Principal, Role, requires
-from hub.agents.sessions import ROTATE, principal_of
+from hub.agents.sessions import ROTATE, new_sid, principal_of, revoke
 from hub.audit.record import (
     AuditAction,
     AuditRecord,
@@ -82,12 +82,13 @@ class AuthController(Controller):
             raise Refused(401, _("Wrong login or password."))
         await hub.writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGIN, principal.id, origin))
         request.scope[ROTATE] = True  # type: ignore[typeddict-unknown-key]
-        request.set_session({"agent_id": principal.id})
+        request.set_session({"agent_id": principal.id, "sid": new_sid()})
         return principal
 
     @post("/logout", status_code=HTTP_200_OK, guards=[requires(Role.AGENT)])
     async def logout(self, request: Request[Principal, Any, Any], hub: HubDep) -> dict[str, bool]:
         await hub.writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGOUT, request.user.id, Origin.of(request)))
+        await revoke(request, request.session)
         request.clear_session()
         return {"signed_out": True}
 

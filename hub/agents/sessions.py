@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -80,10 +81,44 @@ def principal_of(agent: Agent) -> Principal:
     )
 
 
+# A sign-out is kept on record, by the session's own id (`sid`, set at sign-in), longer than any
+# session lives unused: a request still in flight when the agent signed out writes its copy of the
+# session back to the store as it ends, and that copy must not sign them in again.
+REVOKED_FOR_S = 7 * 24 * 3600
+
+
+def new_sid() -> str:
+    return secrets.token_urlsafe(18)
+
+
+async def revoke(connection: ASGIConnection[Any, Any, Any, Any], session: dict[str, Any]) -> None:
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        await SessionConfig.store_of(connection).set(f"revoked:{sid}", b"1", expires_in=REVOKED_FOR_S)
+
+
+async def revoked(connection: ASGIConnection[Any, Any, Any, Any], session: dict[str, Any]) -> bool:
+    sid = session.get("sid")
+    return not isinstance(sid, str) or await SessionConfig.store_of(connection).exists(f"revoked:{sid}")
+
+
+async def still_signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """For a long-lived connection (the stream): is the session it opened with still good?
+    Reads without renewing: watching is not activity."""
+    store = SessionConfig.store_of(connection)
+    if await store.get(connection.cookies.get(SESSION_COOKIE, "")) is None:
+        return False  # idle-logged-off, or signed out
+    return not await revoked(connection, connection.session)
+
+
 def make_session_auth(cache: PrincipalCache, idle_timeout_s: int, secure: bool, exclude: list[str]) -> SessionAuth:
-    async def retrieve(session: dict[str, Any], _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-        agent_id = session.get("agent_id")
-        return await cache.get(agent_id) if isinstance(agent_id, int) else None
+    async def retrieve(session: dict[str, Any], connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+        agent_id, sid = session.get("agent_id"), session.get("sid")
+        if not isinstance(agent_id, int) or not isinstance(sid, str):
+            return None
+        if await revoked(connection, session):
+            return None  # signed out; this copy came back with a request that was in flight
+        return await cache.get(agent_id)
 
     return SessionAuth[Principal, Any](
         retrieve_user_handler=retrieve,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from hub.agents.presence import SEEN_EVERY_S, touch
 from hub.agents.roles import Principal, Role, requires
-from hub.agents.sessions import SESSION_COOKIE, SessionConfig
+from hub.agents.sessions import still_signed_in
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
 from hub.bounds import MAX_SEQ, Id
 from hub.db.models import Conversation
@@ -132,8 +132,6 @@ async def _until_access_changes(socket: WebSocket, hub: Hub, principal: Principa
     agent was deactivated or given other teams or another role: an open socket must not
     outlive the access it was opened with. The stream itself is not user activity, so it
     does not keep the session alive."""
-    store = SessionConfig.store_of(socket)
-    session_id = socket.cookies.get(SESSION_COOKIE, "")
     interval = max(0.5, min(5.0, hub.settings.security.idle_timeout_s / 4))
     seen = 0.0
     while True:
@@ -141,7 +139,7 @@ async def _until_access_changes(socket: WebSocket, hub: Hub, principal: Principa
             seen = time.monotonic()
             await hub.writer.submit(touch, principal.id)
         await asyncio.sleep(interval)
-        if await store.get(session_id) is None:  # no renewal: reading is not activity
+        if not await still_signed_in(socket):
             return
         if await hub.principals.get(principal.id) != principal:
             return
