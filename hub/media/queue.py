@@ -11,16 +11,18 @@ Fetching twice is harmless, so an interrupted claim simply goes back to pending.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, update
 
 from hub.db.models import Conversation, Media, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import AuthorType, EventKind
+from hub.jobs import Claim, Sweep, due_rows, hand_back, next_due, take
+from hub.jobs import requeue_stale as stale_jobs
 from hub.media.reasons import Failure
 from hub.media.sniff import canonical
 from hub.reasons import backoff
@@ -100,11 +102,6 @@ class Fetched(msgspec.Struct, frozen=True):
     content_type: str
 
 
-class Claim(msgspec.Struct, frozen=True):
-    limit: int
-    claimant: str
-
-
 class Claimed(msgspec.Struct, frozen=True):
     due: list[Due]
     next_at: datetime | None  # when the earliest item still pending falls due
@@ -114,24 +111,11 @@ def claim_due(tx: Tx, items: list[Claim]) -> list[Claimed]:
     out: list[Claimed] = []
     for claim in items:
         now = utcnow()
-        rows = (
-            tx.session.execute(
-                select(Media)
-                .where(Media.state == "pending", Media.next_attempt_at <= now)
-                .order_by(Media.next_attempt_at, Media.id)
-                .limit(claim.limit)
-                .with_for_update(skip_locked=True)
-            )
-            .scalars()
-            .all()
-        )
         due = []
-        for row in rows:
-            row.state, row.attempts, row.claimed_by, row.claimed_at = "fetching", row.attempts + 1, claim.claimant, now
+        for row in due_rows(tx, Media, claim.limit, now):
+            take(row, "fetching", claim.claimant, now)
             due.append(Due(row.id, row.source_url, row.declared_type, row.attempts, claim.claimant))
-        tx.session.flush()
-        next_at = tx.session.execute(select(func.min(Media.next_attempt_at)).where(Media.state == "pending")).scalar()
-        out.append(Claimed(due, next_at))
+        out.append(Claimed(due, next_due(tx, Media)))
     return out
 
 
@@ -185,53 +169,19 @@ def settle(tx: Tx, items: list[Outcome]) -> list[None]:
 
 
 def release(tx: Tx, claimants: list[str]) -> list[int]:
-    """A stopping hub hands back what it was fetching: pending again, the attempt not counted."""
-    out = []
-    for claimant in claimants:
-        rows = (
-            tx.session.execute(
-                select(Media).where(Media.state == "fetching", Media.claimed_by == claimant).with_for_update()
-            )
-            .scalars()
-            .all()
-        )
-        for row in rows:
-            row.state, row.claimed_by, row.claimed_at = "pending", None, None
-            row.attempts = max(0, row.attempts - 1)
-            row.next_attempt_at = utcnow()
-        out.append(len(rows))
-    return out
-
-
-class Sweep(msgspec.Struct, frozen=True):
-    stale_after_s: float
-    max_attempts: int
+    """A stopping hub hands back what it was fetching."""
+    return [hand_back(tx, Media, "fetching", claimant) for claimant in claimants]
 
 
 def requeue_stale(tx: Tx, items: list[Sweep]) -> list[int]:
-    """Claims nobody settled in time (a hub that died mid-fetch): fetched again, or failed
-    visibly once they have used up their attempts."""
-    out = []
-    for sweep in items:
-        rows = (
-            tx.session.execute(
-                select(Media)
-                .where(Media.state == "fetching", Media.claimed_at < utcnow() - timedelta(seconds=sweep.stale_after_s))
-                .with_for_update(skip_locked=True)
-            )
-            .scalars()
-            .all()
-        )
-        for row in rows:
-            row.claimed_by = row.claimed_at = None
-            if row.attempts < sweep.max_attempts:
-                row.state, row.next_attempt_at = "pending", utcnow()
-                continue
-            failure = Failure("interrupted")
-            row.state, row.error_code, row.error, row.error_params = "failed", failure.code, failure.text(), {}
-            _finish(tx, row)
-        out.append(len(rows))
-    return out
+    """Claims nobody settled in time (a hub that died mid-fetch): fetched again, or failed."""
+    return [stale_jobs(tx, Media, "fetching", sweep, lambda row: _interrupted(tx, row)) for sweep in items]
+
+
+def _interrupted(tx: Tx, row: Media) -> None:
+    failure = Failure("interrupted")
+    row.state, row.error_code, row.error, row.error_params = "failed", failure.code, failure.text(), {}
+    _finish(tx, row)
 
 
 def _finish(tx: Tx, row: Media) -> None:

@@ -12,7 +12,7 @@ so an interrupted claim simply goes back to pending.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -22,6 +22,8 @@ from hub.db.models import Conversation, Media, Patient, TimelineEvent, VoiceNote
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import AuthorType, EventKind
+from hub.jobs import Claim, Sweep, due_rows, hand_back, next_due, take
+from hub.jobs import requeue_stale as stale_jobs
 from hub.reasons import backoff
 from hub.timeline.append import append_event
 from hub.timeline.views import preview
@@ -72,11 +74,6 @@ class Due(msgspec.Struct, frozen=True):
     claimed_by: str
 
 
-class Claim(msgspec.Struct, frozen=True):
-    limit: int
-    claimant: str
-
-
 class Claimed(msgspec.Struct, frozen=True):
     due: list[Due]
     next_at: datetime | None  # when the earliest note still pending falls due
@@ -86,19 +83,8 @@ def claim_due(tx: Tx, items: list[Claim]) -> list[Claimed]:
     out: list[Claimed] = []
     for claim in items:
         now = utcnow()
-        rows = (
-            tx.session.execute(
-                select(VoiceNote)
-                .where(VoiceNote.state == "pending", VoiceNote.next_attempt_at <= now)
-                .order_by(VoiceNote.next_attempt_at, VoiceNote.id)
-                .limit(claim.limit)
-                .with_for_update(skip_locked=True)
-            )
-            .scalars()
-            .all()
-        )
         due = []
-        for row in rows:
+        for row in due_rows(tx, VoiceNote, claim.limit, now):
             media = tx.session.get(Media, row.media_id)
             patient = tx.session.get(Patient, row.patient_id)
             if media is None or not media.sha256:  # its audio is gone: nothing to work on, ever
@@ -106,7 +92,7 @@ def claim_due(tx: Tx, items: list[Claim]) -> list[Claimed]:
                 row.state, row.error_code, row.error, row.error_params = "failed", failure.code, failure.text(), {}
                 _finish(tx, row)
                 continue
-            row.state, row.attempts, row.claimed_by, row.claimed_at = "working", row.attempts + 1, claim.claimant, now
+            take(row, "working", claim.claimant, now)
             hint = (patient.preferred_language if patient else None) or None
             due.append(
                 Due(
@@ -121,11 +107,7 @@ def claim_due(tx: Tx, items: list[Claim]) -> list[Claimed]:
                     claim.claimant,
                 )
             )
-        tx.session.flush()
-        next_at = tx.session.execute(
-            select(func.min(VoiceNote.next_attempt_at)).where(VoiceNote.state == "pending")
-        ).scalar()
-        out.append(Claimed(due, next_at))
+        out.append(Claimed(due, next_due(tx, VoiceNote)))
     return out
 
 
@@ -216,24 +198,8 @@ def settle(tx: Tx, items: list[Outcome]) -> list[None]:
 
 
 def release(tx: Tx, claimants: list[str]) -> list[int]:
-    """A stopping hub hands back what it was working on: pending again, the attempt not counted."""
-    out = []
-    for claimant in claimants:
-        rows = (
-            tx.session.execute(
-                select(VoiceNote)
-                .where(VoiceNote.state == "working", VoiceNote.claimed_by == claimant)
-                .with_for_update()
-            )
-            .scalars()
-            .all()
-        )
-        for row in rows:
-            row.state, row.claimed_by, row.claimed_at = "pending", None, None
-            row.attempts = max(0, row.attempts - 1)
-            row.next_attempt_at = utcnow()
-        out.append(len(rows))
-    return out
+    """A stopping hub hands back what it was working on."""
+    return [hand_back(tx, VoiceNote, "working", claimant) for claimant in claimants]
 
 
 def keep_claims(tx: Tx, claimants: list[str]) -> list[int]:
@@ -252,38 +218,15 @@ def keep_claims(tx: Tx, claimants: list[str]) -> list[int]:
     return out
 
 
-class Sweep(msgspec.Struct, frozen=True):
-    stale_after_s: float
-    max_attempts: int
-
-
 def requeue_stale(tx: Tx, items: list[Sweep]) -> list[int]:
-    """Claims nobody kept up (a hub that died mid-transcription): worked on again, or failed
-    visibly once they have used up their attempts."""
-    out = []
-    for sweep in items:
-        rows = (
-            tx.session.execute(
-                select(VoiceNote)
-                .where(
-                    VoiceNote.state == "working",
-                    VoiceNote.claimed_at < utcnow() - timedelta(seconds=sweep.stale_after_s),
-                )
-                .with_for_update(skip_locked=True)
-            )
-            .scalars()
-            .all()
-        )
-        for row in rows:
-            row.claimed_by = row.claimed_at = None
-            if row.attempts < sweep.max_attempts:
-                row.state, row.next_attempt_at = "pending", utcnow()
-                continue
-            failure = VoiceFailure("interrupted")
-            row.state, row.error_code, row.error, row.error_params = "failed", failure.code, failure.text(), {}
-            _finish(tx, row)
-        out.append(len(rows))
-    return out
+    """Claims nobody kept up (a hub that died mid-transcription): worked on again, or failed."""
+    return [stale_jobs(tx, VoiceNote, "working", sweep, lambda row: _interrupted(tx, row)) for sweep in items]
+
+
+def _interrupted(tx: Tx, row: VoiceNote) -> None:
+    failure = VoiceFailure("interrupted")
+    row.state, row.error_code, row.error, row.error_params = "failed", failure.code, failure.text(), {}
+    _finish(tx, row)
 
 
 def _ours(tx: Tx, due: Due) -> VoiceNote | None:
