@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
@@ -96,7 +97,9 @@ class ScheduleController(Controller):
         now, tz = utcnow(), hub.settings.clinic.timezone
         async with hub.read_sessions() as s:
             teams = (await s.execute(select(Team).order_by(Team.id))).scalars().all()
-            holidays = (await s.execute(select(Holiday).where(Holiday.day >= now.date()))).scalars().all()
+            # From today in the clinic's zone: past UTC midnight, the clinic's today is still a UTC yesterday.
+            today = now.astimezone(ZoneInfo(tz)).date()
+            holidays = (await s.execute(select(Holiday).where(Holiday.day >= today))).scalars().all()
         out = []
         for team in teams:
             days = [h.day for h in holidays if h.team_id in (None, team.id)]
