@@ -142,7 +142,7 @@ export class Composer {
     this.#render();
     try {
       const ok = this.mode === "reply" ? await this.onReply(text, this.channel.value || null) : await this.onNote(text);
-      if (ok) {
+      if (ok && this.text.value.trim() === text) { // not what the agent began typing meanwhile
         this.text.value = "";
         this.markers = [];
         this.notice.hidden = true;
