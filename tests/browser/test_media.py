@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.pages import event, open_page, row, sign_in
 from tests.support.clients import Staff
@@ -93,8 +94,8 @@ def test_an_mms_photo_and_voice_note_show_in_place(media_hub: HubServer, media: 
 def _expect_loaded(page: Page, message, testid: str) -> None:  # noqa: ANN001
     element = message.get_by_test_id(testid)
     expect(element).to_have_count(1)
-    element.scroll_into_view_if_needed()
     if testid == "attachment-image":
+        element.scroll_into_view_if_needed()
         page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=element.element_handle())
         assert element.evaluate("el => [el.naturalWidth, el.naturalHeight]") == [40, 30]
     else:
@@ -102,7 +103,11 @@ def _expect_loaded(page: Page, message, testid: str) -> None:  # noqa: ANN001
         deadline = time.monotonic() + 10
         duration = float("nan")
         while time.monotonic() < deadline:
-            duration = element.evaluate("el => el.readyState >= 1 ? el.duration : NaN")
+            try:
+                element.scroll_into_view_if_needed(timeout=2000)
+                duration = element.evaluate("el => el.readyState >= 1 ? el.duration : NaN")
+            except PlaywrightError:  # drawn again between finding it and reading it
+                duration = float("nan")
             if duration == duration and duration > 0:  # not NaN
                 break
             page.wait_for_timeout(100)

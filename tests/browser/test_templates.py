@@ -133,6 +133,7 @@ def test_agents_do_not_see_the_editor_and_supervisors_cannot_publish(hub_server:
     page.goto("/#/templates/greeting")
     expect(page.get_by_test_id("template-editor")).to_have_count(0)
     page.get_by_test_id("sign-out").click()
+    expect(page.get_by_test_id("login-notice")).to_have_text("You have signed out.")  # the session is gone
     sign_in(page, "sofia")
     page.goto("/#/templates/greeting")
     expect(page.get_by_test_id("template-save")).to_be_visible()
