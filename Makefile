@@ -21,10 +21,12 @@ run: $(VENV)/.installed
 system-deps:
 	@command -v chromium >/dev/null && command -v espeak-ng >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng; }
 
-# Install everything and run the whole test suite (lint first: it is quick).
+# Install everything and run the whole test suite (lint first: it is quick), one worker per core;
+# a test file stays on one worker, so each file's servers and browser are set up once.
+# `$(PY) -m pytest tests/test_bot.py` runs one file alone.
 test: $(VENV)/.installed system-deps
 	$(VENV)/bin/ruff check hub channels tests bench
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
