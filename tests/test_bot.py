@@ -346,3 +346,154 @@ def test_the_bot_answers_by_email_in_the_thread(tmp_path):
             assert "<q1@example.org>" in second["References"]
         finally:
             srv.stop()
+
+
+# --- what the review found: checks that must hold in the corners -----------------------------------
+
+
+def test_a_check_holds_only_for_where_it_was_made(bot_hub, twilio, staff):
+    """María proves who she is by SMS; then someone who proved only her phone writes from a web
+    chat into the same conversation: that is not the person who was checked."""
+    ana, sofia = staff["ana"], staff["sofia"]
+    _available(ana)
+    _maria_starts_afresh(sofia)
+    maria = Patient(bot_hub, twilio, MARIA)
+    maria.says("Necesito cambiar mi cita")
+    maria.waits_for(1)
+    maria.says("03/09/1984")
+    texts = maria.waits_for(3)
+    code = re.search(r"\b(\d{6})\b", next(t for t in texts if "código" in t and re.search(r"\d{6}", t))).group(1)
+    maria.says(code)
+    conv = _wait(lambda: (c := _conversation(sofia, "María González"))["verified_at"] and c)
+    visitor = VisitorClient(bot_hub.base_url, bot_hub.ws_url)
+    visitor.start("María", language="es")
+    sent = len(maria.texts())
+    assert visitor.post("/api/webchat/verifications", json={"phone": MARIA}).status_code == 202
+    sms = _wait(lambda: [t for t in maria.texts()[sent:] if re.search(r"\b\d{6}\b", t)])[-1]
+    r = visitor.post("/api/webchat/verifications/confirm", json={"code": re.search(r"\b(\d{6})\b", sms).group(1)})
+    assert r.status_code == 200
+    visitor.send("¿Cuál es el resultado de mi examen?")
+    after = _wait(lambda: (c := sofia.get(f"/api/conversations/{conv['id']}").json())["verified_at"] is None and c)
+    assert after["handler"] == "agent" and after["assignee_id"] == ana.me["id"]  # Ana still has it
+    dropped = [e for e in _events(sofia, conv["patient_id"]) if e["kind"] == "identity_verified"][-1]
+    assert dropped["data"] == {"dropped": "other_sender"}  # on the timeline: agents see the badge go
+    visitor.close()
+
+
+def test_a_voice_note_that_never_arrives_goes_to_a_person(tmp_path, twilio):
+    from hub.settings import MediaSettings
+    from tests.support.media_server import MediaServer
+
+    with MediaServer(TWILIO_ACCOUNT, TWILIO_TOKEN) as media:
+        lost = media.add("ME_lost_voice", b"", "audio/ogg", fail=[404])
+        settings = hub_settings(tmp_path, bot=True)
+        settings = replace(
+            settings,
+            sms=replace(settings.sms, api_base_url=twilio.url),
+            media=MediaSettings(max_bytes=256 * 1024, timeout_s=1.5, max_attempts=1, retry_base_s=0.2, allow_http=True),
+        )
+        srv = HubServer(settings).start()
+        try:
+            http = httpx.Client(base_url=srv.base_url, timeout=10)
+            fields = _fields("SMvoicelost01", "", sender="+14155550191", NumMedia="1")
+            fields.update(MediaUrl0=lost, MediaContentType0="audio/ogg")
+            assert _post(http, "/api/channels/sms/inbound", fields).status_code == 200
+            sofia = Staff(srv.base_url, "sofia")
+            conv = _wait(lambda: (c := _conversation(sofia, "+14155550191"))["handler"] == "agent" and c)
+            handoff = next(e for e in _events(sofia, conv["patient_id"]) if e["kind"] == "handoff")
+            assert handoff["data"]["reason"] == "attachment"
+            texts = _wait(lambda: [r["Body"] for r in twilio.requests if r["To"] == "+14155550191"])
+            assert "team will answer you soon" in texts[0] or "answer" in texts[0]
+            sofia.close()
+        finally:
+            srv.stop()
+
+
+def test_a_phrase_added_a_moment_ago_is_found_in_a_conversation_an_agent_holds(bot_hub, twilio, staff):
+    """The worker's copy of the list is a few seconds old; the sweep reads every message again
+    against the list in the database, so a new phrase is not missed."""
+    admin, ana, sofia = staff["admin"], staff["ana"], staff["sofia"]
+    p = Patient(bot_hub, twilio, "+14155550192")
+    p.says("hello")
+    p.waits_for(1)
+    conv = _conversation(sofia, "+14155550192")
+    assert ana.post(f"/api/conversations/{conv['id']}/assign", json={"agent_id": ana.me["id"]}).status_code == 201
+    r = admin.post("/api/red-flags", json={"language": "en", "phrase": "purple toes", "category": "cardiac"})
+    assert r.status_code == 201, r.text
+    p.says("my toes are purple toes now and cold")
+    conv = _wait(lambda: (c := _conversation(sofia, "+14155550192"))["priority"] >= 10 and c, timeout=20)
+    assert conv["assignee_id"] == ana.me["id"]
+    assert len(p.texts()) == 1  # the bot still says nothing: Ana has it
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_with_the_bot_off_waiting_conversations_still_go_to_free_agents(tmp_path, db):
+    from tests.support.services import PostgresDatabase
+
+    pg = PostgresDatabase() if db == "postgres" else None  # routing takes its lock there
+    srv = HubServer(hub_settings(tmp_path, db_url=pg.url if pg else None)).start()  # the bot is off
+    try:
+        ana, sofia = Staff(srv.base_url, "ana"), Staff(srv.base_url, "sofia")
+        http = httpx.Client(base_url=srv.base_url, timeout=10)
+        assert (
+            _post(http, "/api/channels/sms/inbound", _fields("SMbotoff001", "Hi", sender="+14155550193")).status_code
+            == 200
+        )
+        conv = _conversation(sofia, "+14155550193")
+        teams = {t["key"]: t for t in sofia.get("/api/teams").json()}
+        r = sofia.post(f"/api/conversations/{conv['id']}/transfer", json={"team_id": teams["intake"]["id"]})
+        assert r.status_code == 201, r.text
+        waiting = sofia.get(f"/api/conversations/{conv['id']}").json()
+        assert waiting["assignee_id"] is None and waiting["queued_at"]
+        _available(ana)  # intake, both languages
+        conv = _wait(lambda: (c := sofia.get(f"/api/conversations/{conv['id']}").json())["assignee_id"] and c)
+        assert conv["assignee_name"] == "Ana Agent"
+        ana.close()
+        sofia.close()
+    finally:
+        srv.stop()
+        if pg:
+            pg.drop()
+
+
+def test_a_start_catches_up_on_a_red_flag_a_stop_left_unchecked(tmp_path):
+    """The hub stopped between committing a message and checking it (the check runs just after
+    commit, in memory): the next start reads the last hour of agents' conversations again."""
+    import sqlite3
+    from datetime import UTC
+
+    from tests.support.clients import inbound, post_inbound
+
+    settings = hub_settings(tmp_path)
+    first = HubServer(settings).start()
+    http = httpx.Client(base_url=first.base_url, timeout=10)
+    conv = post_inbound(http, inbound("hello", "crash-0", address="+14155550194")).json()
+    ana = Staff(first.base_url, "ana")
+    r = ana.post(f"/api/conversations/{conv['conversation_id']}/assign", json={"agent_id": ana.me["id"]})
+    assert r.status_code == 201
+    ana.close()
+    first.stop()
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    with sqlite3.connect(settings.database.url.split("///", 1)[1]) as db:  # committed, never checked
+        (seq,) = db.execute("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value").fetchone()
+        db.execute(
+            "INSERT INTO timeline_events (seq, conversation_id, patient_id, kind, channel, author_type, text,"
+            " attachments, provider_message_id, data, created_at)"
+            " VALUES (?, ?, ?, 'message_in', 'api', 'patient', ?, '[]', 'crash-1', '{}', ?)",
+            (seq, conv["conversation_id"], conv["patient_id"], "my chest hurts and I can't breathe", now),
+        )
+        db.execute(
+            "UPDATE conversations SET last_event_seq = ?, last_inbound_at = ? WHERE id = ?",
+            (seq, now, conv["conversation_id"]),
+        )
+    again = HubServer(hub_settings(tmp_path)).start()
+    try:
+        sofia = Staff(again.base_url, "sofia")
+        url = f"/api/conversations/{conv['conversation_id']}"
+        after = _wait(lambda: (c := sofia.get(url).json())["priority"] >= 10 and c)
+        assert after["assignee_id"] == ana.me["id"]
+        handoff = next(e for e in _events(sofia, conv["patient_id"]) if e["kind"] == "handoff")
+        assert handoff["data"]["reason"] == "red_flag" and handoff["data"]["urgent"] is True
+        sofia.close()
+    finally:
+        again.stop()

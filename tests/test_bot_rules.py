@@ -53,6 +53,14 @@ def test_split_days_and_midnight():
     assert next_opening(hours, [], _at(2026, 11, 27, 12, 30), LA) == _at(2026, 11, 27, 13, 0)
 
 
+def test_hours_with_one_digit_hours_are_ordered_by_time_not_text():
+    hours = {"mon": [["13:00", "17:00"], ["9:00", "12:00"]]}
+    assert check_hours(hours) == hours
+    assert is_open(hours, [], _at(2026, 11, 23, 9, 30), LA) is True
+    with pytest.raises(BadHours, match="overlap"):
+        check_hours({"mon": [["9:00", "12:00"], ["10:00", "13:00"]]})
+
+
 @pytest.mark.parametrize(
     ("hours", "words"),
     [
@@ -83,6 +91,11 @@ def test_bad_hours_say_what_is_wrong(hours, words):
         ("02/30/1984", []),
         ("hola, necesito una cita", []),
         ("12/31/2999", []),  # not born yet
+        ("03/09/1984, I mean March 9 1984", [date(1984, 3, 9)]),  # one date, twice: the second settles it
+        ("1/1/84 or 2/1/84", []),  # two dates: no answer
+        ("13/03/1984 or 14/03/1984", []),
+        ("1984-03-09 1985-03-09", []),
+        (" ".join(f"{m}/{d}/1984" for m in range(1, 13) for d in range(1, 29)), []),  # a whole year
     ],
 )
 def test_birth_dates_however_they_are_written(text, dates):

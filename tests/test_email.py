@@ -436,6 +436,28 @@ def test_a_thread_a_duplicate_and_a_bounce_on_postgresql(tmp_path: Path, sink: S
         pg.drop()
 
 
+def test_an_auto_reply_to_nothing_we_know_opens_nothing(mail_hub: HubServer) -> None:
+    """A vacation responder answering a mail the hub sent outside any conversation (a one-time
+    code to an address nobody wrote from): kept with its raw mail, no patient, no conversation."""
+    auto = simple_mail("away@example.org", "I am out of the office until Monday.", "a-2@example.org",
+                       subject="Automatic reply: Your code", headers={"Auto-Submitted": "auto-replied"})  # fmt: skip
+    assert send_mail(_port(mail_hub), auto, "").code == 250
+    kept = rows(
+        mail_hub.settings,
+        "SELECT kind, conversation_id, patient_id, message_seq, raw_sha256 IS NOT NULL FROM email_messages "
+        "WHERE message_id = ?",
+        "a-2@example.org",
+    )
+    assert kept == [("auto_reply", None, None, None, 1)]
+    assert rows(mail_hub.settings, "SELECT count(*) FROM contact_points WHERE address = ?", "away@example.org") == [
+        (0,)
+    ]
+    assert send_mail(_port(mail_hub), auto, "").code == 250  # sent twice: still one
+    assert rows(mail_hub.settings, "SELECT count(*) FROM email_messages WHERE message_id = ?", "a-2@example.org") == [
+        (1,)
+    ]
+
+
 # --- the assistant ------------------------------------------------------------------------------
 
 
@@ -444,15 +466,19 @@ def test_the_assistant_answers_people_but_never_auto_replies(tmp_path: Path) -> 
     srv = HubServer(replace(settings, bot=replace(settings.bot, enabled=True))).start()
     try:
         person = simple_mail("person@example.org", "Hello, what are your opening hours?", "p-1@example.org")
-        auto = simple_mail("away@example.org", "I am out of the office until Monday.", "a-1@example.org",
+        auto = simple_mail("person@example.org", "I am out of the office until Monday.", "a-1@example.org",
                            subject="Automatic reply: Hello", headers={"Auto-Submitted": "auto-replied"})  # fmt: skip
         assert send_mail(_port(srv), person, "person@example.org").code == 250
-        assert send_mail(_port(srv), auto, "").code == 250
         answers = "SELECT count(*) FROM timeline_events e JOIN contact_points c ON c.patient_id = e.patient_id " \
                   "WHERE e.kind = 'message_out' AND e.author_type = 'bot' AND c.address = ?"  # fmt: skip
         _wait(lambda: rows(srv.settings, answers, "person@example.org")[0][0] > 0)
-        time.sleep(1.5)  # the assistant has had its turn on both
-        assert rows(srv.settings, answers, "away@example.org") == [(0,)]
-        assert _inbound(srv, "a-1@example.org")["data"]["auto_reply"] is True
+        time.sleep(1.0)  # every answer to the question is out
+        before = rows(srv.settings, answers, "person@example.org")[0][0]
+        assert send_mail(_port(srv), auto, "").code == 250  # into the same open conversation
+        event = _inbound(srv, "a-1@example.org")
+        assert event["data"]["auto_reply"] is True
+        assert event["conversation_id"] == _inbound(srv, "p-1@example.org")["conversation_id"]
+        time.sleep(1.5)  # the assistant has had its turn on it
+        assert rows(srv.settings, answers, "person@example.org") == [(before,)]
     finally:
         srv.stop()

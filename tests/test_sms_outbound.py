@@ -176,6 +176,7 @@ def test_alto_and_ayuda_answer_in_spanish(sms_hub, twilio):
     http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
     _conversation(sms_hub, http, "SMkw100001", "Hola")
     assert _post(http, "/api/channels/sms/inbound", _fields("SMkw100002", "AYUDA", sender=PATIENT)).status_code == 200
+    _wait(lambda: _sent_to(twilio, PATIENT))  # out before the STOP: a reply still queued then stays unsent
     assert _post(http, "/api/channels/sms/inbound", _fields("SMkw100003", "Alto", sender=PATIENT)).status_code == 200
     texts = _wait(lambda: _sent_to(twilio, PATIENT) if len(_sent_to(twilio, PATIENT)) >= 2 else None)
     assert any("para ayuda llame al" in t for t in texts)
@@ -221,6 +222,35 @@ def test_a_reply_queued_before_stop_is_never_sent_after_it(sms_hub, twilio):
     bodies = _sent_to(twilio, PATIENT)
     assert bodies[0] == "Le recordamos su cita de mañana." and len(bodies) == 2  # the 429'd try + the confirmation
     assert "unsubscribed" in bodies[1] or "baja" in bodies[1]
+
+
+def test_a_reply_goes_to_the_number_the_patient_wrote_from(sms_hub, twilio):
+    """A patient with two numbers on file (an old one first) who writes from the newer one gets
+    the answer there, not at the number that happens to be first."""
+    import sqlite3
+
+    http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
+    conv = _conversation(sms_hub, http, "SMtwo00001")  # from PATIENT: their first number
+    newer = "+16505550199"
+    with sqlite3.connect(sms_hub.settings.database.url.split("///", 1)[1]) as db:  # a second number, on file
+        db.execute(
+            "INSERT INTO contact_points (patient_id, kind, address, verified, created_at) "
+            "VALUES (?, 'phone', ?, 1, CURRENT_TIMESTAMP)",
+            (conv["patient_id"], newer),
+        )
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMtwo00002", "Soy yo", sender=newer)).status_code == 200
+    _reply(sms_hub, conv, "Le escribimos a este número.")
+    _wait(lambda: _sent_to(twilio, newer))
+    assert _sent_to(twilio, PATIENT) == []
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMtwo00003", "Y ahora", sender=PATIENT)).status_code == 200
+    _reply(sms_hub, conv, "Y ahora a este.")
+    assert _wait(lambda: _sent_to(twilio, PATIENT)) == ["Y ahora a este."]
+    # The newer number opts out, last: a reply is not redirected to the other number on file.
+    assert _post(http, "/api/channels/sms/inbound", _fields("SMtwo00004", "STOP", sender=newer)).status_code == 200
+    _wait(lambda: len(_sent_to(twilio, newer)) == 2)  # the opt-out confirmation
+    message = _reply(sms_hub, conv, "¿Sigue ahí?")
+    _wait(lambda: _message(sms_hub, conv["patient_id"], message["seq"])["data"]["status"] == "failed")
+    assert _sent_to(twilio, PATIENT) == ["Y ahora a este."]
 
 
 def test_a_carrier_opt_out_is_a_recorded_consent_change(sms_hub, twilio):

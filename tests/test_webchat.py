@@ -333,6 +333,58 @@ def test_a_code_by_sms_links_the_visitor_to_the_patient_who_owns_the_number(chat
     agent.close()
 
 
+def _prove_phone(srv: HubServer, twilio: FakeTwilio, visitor: VisitorClient, phone: str) -> httpx.Response:
+    sent = len([r for r in twilio.requests if r["To"] == phone])
+    assert visitor.post("/api/webchat/verifications", json={"phone": phone}).status_code == 202
+    _wait(lambda: len([r for r in twilio.requests if r["To"] == phone]) > sent)  # this code, not an earlier one
+    return visitor.post("/api/webchat/verifications/confirm", json={"code": _last_code(twilio, phone)})
+
+
+def test_a_linked_chat_is_never_merged_into_a_second_patient(chat_hub, twilio):
+    """A relative proves Mum's phone, then their own: Mum's record must not pour into theirs."""
+    mum = _sms_patient(chat_hub, "+16505550161")
+    http = httpx.Client(base_url=chat_hub.base_url, timeout=10)
+    assert (
+        _post(http, "/api/channels/sms/inbound", _fields("SMwc000002", "Hi", sender="+16505550162")).status_code == 200
+    )
+    relative = _db(chat_hub, "SELECT patient_id FROM contact_points WHERE address = '+16505550162'")[0][0]
+    visitor = _visitor(chat_hub)
+    visitor.start("Someone", language="en")
+    assert _prove_phone(chat_hub, twilio, visitor, "+16505550161").status_code == 200  # now Mum's record
+    r = _prove_phone(chat_hub, twilio, visitor, "+16505550162")
+    assert r.status_code == 409 and "already linked" in r.json()["detail"] and "(650) 253-0000" in r.json()["detail"]
+    owners = _db(
+        chat_hub, "SELECT address, patient_id FROM contact_points WHERE address LIKE '+1650555016_' ORDER BY address"
+    )
+    assert owners == [("+16505550161", mum), ("+16505550162", relative)]
+    assert _db(chat_hub, "SELECT merged_into_id FROM patients WHERE id IN (?, ?)", mum, relative) == [(None,), (None,)]
+    # The code is spent: it cannot be replayed once someone has joined the records by hand.
+    assert visitor.post("/api/webchat/verifications/confirm", json={"code": "000000"}).status_code == 410
+
+
+def test_a_linked_visitor_sees_their_own_chat_not_the_records_earlier_ones(chat_hub, twilio):
+    """Holding a phone proves that much: the record's earlier web chats (perhaps with what an
+    agent told the patient after a full check) stay with staff."""
+    _sms_patient(chat_hub, "+16505550161")
+    first = _visitor(chat_hub)
+    first.start("Maria", language="es")
+    first.send("Mi primera conversación")
+    assert _prove_phone(chat_hub, twilio, first, "+16505550161").status_code == 200
+    later = _visitor(chat_hub)
+    later.start("Maria", language="es")
+    later.send("Otra vez yo")
+    assert _prove_phone(chat_hub, twilio, later, "+16505550161").status_code == 200
+    later.open(after=0)
+    texts = []
+    while (frame := later.recv())["type"] != "ready":
+        texts.append(frame.get("text"))
+    assert texts == ["Otra vez yo"]
+    later.close()
+    first.open(after=0)  # the first visitor still has their own
+    assert first.recv()["text"] == "Mi primera conversación"
+    first.close()
+
+
 def test_a_code_by_email_proves_a_new_address(chat_hub, smtp):
     visitor = _visitor(chat_hub)
     visitor.start("Linh Tran")

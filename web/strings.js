@@ -357,6 +357,8 @@ const MESSAGES = {
   "timeline.transferToTeam": _("{actor} transferred the conversation to {team}"),
   "timeline.transferToAgent": _("{actor} transferred the conversation to {assignee} ({team})"),
   "timeline.identityVerified": _("The assistant verified the patient's identity (date of birth and a code sent to {to})"),
+  "timeline.identityExpired": _("The identity check has expired: it holds for an hour."),
+  "timeline.identityOtherSender": _("The identity check no longer applies: this message came from another address or channel."),
   "reason.red_flag": _("The message may describe an emergency."),
   "reason.asked_for_a_person": _("The patient asked for a person."),
   "reason.not_understood": _("The assistant did not understand twice."),

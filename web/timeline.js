@@ -341,6 +341,8 @@ function systemText(event, context) {
       return event.text ? `${line} ${t("timeline.noteSaid", { text: event.text })}` : line;
     }
     case "identity_verified":
+      if (data.dropped === "expired") return t("timeline.identityExpired");
+      if (data.dropped) return t("timeline.identityOtherSender");
       return t("timeline.identityVerified", { to: data.code_to || "" });
     case "consent_change":
       return data.granted

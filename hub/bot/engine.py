@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from channels.email.outbound import render_text_mail
 from hub.bot.hours import DEFAULT_HOURS, is_open, next_opening
-from hub.bot.identity import birth_dates, code_digest, code_in, new_code
+from hub.bot.identity import birth_dates, code_digest, code_in, new_code, still_verified
 from hub.bot.routing import hand_off, queue_info, team_by_key
 from hub.bot.say import Voice, say
 from hub.bot.understand import detect_language, intent_info, match_intent, red_flags
@@ -33,10 +33,12 @@ from hub.events import AuthorType, ConversationStatus, EventKind
 from hub.i18n import _, translate
 from hub.outbox.queue import enqueue_code
 from hub.timeline.append import append_event
+from hub.voice.queue import is_voice
 from hub.webchat.visitors import mask
 
-# What the bot reads: the patient's messages, and the transcripts of their voice notes.
-READS = (EventKind.MESSAGE_IN, EventKind.TRANSCRIPT)
+# What the bot reads: the patient's messages, the transcripts of their voice notes, and news of
+# media that never arrived (a voice note it was waiting for).
+READS = (EventKind.MESSAGE_IN, EventKind.TRANSCRIPT, EventKind.MEDIA_STATUS)
 CODE_TTL = timedelta(minutes=10)
 CODE_ATTEMPTS = 3
 DOB_ATTEMPTS = 2
@@ -57,6 +59,7 @@ class BotConfig(msgspec.Struct, frozen=True):
 class Turn(msgspec.Struct, frozen=True):
     conversation_id: int
     config: BotConfig
+    since: datetime | None = None  # a catch-up after a start: only messages written since then
 
 
 def bot_turns(tx: Tx, items: list[Turn]) -> list[int]:
@@ -81,6 +84,7 @@ def _turn(tx: Tx, item: Turn, phrases: list[Any]) -> int:
                 TimelineEvent.conversation_id == conv.id,
                 TimelineEvent.seq > conv.bot_seq,
                 TimelineEvent.kind.in_(READS),
+                *([TimelineEvent.created_at >= item.since] if item.since else []),
             )
             .order_by(TimelineEvent.seq)
         )
@@ -97,25 +101,56 @@ def _turn(tx: Tx, item: Turn, phrases: list[Any]) -> int:
     bot = _Bot(tx, conv, patient, item.config)
     answered = 0
     for event in new:
+        if event.kind == EventKind.MEDIA_STATUS:
+            if conv.handler == "bot" and lost_voice_note(s, event):  # no transcript will come
+                bot.voice_note_lost()
+                answered += 1
+            continue
         if (event.data or {}).get("auto_reply"):
             continue  # an out-of-office never gets an answer (nor starts a loop of them)
+        bot.keep_verification(event)
         text = event.text or ""
-        language = bot.language_for(text)
         hits = red_flags(text, phrases)
         if hits:
-            bot.emergency(hits, language)
+            bot.emergency(hits, bot.language_for(text))
             answered += 1
         elif conv.handler == "bot":
-            bot.answer(event, text, language)
+            bot.answer(event, text, bot.language_for(text))
             answered += 1
-    conv.bot_state = dict(bot.state)
+    if bot.state != (conv.bot_state or {}):
+        conv.bot_state = dict(bot.state)
     return answered
+
+
+def awaits_transcript(event: TimelineEvent) -> bool:
+    """Audio only, on a channel whose audio becomes a voice note, none of it failed to arrive: a
+    transcript (or a "transcription failed") will follow. Anything else needs a person now."""
+    attachments = event.attachments or []
+    return (
+        bool(attachments)
+        and all(is_voice(event.channel or "", str(a.get("content_type", ""))) for a in attachments)
+        and not any(a.get("state") == "failed" for a in attachments)
+    )
+
+
+def lost_voice_note(s: Any, event: TimelineEvent) -> bool:
+    """A media_status saying the audio of a voice note the bot waits for never arrived (so no
+    transcript will come): the message was audio only, and now some of it failed."""
+    data = event.data or {}
+    if data.get("state") != "failed" or not isinstance(data.get("message_seq"), int):
+        return False
+    message = s.get(TimelineEvent, data["message_seq"])
+    if message is None or message.kind != EventKind.MESSAGE_IN or (message.text or "").strip():
+        return False
+    attachments = message.attachments or []
+    return bool(attachments) and all(is_voice(message.channel or "", str(a.get("content_type"))) for a in attachments)
 
 
 class _Bot:
     def __init__(self, tx: Tx, conv: Conversation, patient: Patient, config: BotConfig) -> None:
         self.tx, self.conv, self.patient, self.config = tx, conv, patient, config
         self.state: dict[str, Any] = dict(conv.bot_state or {})
+        self.proof: dict[str, Any] = {}  # where the message being answered came from
 
     # --- language ---------------------------------------------------------------------------
 
@@ -137,12 +172,7 @@ class _Bot:
 
     def answer(self, event: TimelineEvent, text: str, language: str) -> None:
         if not text.strip():
-            attachments = event.attachments or []
-            if (
-                event.kind == EventKind.MESSAGE_IN
-                and attachments
-                and all(str(a.get("content_type", "")).startswith("audio/") for a in attachments)
-            ):
+            if event.kind == EventKind.MESSAGE_IN and awaits_transcript(event):
                 return  # a voice note: its transcript comes as an event of its own, and is answered then
             # a photo or a file, or a voice note that could not be transcribed: a person looks at it
             self.hand_off(self.state.get("team") or self.config.default_team, "attachment", language)
@@ -178,6 +208,46 @@ class _Bot:
                 self.start_verification(language)
             else:
                 self.hand_off(team, intent, language)
+
+    def keep_verification(self, event: TimelineEvent) -> None:
+        """Forget the check when this message is not from where it was made, or it is old; the
+        drop is an event, so agents see the badge go."""
+        self.proof = self._sender(event)
+        if self.conv.verified_at is None:
+            return
+        proof = (
+            self.tx.session.execute(
+                select(TimelineEvent.data)
+                .where(TimelineEvent.conversation_id == self.conv.id, TimelineEvent.kind == EventKind.IDENTITY_VERIFIED)
+                .order_by(TimelineEvent.seq.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            or {}
+        )
+        if not still_verified(self.conv.verified_at, utcnow()):
+            reason = "expired"
+        elif self.proof and (proof.get("channel"), proof.get("via")) != (self.proof["channel"], self.proof["via"]):
+            reason = "other_sender"
+        else:
+            return
+        self.conv.verified_at = None
+        append_event(
+            self.tx, self.conv, EventKind.IDENTITY_VERIFIED, author_type=AuthorType.BOT, data={"dropped": reason}
+        )
+
+    def _sender(self, event: TimelineEvent) -> dict[str, Any]:
+        """Where a patient's words came from: the message itself, or the voice note a transcript
+        is of."""
+        message: TimelineEvent | None = event
+        if event.kind == EventKind.TRANSCRIPT:
+            seq = (event.data or {}).get("message_seq")
+            message = self.tx.session.get(TimelineEvent, seq) if isinstance(seq, int) else None
+        if message is None or message.kind != EventKind.MESSAGE_IN:
+            return {}
+        return {"channel": message.channel, "via": (message.data or {}).get("via")}
+
+    def voice_note_lost(self) -> None:
+        self.hand_off(self._team(), "attachment", str(self.state.get("language") or self.language_for("")))
 
     def not_understood(self, language: str) -> None:
         failures = int(self.state.get("failures", 0)) + 1
@@ -263,6 +333,7 @@ class _Bot:
         ):
             self.conv.verified_at = utcnow()
             destination = self.state.get("code_to")
+            proof = self.proof
             for key in ("pending", "code", "code_expires", "code_attempts", "dob_attempts"):
                 self.state.pop(key, None)
             append_event(
@@ -270,7 +341,7 @@ class _Bot:
                 self.conv,
                 EventKind.IDENTITY_VERIFIED,
                 author_type=AuthorType.BOT,
-                data={"method": "date_of_birth+code", "code_to": destination},
+                data={"method": "date_of_birth+code", "code_to": destination, **proof},
             )
             self.say("bot_verified", language)
             self.hand_off(self._team(), str(self.state.get("intent") or "verified"), language)

@@ -45,10 +45,10 @@ def check_hours(hours: Hours) -> Hours:
     for day, spans in hours.items():
         if day not in DAYS:
             raise BadHours(f"unknown day {day!r}; use {', '.join(DAYS)}")
+        if any(len(span) != 2 for span in spans):
+            raise BadHours(f"{day}: a span is [opens, closes]")
         previous_end: time | None = time(0, 0)
-        for span in sorted(spans):
-            if len(span) != 2:
-                raise BadHours(f"{day}: a span is [opens, closes]")
+        for span in sorted(spans, key=lambda sp: _clock(sp[0]) or time(0, 0)):  # "9:00" before "10:00"
             opens, closes = _clock(span[0]), _clock(span[1])
             if opens is None or (closes is not None and closes <= opens):
                 raise BadHours(f"{day}: {span[0]}-{span[1]} closes before it opens")

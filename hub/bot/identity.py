@@ -13,7 +13,7 @@ import hmac
 import re
 import secrets
 import unicodedata
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from babel import Locale
 
@@ -56,14 +56,15 @@ def _valid(y: int, m: int, d: int) -> date | None:
 
 
 def birth_dates(text: str) -> list[date]:
-    """Every date the text could mean, most likely first; empty when it holds none."""
-    found: list[date | None] = []
+    """Every date the text could mean, most likely first; empty when it holds none, or more
+    than one date."""
+    readings: list[list[date]] = []  # per date written: what it can mean
     for a, b, c in _NUMERIC.findall(text):
         if len(a) == 4:  # 1984-03-09
-            found.append(_valid(int(a), int(b), int(c)))
+            readings.append([d for d in [_valid(int(a), int(b), int(c))] if d])
         else:
             year = _year(c)
-            found += [_valid(year, int(a), int(b)), _valid(year, int(b), int(a))]
+            readings.append([d for d in (_valid(year, int(a), int(b)), _valid(year, int(b), int(a))) if d])
     words = _WORDS.findall(_fold(text))
     for i, word in enumerate(words):
         month = MONTHS.get(word.rstrip("."))
@@ -73,8 +74,24 @@ def birth_dates(text: str) -> list[date]:
         days = [int(n) for n in numbers if len(n) <= 2 and 1 <= int(n) <= 31]
         years = [_year(n) for n in numbers if len(n) == 4]
         if days and years:
-            found.append(_valid(years[0], month, days[0]))
-    return list(dict.fromkeys(d for d in found if d is not None))
+            readings.append([d for d in [_valid(years[0], month, days[0])] if d])
+    readings = [r for r in readings if r]
+    if not readings:
+        return []
+    # One date, however often it is written: only what every date written can mean. A message
+    # listing several dates is no answer (else one message with every day of a year would pass).
+    common = set(readings[0]).intersection(*readings[1:])
+    return list(dict.fromkeys(d for d in readings[0] if d in common))
+
+
+# A check holds for the contact point it was made from, for this long: a message from another
+# address or channel (a forged From, another browser linked to the record) is not the person
+# who proved who they are, and an old check is not today's.
+VERIFIED_FOR = timedelta(hours=1)
+
+
+def still_verified(verified_at: datetime | None, now: datetime) -> bool:
+    return verified_at is not None and now - verified_at <= VERIFIED_FOR
 
 
 def new_code() -> str:

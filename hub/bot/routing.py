@@ -64,9 +64,24 @@ def open_load(tx: Tx, agent_ids: list[int]) -> dict[int, int]:
     return {agent_id: n for agent_id, n in rows}
 
 
+# Any constant: the key of the PostgreSQL advisory lock that routing holds to its commit.
+ROUTING_LOCK = 0x70756E7465  # "punte"
+
+
+def _one_router_at_a_time(tx: Tx) -> None:
+    """Hub processes sharing PostgreSQL choose agents one transaction at a time: otherwise two
+    could count the same agent's load and both fill her last place. (SQLite has one writer.)
+    A transaction takes it once and keeps it to its commit; one lock, so no lock-order cycles
+    among agents (a cycle through conversation rows is still possible and PostgreSQL breaks it;
+    the writer then runs the batch again)."""
+    if tx.session.get_bind().dialect.name == "postgresql":
+        tx.session.execute(select(func.pg_advisory_xact_lock(ROUTING_LOCK)))
+
+
 def pick_agent(tx: Tx, conv: Conversation, now: datetime) -> Agent | None:
     """An available agent of the conversation's team who speaks its language and has room: the
     one with the fewest open conversations (then the longest-serving id, for a stable order)."""
+    _one_router_at_a_time(tx)
     language = _base(conv.language)
     candidates = [
         a

@@ -3,9 +3,10 @@ agents who become free.
 
 Woken after each commit with the events it brought: a patient's message in a bot conversation,
 or one that raises a red flag wherever it is, gets a turn. A sweep every few seconds catches what
-a restart, another hub process or a lost wake-up left (the database says which conversations have
-messages the bot has not read), and assigns waiting conversations to agents who are now free.
-Turns go through the writer, so they commit with everything they do, once.
+a restart, another hub process or a lost wake-up left in bot conversations (the database says
+which have messages the bot has not read), retries failed turns, and assigns waiting
+conversations to agents who are now free. At start it catches up on the last hour of messages in
+agents' conversations. Turns go through the writer, so they commit with everything they do, once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -26,6 +28,7 @@ from hub.bot.routing import assign_waiting
 from hub.bot.say import Voice
 from hub.bot.understand import red_flags
 from hub.db.models import Conversation, TimelineEvent
+from hub.db.types import utcnow
 from hub.db.writer import Writer
 from hub.email.outbound import mail_identity
 from hub.events import ConversationStatus, Published
@@ -34,7 +37,10 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 SWEEP_S = 5.0
-PHRASES_TTL_S = 30.0
+PHRASES_TTL_S = 2.5  # with active_phrases' cache: an edit made in another hub process applies here within 5 s
+CATCH_UP = timedelta(hours=1)  # at start: messages in agents' conversations a stop may have left unchecked
+TURN_RETRIES = 5
+CATCH_UP_CHUNK = 50
 
 
 def bot_config(settings: Settings) -> BotConfig:
@@ -66,20 +72,26 @@ class BotWorker:
         self._pending: set[int] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._catching_up: asyncio.Task[None] | None = None
         self._stopping = False
         self._phrases: list[Any] = []
         self._phrases_at = 0.0
+        self._failures: dict[int, int] = {}  # conversation id -> failed turns in a row
         self.turns = 0  # for tests and operators
 
     def notice(self, published: list[Published]) -> None:
         """After a commit: conversations with a new message the bot should look at. In memory and
         cheap: most messages belong to conversations agents hold, and those need a turn only when
-        the message raises a red flag."""
+        the message raises a red flag, or the conversation holds an identity check to keep or drop."""
         for p in published:
             event, conv = p.frame.event, p.frame.conversation
             if event.kind not in READS:
                 continue
-            if conv.handler == "bot" or (event.text and red_flags(event.text, self._phrases)):
+            if (
+                conv.handler == "bot"
+                or conv.verified_at is not None  # is this still the person who was checked?
+                or (event.text and red_flags(event.text, self._phrases))
+            ):
                 self._pending.add(conv.id)
         if self._pending:
             self._wake.set()
@@ -87,13 +99,20 @@ class BotWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    async def reload_phrases(self) -> None:
+        """The red-flag list changed here: the next message is checked against the new one."""
+        await self._refresh_phrases(force=True)
+
     async def start(self) -> None:
         await self._refresh_phrases(force=True)
         self._task = asyncio.create_task(self._loop(), name="puente-bot")
+        self._catching_up = asyncio.create_task(self._catch_up(), name="puente-bot-catch-up")  # beside the loop
 
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        if self._catching_up:
+            await self._catching_up
         if self._task:
             await self._task
 
@@ -109,6 +128,37 @@ class BotWorker:
         except Exception as exc:  # keep the last list; the turn itself reads the current one
             log.error("bot could not read the red-flag list: %s", type(exc).__name__)
 
+    async def _catch_up(self) -> None:
+        """At start: conversations agents hold with messages of the last hour the bot has not
+        read. A stop between a message's commit and its red-flag check must not lose the check."""
+        since = utcnow() - CATCH_UP
+        try:
+            async with self._read_sessions() as s:
+                rows = await s.execute(
+                    select(Conversation.id).where(
+                        Conversation.handler != "bot",
+                        Conversation.status != ConversationStatus.RESOLVED,
+                        Conversation.last_inbound_at >= since,
+                        Conversation.last_event_seq > Conversation.bot_seq,
+                    )
+                )
+                ids = sorted(rows.scalars())
+        except Exception as exc:  # the sweeps go on; bot conversations are caught up by them
+            log.error("bot could not look for unchecked messages: %s", type(exc).__name__)
+            return
+        for start in range(0, len(ids), CATCH_UP_CHUNK):  # in chunks, so a stop need not wait for all
+            if self._stopping:
+                return
+            chunk = ids[start : start + CATCH_UP_CHUNK]
+            results = await asyncio.gather(
+                *(self._writer.submit(bot_turns, Turn(cid, self._config, since)) for cid in chunk),
+                return_exceptions=True,
+            )
+            for cid, result in zip(chunk, results, strict=True):
+                if isinstance(result, BaseException):
+                    log.error("bot catch-up in conversation %d failed: %s", cid, type(result).__name__)
+                    self._retry_later(cid)  # retried as an ordinary turn: it reads all it has not read
+
     async def _loop(self) -> None:
         last_sweep = 0.0
         while not self._stopping:
@@ -121,9 +171,9 @@ class BotWorker:
                 await self._refresh_phrases()
                 if time.monotonic() - last_sweep >= SWEEP_S:
                     last_sweep = time.monotonic()
-                    self._pending |= await self._unanswered()
-                    if self._settings.bot.enabled:
-                        await self._writer.submit(assign_waiting, None)
+                    self._pending |= await self._unanswered() | self._retries()
+                    # With the bot off too: red-flag hand-offs and transfers wait in queues.
+                    await self._writer.submit(assign_waiting, None)
                 pending, self._pending = self._pending, set()
                 if pending:
                     results = await asyncio.gather(
@@ -133,15 +183,32 @@ class BotWorker:
                     for cid, result in zip(sorted(pending), results, strict=True):
                         if isinstance(result, BaseException):
                             log.error("bot turn in conversation %d failed: %s", cid, type(result).__name__)
+                            self._retry_later(cid)
                         else:
+                            self._failures.pop(cid, None)
                             self.turns += 1
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # never let the bot die; the sweep retries what is left
                 log.error("bot loop failed: %s", type(exc).__name__)
 
+    def _retry_later(self, cid: int) -> None:
+        """A turn that failed (its transaction rolled back, so nothing is half done) is taken
+        again at the next sweep, a few times: in an agent's conversation only this brings a red
+        flag back, since the sweep reads bot conversations alone."""
+        self._failures[cid] = self._failures.get(cid, 0) + 1
+        if self._failures[cid] > TURN_RETRIES:
+            log.error("bot gave up on conversation %d after %d failed turns", cid, TURN_RETRIES)
+            self._failures.pop(cid)
+
+    def _retries(self) -> set[int]:
+        return set(self._failures)
+
     async def _unanswered(self) -> set[int]:
-        """Bot conversations with patient messages the bot has not read yet."""
+        """Bot conversations with patient messages the bot has not read yet (a wake-up lost to a
+        restart or another hub process). In agents' conversations the instant check finds red
+        flags (with the list re-read every few seconds), failed turns are retried, and a start
+        catches up on the last hour."""
         unread = exists().where(
             TimelineEvent.conversation_id == Conversation.id,
             TimelineEvent.seq > Conversation.bot_seq,

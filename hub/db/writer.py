@@ -109,6 +109,11 @@ class GreenletRunner:
 _ITEM_FAULTS = (IntegrityError, DataError)
 
 
+def _conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the whole transaction was rolled back."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40P01", "40001")
+
+
 @dataclass
 class _Job:
     fn: BatchFn
@@ -177,6 +182,11 @@ class Writer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if _conflict(exc) and attempt < 3:
+                # PostgreSQL broke a lock cycle with another hub process (or could not serialize):
+                # nothing of the batch was written; running it again is what it asks for.
+                await self._run(batch, attempt + 1)
+                return
             if len(batch) == 1 and isinstance(exc, IntegrityError) and attempt < 3:
                 # Another hub process committed the same new row (a first message from a new
                 # number, say) a moment earlier: run again and find it.

@@ -102,6 +102,8 @@ def _one(tx: Tx, item: EmailIn) -> Received:
             email["reopened"] = True
         else:
             email["follows_conversation"] = conv.id
+    if p.auto_reply and conv is None and (patient_id is None or not _has_current(tx, patient_id)):
+        return _keep_aside(tx, item, patient_id)
     (result,) = ingest_batch(tx, [checked])
     if result.duplicate:  # the same provider id came another way first (an integration relaying it)
         return Received(p.kind, True, result.seq, result.conversation_id, result.patient_id)
@@ -180,6 +182,44 @@ def _file_in(tx: Tx, item: EmailIn, conv: Conversation, email: dict[str, Any]) -
     row.provider_message_id = item.parsed.message_id
     _finish(tx, item, event.seq, conv.id, conv.patient_id, email)
     return Received("auto_reply", False, event.seq, conv.id, conv.patient_id)
+
+
+def _keep_aside(tx: Tx, item: EmailIn, patient_id: int | None) -> Received:
+    """An out-of-office that answers nothing we can find (a code mail, say): kept with its raw
+    mail, opening no conversation (and no patient record for an address we never knew)."""
+    address = item.checked.address if item.checked else None
+    _keep_record(tx, item, "auto_reply", None, patient_id, address, list(item.parsed.references))
+    return Received("auto_reply", False, None, None, patient_id)
+
+
+def _keep_record(
+    tx: Tx,
+    item: EmailIn,
+    kind: str,
+    conversation_id: int | None,
+    patient_id: int | None,
+    address: str | None,
+    refs: list[str],
+) -> None:
+    """A mail kept as a record of its own (with its raw mail), no message on any timeline."""
+    p = item.parsed
+    tx.session.add(
+        EmailMessage(
+            message_id=p.message_id,
+            direction="in",
+            kind=kind,
+            source=item.source,
+            conversation_id=conversation_id,
+            patient_id=patient_id,
+            message_seq=None,
+            subject=p.subject[:300] or None,
+            address=address,
+            refs=refs,
+            raw_sha256=item.stored.raw_sha256,
+            raw_size=item.stored.raw_size,
+            created_at=utcnow(),
+        )
+    )
 
 
 def _finish(tx: Tx, item: EmailIn, seq: int, conversation_id: int, patient_id: int, email: dict[str, Any]) -> None:
@@ -285,22 +325,14 @@ def _bounce(tx: Tx, item: EmailIn) -> Received:
                 delivery = result.status
     else:
         log.warning("a delivery report about a message the hub did not send was kept, unmatched (%s)", p.message_id)
-    s.add(
-        EmailMessage(
-            message_id=p.message_id,
-            direction="in",
-            kind="bounce",
-            source=item.source,
-            conversation_id=ours.conversation_id if ours else None,
-            patient_id=ours.patient_id if ours else None,
-            message_seq=None,
-            subject=p.subject[:300] or None,
-            address=None,
-            refs=list(bounce.original_ids),
-            raw_sha256=item.stored.raw_sha256,
-            raw_size=item.stored.raw_size,
-            created_at=utcnow(),
-        )
+    _keep_record(
+        tx,
+        item,
+        "bounce",
+        ours.conversation_id if ours else None,
+        ours.patient_id if ours else None,
+        None,
+        list(bounce.original_ids),
     )
     return Received(
         "bounce",

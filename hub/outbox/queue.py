@@ -17,6 +17,7 @@ from channels.sms.adapter import SendOutcome
 from hub.db.models import ContactPoint, OutboxItem, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
+from hub.events import EventKind
 from hub.reasons import backoff
 from hub.timeline.delivery import DeliveryReport, record_delivery_batch
 
@@ -136,16 +137,29 @@ def _recipient(tx: Tx, item: OutboxItem, message: TimelineEvent | None) -> str |
         return None if opted_out else item.to_address
     if message is None:
         return None
-    return tx.session.execute(
-        select(ContactPoint.address)
-        .where(
-            ContactPoint.patient_id == message.patient_id,
-            ContactPoint.kind == kind,
-            ContactPoint.opted_out_at.is_(None),
-        )
+    points = tx.session.execute(
+        select(ContactPoint.id, ContactPoint.address, ContactPoint.opted_out_at.is_(None).label("takes"))
+        .where(ContactPoint.patient_id == message.patient_id, ContactPoint.kind == kind)
         .order_by(ContactPoint.id)
+    ).all()
+    # Back to the number the patient last wrote from in this conversation (an old or shared
+    # number on file must not get today's answer); else the first on file.
+    last = tx.session.execute(
+        select(TimelineEvent.data)
+        .where(
+            TimelineEvent.conversation_id == message.conversation_id,
+            TimelineEvent.kind == EventKind.MESSAGE_IN,
+            TimelineEvent.channel == item.channel,
+            TimelineEvent.seq < message.seq,
+        )
+        .order_by(TimelineEvent.seq.desc())
         .limit(1)
     ).scalar_one_or_none()
+    via = (last or {}).get("via")
+    for cp, address, takes in points:
+        if cp == via:  # opted out: not sent, and never redirected to another number on file
+            return address if takes else None
+    return next((address for _cp, address, takes in points if takes), None)
 
 
 def settle(tx: Tx, items: list[tuple[Due, SendOutcome]]) -> list[None]:

@@ -7,6 +7,7 @@ after the request went out), fail visibly rather than risk the patient getting i
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 import aiosmtplib
@@ -14,7 +15,7 @@ import httpx
 
 from channels.base import SendOutcome
 from channels.sms.adapter import OutboundSms, read_send_reply, render_send
-from hub.outbox.queue import Due
+from hub.outbox.queue import STALE_CLAIM, Due
 from hub.settings import Settings
 
 
@@ -73,6 +74,13 @@ def _form(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
     return out
 
 
+# All of one mail's conversation with the relay (connect, STARTTLS, AUTH, MAIL, RCPT, DATA; each
+# command has the relay's own timeout) ends well before its claim looks stale: a slow relay must
+# not have a mail that went out failed as "outcome unknown" behind its back.
+SEND_DEADLINE_S = STALE_CLAIM.total_seconds() * 0.75
+QUIT_TIMEOUT_S = 5.0
+
+
 class EmailSender:
     """Mail through the clinic's relay (STARTTLS, implicit TLS or plain, with or without
     auth). The outbox holds the message fully rendered; it goes out byte for byte."""
@@ -96,17 +104,20 @@ class EmailSender:
             timeout=smtp.timeout_s,
             cert_bundle=smtp.ca_file or None,  # a relay with a certificate from the clinic's own CA
         )
+        deadline = asyncio.get_running_loop().time() + SEND_DEADLINE_S
         try:
             try:
-                await client.connect()
-                if smtp.username:
-                    await client.login(smtp.username, smtp.password)
+                async with asyncio.timeout_at(deadline):
+                    await client.connect()
+                    if smtp.username:
+                        await client.login(smtp.username, smtp.password)
             except aiosmtplib.SMTPResponseException as exc:  # refused us before any message
                 return SendOutcome("retry", error_code=str(exc.code), error=f"the mail relay refused: {exc.message}")
             except (aiosmtplib.SMTPException, OSError) as exc:
                 return SendOutcome("retry", error=f"could not reach the mail relay ({type(exc).__name__})")
             try:
-                await client.sendmail(smtp.from_address, [due.to], due.body)
+                async with asyncio.timeout_at(deadline):  # a timeout here is an OSError: not resent
+                    await client.sendmail(smtp.from_address, [due.to], due.body)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 return _refused(exc.recipients[0].code, exc.recipients[0].message)
             except aiosmtplib.SMTPResponseException as exc:
@@ -120,7 +131,8 @@ class EmailSender:
         finally:
             if client.is_connected:
                 try:
-                    await client.quit()
+                    async with asyncio.timeout(QUIT_TIMEOUT_S):
+                        await client.quit()
                 except (aiosmtplib.SMTPException, OSError):
                     client.close()
 

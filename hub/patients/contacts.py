@@ -25,6 +25,17 @@ _VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _PORTAL_ID = re.compile(r"^[A-Za-z0-9._:@|-]{1,128}$")
 
 
+def display_phone(e164: str, region: str = "US") -> str:
+    """How people write a number at home: '+16502530000' -> '(650) 253-0000' in the US."""
+    try:
+        number = phonenumbers.parse(e164, region)
+    except phonenumbers.NumberParseException:
+        return e164
+    same_country = phonenumbers.region_code_for_number(number) == region
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if same_country else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)
+
+
 @lru_cache(maxsize=65536)
 def normalise_phone(raw: str, default_region: str = "US") -> str:
     """E.164, e.g. '(650) 253-0000' -> '+16502530000'."""

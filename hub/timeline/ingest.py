@@ -101,7 +101,10 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
         for kind, addresses in by_kind.items()
         for row in s.execute(_CONTACTS, {"kind": kind, "addresses": list(addresses)})
     ]
-    patients: dict[tuple[str, str], tuple[int, str]] = {(k, a): (pid, name or a) for k, a, pid, name in rows}
+    # (kind, address) -> (patient id, name to show, contact point id)
+    patients: dict[tuple[str, str], tuple[int, str, int]] = {
+        (k, a): (pid, name or a, cp) for k, a, pid, name, cp in rows
+    }
     new: dict[tuple[str, str], CheckedInbound] = {}
     for i in fresh:
         key = (items[i].kind, items[i].address)
@@ -126,15 +129,19 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
             .scalars()
             .all()
         )
-        s.execute(
-            insert(CP),
-            [
-                {"patient_id": pid, "kind": k, "address": a, "verified": False, "created_at": now}
-                for (k, a), pid in zip(new, ids, strict=True)
-            ],
+        points = (
+            s.execute(
+                insert(CP).returning(CP.c.id, sort_by_parameter_order=True),
+                [
+                    {"patient_id": pid, "kind": k, "address": a, "verified": False, "created_at": now}
+                    for (k, a), pid in zip(new, ids, strict=True)
+                ],
+            )
+            .scalars()
+            .all()
         )
-        for (key, it), pid in zip(new.items(), ids, strict=True):
-            patients[key] = (pid, it.msg.sender.name or key[1])
+        for (key, it), pid, cp in zip(new.items(), ids, points, strict=True):
+            patients[key] = (pid, it.msg.sender.name or key[1], cp)
 
     # 3. Each patient's open conversation (the latest unresolved one), else a new one.
     patient_ids = {patients[(items[i].kind, items[i].address)][0] for i in fresh}
@@ -180,9 +187,13 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
     events = []
     for seq, i in zip(seqs, fresh, strict=True):
         it = items[i]
-        pid = patients[(it.kind, it.address)][0]
+        pid, _name, point = patients[(it.kind, it.address)]
         conv = conversations[pid]
         attachments = msgspec.to_builtins(it.msg.attachments)
+        # `via`: the contact point it came from, where replies on its channel go back to.
+        data: dict[str, Any] = {"via": point}
+        if it.msg.sent_at:
+            data["sent_at"] = it.msg.sent_at.isoformat()
         events.append(
             {
                 "seq": seq,
@@ -195,7 +206,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
                 "text": it.msg.text,
                 "attachments": attachments,
                 "provider_message_id": it.msg.provider_message_id,
-                "data": {"sent_at": it.msg.sent_at.isoformat()} if it.msg.sent_at else {},
+                "data": data,
                 "created_at": now,
             }
         )
@@ -215,7 +226,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
     s.execute(_TOUCH_CONVERSATION, [{"b_id": c["id"], **{f"b_{k}": c[k] for k in _TOUCHED}} for c in touched])
 
     # 5. After commit, agents see each event with its conversation's new state.
-    names = {pid: name for pid, name in patients.values()}
+    names = {pid: name for pid, name, _point in patients.values()}
     for e in events:
         conv = conversations[e["patient_id"]]
         tx.publish_after_commit(
@@ -245,7 +256,7 @@ _KNOWN = select(EVENTS.c.provider_message_id, EVENTS.c.seq, EVENTS.c.patient_id,
     EVENTS.c.provider_message_id.in_(bindparam("ids", expanding=True)),
 )
 _CONTACTS = (
-    select(CP.c.kind, CP.c.address, PATIENTS.c.id, PATIENTS.c.name)
+    select(CP.c.kind, CP.c.address, PATIENTS.c.id, PATIENTS.c.name, CP.c.id)
     .join(PATIENTS, PATIENTS.c.id == CP.c.patient_id)
     .where(CP.c.kind == bindparam("kind"), CP.c.address.in_(bindparam("addresses", expanding=True)))
 )

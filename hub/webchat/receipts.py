@@ -11,6 +11,7 @@ widget shows "Read" up to there. Kept per conversation, not per message.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 import msgspec
@@ -85,8 +86,11 @@ def record_visitor_receipts(tx: Tx, items: list[VisitorReceipt]) -> list[int]:
     return out
 
 
-async def visitor_events(s: AsyncSession, patient_id: int, after: int, limit: int) -> list[TimelineEventOut]:
-    """The patient's web-chat messages after `after`, the newest `limit` of them, oldest first."""
+async def visitor_events(
+    s: AsyncSession, patient_id: int, after: int, limit: int, since: datetime | None = None
+) -> list[TimelineEventOut]:
+    """The patient's web-chat messages after `after` (and written `since`, when given), the newest
+    `limit` of them, oldest first."""
     events = TimelineEvent.__table__
     author = Agent.__table__.alias("author")
     rows = (
@@ -98,6 +102,7 @@ async def visitor_events(s: AsyncSession, patient_id: int, after: int, limit: in
                 events.c.channel == WEBCHAT,
                 events.c.kind.in_((EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT)),
                 events.c.seq > after,
+                *([events.c.created_at >= since] if since is not None else []),
             )
             .order_by(events.c.seq.desc())
             .limit(limit)

@@ -26,7 +26,13 @@ from hub.bounds import text
 from hub.db.types import utcnow
 from hub.deps import Hub, HubDep
 from hub.i18n import SUPPORTED, _, negotiate, translate, translations
-from hub.patients.contacts import InvalidContact, normalise_email, normalise_phone, normalise_portal_user
+from hub.patients.contacts import (
+    InvalidContact,
+    display_phone,
+    normalise_email,
+    normalise_phone,
+    normalise_portal_user,
+)
 from hub.ratelimit import Window
 from hub.refusals import Refused
 from hub.timeline.ingest import check_inbound, ingest_batch
@@ -231,7 +237,7 @@ class WebchatController(Controller):
                 code_hash(_code_key(settings.security.secret), kind, address, code),
                 utcnow() + timedelta(seconds=settings.webchat.code_ttl_s),
                 body,
-                settings.clinic.phone,
+                display_phone(settings.clinic.phone, settings.clinic.default_region),
                 Origin.of(request),
             ),
         )
@@ -247,6 +253,7 @@ class WebchatController(Controller):
                 data.code.strip(),
                 _code_key(settings.security.secret),
                 settings.webchat.code_attempts,
+                display_phone(settings.clinic.phone, settings.clinic.default_region),
                 Origin.of(request),
             ),
         )

@@ -85,13 +85,18 @@ async def visitor_socket(socket: WebSocket, hub: HubDep) -> None:
         await socket.close(CLOSE_UNKNOWN_VISITOR, "start a new chat")
         return
     async with hub.read_sessions() as s:
-        patient_id = (
+        point = (
             await s.execute(
-                select(ContactPoint.patient_id).where(
+                select(ContactPoint.patient_id, ContactPoint.created_at).where(
                     ContactPoint.kind == visitor.kind, ContactPoint.address == visitor.address
                 )
             )
-        ).scalar_one_or_none()
+        ).first()
+    patient_id = point.patient_id if point else None
+    # An anonymous visitor sees the chat since they started it, even once a code linked them to a
+    # patient's record: a code proves they hold a phone or an email, not that the record's earlier
+    # chats are theirs to read. A portal user is the patient the clinic's own login vouched for.
+    since = point.created_at if point and visitor.kind == "webchat" else None
     if patient_id is None:
         await socket.close(CLOSE_UNKNOWN_VISITOR, "start a new chat")
         return
@@ -99,7 +104,7 @@ async def visitor_socket(socket: WebSocket, hub: HubDep) -> None:
     tasks: list[asyncio.Task[None]] = []
     try:
         async with hub.read_sessions() as s:
-            events = await visitor_events(s, patient_id, hello.after, HISTORY + 1)
+            events = await visitor_events(s, patient_id, hello.after, HISTORY + 1, since)
             upto = await read_upto(s, patient_id)
         if hello.after and len(events) > HISTORY:  # missed more than it could show: start afresh
             await socket.send_text(encode(VisitorResyncFrame("too many missed messages; reload")).decode())

@@ -45,6 +45,14 @@ OPTED_OUT_NUMBER = _(
 )
 NO_CODE = _("No code is waiting. Ask for a new one.")
 TOO_MANY_WRONG = _("Too many wrong codes. Ask for a new one.")
+ALREADY_LINKED = _(
+    "This chat is already linked to a patient record, so it cannot be joined to another one here. "
+    "Please call the clinic at {phone}."
+)
+
+# The contact points a chat visitor's own record starts with: a record holding anything else (a
+# phone or an email) belongs to a patient, and is never merged into another patient's.
+VISITOR_KINDS = ("webchat", "portal")
 
 
 def mask(kind: str, address: str) -> str:
@@ -192,6 +200,7 @@ class CodeAttempt(msgspec.Struct, frozen=True):
     code: str
     key: bytes
     max_attempts: int
+    clinic_phone: str
     origin: Origin
 
 
@@ -227,8 +236,30 @@ def confirm_code(tx: Tx, item: CodeAttempt) -> Linked | WrongCode:
     v.attempts += 1  # a wrong guess is committed too: that is what bounds guessing
     if not hmac.compare_digest(v.code_hash, code_hash(item.key, v.kind, v.address, item.code)):
         return WrongCode(item.max_attempts - v.attempts)
+    if not _may_link(tx, point, v.kind, v.address):
+        # Proving a second address must not pour one patient's record into another's (a relative
+        # who proved Mum's phone, then their own email): the code is spent, staff link by hand.
+        v.expires_at = now
+        raise Refused(409, ALREADY_LINKED, phone=item.clinic_phone)
     v.verified_at = now
     return _link(tx, point, v.kind, v.address, item.origin)  # type: ignore[arg-type]
+
+
+def _may_link(tx: Tx, visitor_point: ContactPoint, kind: str, address: str) -> bool:
+    """Linking merges the visitor's record into the address owner's: only while the visitor's
+    record is still a visitor's own (nothing but web-chat or portal contact points)."""
+    s = tx.session
+    owner = s.execute(
+        select(ContactPoint.patient_id).where(ContactPoint.kind == kind, ContactPoint.address == address)
+    ).scalar_one_or_none()
+    if owner is None or owner == visitor_point.patient_id:
+        return True
+    other = s.execute(
+        select(ContactPoint.id).where(
+            ContactPoint.patient_id == visitor_point.patient_id, ContactPoint.kind.not_in(VISITOR_KINDS)
+        )
+    ).first()
+    return other is None
 
 
 confirm_codes = one_by_one(confirm_code)
