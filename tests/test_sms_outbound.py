@@ -189,6 +189,22 @@ def _reply(srv, conv: dict, text: str) -> dict:
     return r.json()
 
 
+def test_quick_replies_reach_the_patient_one_at_a_time_in_order(sms_hub, twilio):
+    """Texts sent at once may arrive in any order: the next one for a patient leaves only once the
+    provider has taken the one before."""
+    http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
+    conv = _conversation(sms_hub, http, "SMord00001")
+    twilio.delay_s = 0.6
+    texts = ["Primero: su cita es el lunes.", "Segundo: traiga su tarjeta.", "Tercero: llegue 10 minutos antes."]
+    for text in texts:
+        _reply(sms_hub, conv, text)
+    _wait(lambda: len([s for s in twilio.spans if s[0] == PATIENT]) == 3)
+    assert _sent_to(twilio, PATIENT) == texts
+    spans = [s for s in twilio.spans if s[0] == PATIENT]
+    for before, after in zip(spans, spans[1:], strict=False):
+        assert after[1] >= before[2]  # arrived after the one before was answered
+
+
 @pytest.mark.parametrize(
     "reply,expect",
     [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -20,6 +21,8 @@ class FakeTwilio:
         self.account_sid, self.auth_token = account_sid, auth_token
         self.requests: list[dict] = []  # every POST that passed authentication
         self.script: list[tuple[int, dict]] = []  # replies to give before accepting again
+        self.delay_s = 0.0  # how long each answer takes (a slow provider)
+        self.spans: list[tuple[str, float, float]] = []  # (To, arrived, answered), monotonic clock
         self._lock = threading.Lock()
         self._count = 0
         fake = self
@@ -44,7 +47,10 @@ class FakeTwilio:
                 if self.path != f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json":
                     self._reply(404, {"code": 20404, "message": "The requested resource was not found"})
                     return
+                arrived = time.monotonic()
                 form = dict(parse_qsl(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()))
+                if fake.delay_s:
+                    time.sleep(fake.delay_s)
                 with fake._lock:
                     fake.requests.append(form)
                     if fake.script:
@@ -68,6 +74,8 @@ class FakeTwilio:
                         "account_sid": fake.account_sid,
                     },
                 )
+                with fake._lock:
+                    fake.spans.append((form["To"], arrived, time.monotonic()))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
