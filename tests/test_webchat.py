@@ -18,6 +18,7 @@ from hub.webchat.tokens import issue, portal_signature
 from tests.support.clients import Staff
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
+from tests.support.services import PostgresDatabase
 from tests.support.smtp_sink import SmtpSink
 from tests.support.stream import StreamClient
 from tests.support.webchat import VisitorClient
@@ -39,8 +40,8 @@ def smtp():
         yield sink
 
 
-def _chat_settings(tmp_path, twilio, smtp, **webchat):
-    settings = hub_settings(tmp_path)
+def _chat_settings(tmp_path, twilio, smtp, db_url: str | None = None, **webchat):
+    settings = hub_settings(tmp_path, db_url=db_url)
     return replace(
         settings,
         sms=replace(settings.sms, api_base_url=twilio.url),
@@ -54,6 +55,17 @@ def chat_hub(tmp_path, twilio, smtp, request):
     srv = HubServer(_chat_settings(tmp_path, twilio, smtp, **getattr(request, "param", {}))).start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_chat_hub(tmp_path, twilio, smtp, request):
+    """The chat hub on each storage: the visitor's view is filtered in SQL too."""
+    pg = PostgresDatabase() if request.param == "postgres" else None
+    srv = HubServer(_chat_settings(tmp_path, twilio, smtp, db_url=pg.url if pg else None)).start()
+    yield srv
+    srv.stop()
+    if pg:
+        pg.drop()
 
 
 def _visitor(srv: HubServer) -> VisitorClient:
@@ -375,14 +387,60 @@ def test_a_linked_visitor_sees_their_own_chat_not_the_records_earlier_ones(chat_
     later.send("Otra vez yo")
     assert _prove_phone(chat_hub, twilio, later, "+16505550161").status_code == 200
     later.open(after=0)
-    texts = []
-    while (frame := later.recv())["type"] != "ready":
-        texts.append(frame.get("text"))
-    assert texts == ["Otra vez yo"]
+    assert _texts_until_ready(later) == ["Otra vez yo"]
     later.close()
-    first.open(after=0)  # the first visitor still has their own
-    assert first.recv()["text"] == "Mi primera conversación"
+    first.open(after=0)  # the first visitor still has their own, and only that
+    assert _texts_until_ready(first) == ["Mi primera conversación"]
     first.close()
+
+
+def _texts_until_ready(visitor: VisitorClient) -> list[str | None]:
+    texts = []
+    while (frame := visitor.recv())["type"] != "ready":
+        texts.append(frame.get("text"))
+    return texts
+
+
+def test_two_browsers_that_proved_one_phone_are_two_chats(any_chat_hub, twilio):
+    """Each browser sees what it wrote and the replies written back to it, live and after a reload;
+    a reply goes to the browser that last wrote in the conversation, as an SMS reply goes to the
+    number that last wrote."""
+    chat_hub = any_chat_hub
+    http = httpx.Client(base_url=chat_hub.base_url, timeout=10)
+    assert (
+        _post(http, "/api/channels/sms/inbound", _fields("SMwc000001", "Hola", sender="+16505550161")).status_code
+        == 200
+    )
+    listed = Staff(chat_hub.base_url, "sofia").get("/api/conversations").json()["conversations"]
+    maria = next(c["patient_id"] for c in listed if c["patient_name"] == "+16505550161")
+    laptop, phone = _visitor(chat_hub), _visitor(chat_hub)
+    for visitor, text in ((laptop, "Desde la computadora"), (phone, "Desde el celular")):
+        visitor.start("Maria", language="es")
+        visitor.send(text)
+        assert _prove_phone(chat_hub, twilio, visitor, "+16505550161").status_code == 200
+    laptop.open(after=0)
+    assert _texts_until_ready(laptop) == ["Desde la computadora"]
+    phone.open(after=0)
+    assert _texts_until_ready(phone) == ["Desde el celular"]
+
+    seq = laptop.send("¿Me ayudan con mi cita?").json()["seq"]
+    events = Staff(chat_hub.base_url, "sofia").get(f"/api/patients/{maria}/timeline").json()["events"]
+    conversation = next(e["conversation_id"] for e in events if e["seq"] == seq)
+    r = Staff(chat_hub.base_url, "sofia").post(
+        f"/api/conversations/{conversation}/messages", json={"text": "Claro, ¿qué día?", "channel": "webchat"}
+    )
+    assert r.status_code == 201, r.text
+    assert laptop.until(lambda f: f.get("text") == "Claro, ¿qué día?")["author"] == "agent"
+    phone.send("Marcador del celular")  # frames arrive in order: anything meant for it came first
+    seen = []
+    while (frame := phone.recv()).get("text") != "Marcador del celular":
+        seen.append(frame.get("text"))
+    assert "¿Me ayudan con mi cita?" not in seen and "Claro, ¿qué día?" not in seen
+    phone.close()
+    laptop.close()
+    laptop.open(after=0)  # after a reload too
+    assert _texts_until_ready(laptop) == ["Desde la computadora", "¿Me ayudan con mi cita?", "Claro, ¿qué día?"]
+    laptop.close()
 
 
 def test_a_code_by_email_proves_a_new_address(chat_hub, smtp):

@@ -61,10 +61,16 @@ AUTHORS: dict[AuthorType, VisitorAuthor] = {
 SHOWN = {EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT}
 
 
-def visitor_frame(event: TimelineEventOut) -> VisitorMessageFrame | None:
+def visitor_frame(event: TimelineEventOut, point_id: int | None = None) -> VisitorMessageFrame | None:
     """What a visitor sees of a timeline event: their web-chat messages and the replies to
-    them, nothing else (no notes, no other channels, no staff details but a first name)."""
+    them, nothing else (no notes, no other channels, no staff details but a first name).
+
+    `point_id`: an anonymous visitor's contact point; they see what they wrote from it and the
+    replies addressed to it, not the patient's other web chats. None: a portal user, whom the
+    clinic's own login vouched for as the patient, sees all of the patient's web chat."""
     if event.kind not in SHOWN or event.channel != Channel.WEBCHAT:
+        return None
+    if point_id is not None and not _addressed(event, point_id):
         return None
     author = AUTHORS[event.author_type]
     own_id = None
@@ -74,3 +80,10 @@ def visitor_frame(event: TimelineEventOut) -> VisitorMessageFrame | None:
     return VisitorMessageFrame(
         seq=event.seq, id=own_id, author=author, name=name, text=event.text, created_at=event.created_at
     )
+
+
+def _addressed(event: TimelineEventOut, point_id: int) -> bool:
+    data = event.data or {}
+    if event.kind == EventKind.MESSAGE_IN:
+        return data.get("via") == point_id
+    return data.get("to", point_id) == point_id  # a reply stored before replies named their visitor

@@ -17,8 +17,8 @@ from channels.sms.adapter import SendOutcome
 from hub.db.models import ContactPoint, OutboxItem, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
-from hub.events import EventKind
 from hub.reasons import backoff
+from hub.timeline.append import last_via
 from hub.timeline.delivery import DeliveryReport, record_delivery_batch
 
 MAX_ATTEMPTS = 5
@@ -144,18 +144,7 @@ def _recipient(tx: Tx, item: OutboxItem, message: TimelineEvent | None) -> str |
     ).all()
     # Back to the number the patient last wrote from in this conversation (an old or shared
     # number on file must not get today's answer); else the first on file.
-    last = tx.session.execute(
-        select(TimelineEvent.data)
-        .where(
-            TimelineEvent.conversation_id == message.conversation_id,
-            TimelineEvent.kind == EventKind.MESSAGE_IN,
-            TimelineEvent.channel == item.channel,
-            TimelineEvent.seq < message.seq,
-        )
-        .order_by(TimelineEvent.seq.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    via = (last or {}).get("via")
+    via = last_via(tx.session, message.conversation_id, item.channel, message.seq)
     for cp, address, takes in points:
         if cp == via:  # opted out: not sent, and never redirected to another number on file
             return address if takes else None

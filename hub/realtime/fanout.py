@@ -119,9 +119,10 @@ class SocketQueue(_Queue):
 class VisitorQueue(_Queue):
     """One web-chat visitor socket's queue: their patient's web-chat events, untranslated."""
 
-    def __init__(self, kind: str, address: str, patient_id: int, maxsize: int) -> None:
+    def __init__(self, kind: str, address: str, patient_id: int, point_id: int | None, maxsize: int) -> None:
         super().__init__(maxsize)
         self.kind, self.address, self.patient_id = kind, address, patient_id
+        self.point_id = point_id  # an anonymous visitor's own contact point: their chat only
 
 
 def make_backend(settings: RealtimeSettings) -> ChannelsBackend:
@@ -169,8 +170,8 @@ class Fanout:
     def unregister(self, q: SocketQueue) -> None:
         self._sockets.discard(q)
 
-    def register_visitor(self, kind: str, address: str, patient_id: int) -> VisitorQueue:
-        q = VisitorQueue(kind, address, patient_id, self.queue_size)
+    def register_visitor(self, kind: str, address: str, patient_id: int, point_id: int | None) -> VisitorQueue:
+        q = VisitorQueue(kind, address, patient_id, point_id, self.queue_size)
         self._visitors.setdefault(patient_id, set()).add(q)
         return q
 

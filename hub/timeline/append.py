@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
+from channels.base import Channel
 from hub.db.models import Conversation, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
@@ -42,6 +44,12 @@ def append_event(
         data=data or {},
         created_at=utcnow(),
     )
+    if kind == EventKind.MESSAGE_OUT and channel == Channel.WEBCHAT and "to" not in row["data"]:
+        # Web chat answers the visitor who last wrote, as SMS answers the number: another browser
+        # that proved the same phone is a different chat and does not see it.
+        to = last_via(tx.session, conv.id, channel)
+        if to is not None:
+            row["data"] = {**row["data"], "to": to}
     tx.session.execute(insert(TimelineEvent), [row])
     conv.last_event_seq = seq
     tx.session.flush()
@@ -49,3 +57,21 @@ def append_event(
     frame = EventFrame(seq=seq, event=event, conversation=conversation_summary(tx.session, conv))
     tx.publish_after_commit(Published(frame=frame, team_id=conv.team_id, assignee_id=conv.assignee_id))
     return event
+
+
+def last_via(session: Session, conversation_id: int, channel: str, before_seq: int | None = None) -> int | None:
+    """The contact point the patient last wrote from on `channel` in this conversation (before
+    `before_seq`): where the conversation's replies on that channel go back to."""
+    data = session.execute(
+        select(TimelineEvent.data)
+        .where(
+            TimelineEvent.conversation_id == conversation_id,
+            TimelineEvent.kind == EventKind.MESSAGE_IN,
+            TimelineEvent.channel == channel,
+            *([TimelineEvent.seq < before_seq] if before_seq is not None else []),
+        )
+        .order_by(TimelineEvent.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    via = (data or {}).get("via")
+    return via if isinstance(via, int) else None

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Literal
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.agents.roles import Principal
@@ -87,11 +87,21 @@ def record_visitor_receipts(tx: Tx, items: list[VisitorReceipt]) -> list[int]:
 
 
 async def visitor_events(
-    s: AsyncSession, patient_id: int, after: int, limit: int, since: datetime | None = None
+    s: AsyncSession, patient_id: int, after: int, limit: int, since: datetime | None = None, point_id: int | None = None
 ) -> list[TimelineEventOut]:
     """The patient's web-chat messages after `after` (and written `since`, when given), the newest
-    `limit` of them, oldest first."""
+    `limit` of them, oldest first. With `point_id`, only the chat of that contact point: what it
+    wrote and the replies to it (the rule of channels.webchat.adapter.visitor_frame)."""
     events = TimelineEvent.__table__
+    own = []
+    if point_id is not None:
+        to = events.c.data["to"].as_integer()
+        own = [
+            or_(
+                and_(events.c.kind == EventKind.MESSAGE_IN, events.c.data["via"].as_integer() == point_id),
+                and_(events.c.kind == EventKind.MESSAGE_OUT, or_(to.is_(None), to == point_id)),
+            )
+        ]
     author = Agent.__table__.alias("author")
     rows = (
         await s.execute(
@@ -103,6 +113,7 @@ async def visitor_events(
                 events.c.kind.in_((EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT)),
                 events.c.seq > after,
                 *([events.c.created_at >= since] if since is not None else []),
+                *own,
             )
             .order_by(events.c.seq.desc())
             .limit(limit)

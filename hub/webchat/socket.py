@@ -87,7 +87,7 @@ async def visitor_socket(socket: WebSocket, hub: HubDep) -> None:
     async with hub.read_sessions() as s:
         point = (
             await s.execute(
-                select(ContactPoint.patient_id, ContactPoint.created_at).where(
+                select(ContactPoint.id, ContactPoint.patient_id, ContactPoint.created_at).where(
                     ContactPoint.kind == visitor.kind, ContactPoint.address == visitor.address
                 )
             )
@@ -97,14 +97,15 @@ async def visitor_socket(socket: WebSocket, hub: HubDep) -> None:
     # patient's record: a code proves they hold a phone or an email, not that the record's earlier
     # chats are theirs to read. A portal user is the patient the clinic's own login vouched for.
     since = point.created_at if point and visitor.kind == "webchat" else None
+    own = point.id if point and visitor.kind == "webchat" else None  # and only their own chat
     if patient_id is None:
         await socket.close(CLOSE_UNKNOWN_VISITOR, "start a new chat")
         return
-    queue = hub.fanout.register_visitor(visitor.kind, visitor.address, patient_id)  # before reading: no gap
+    queue = hub.fanout.register_visitor(visitor.kind, visitor.address, patient_id, own)  # before reading: no gap
     tasks: list[asyncio.Task[None]] = []
     try:
         async with hub.read_sessions() as s:
-            events = await visitor_events(s, patient_id, hello.after, HISTORY + 1, since)
+            events = await visitor_events(s, patient_id, hello.after, HISTORY + 1, since, own)
             upto = await read_upto(s, patient_id)
         if hello.after and len(events) > HISTORY:  # missed more than it could show: start afresh
             await socket.send_text(encode(VisitorResyncFrame("too many missed messages; reload")).decode())
@@ -112,7 +113,7 @@ async def visitor_socket(socket: WebSocket, hub: HubDep) -> None:
             return
         sent = hello.after
         for event in events[-HISTORY:]:
-            frame = visitor_frame(event)
+            frame = visitor_frame(event, own)
             if frame is not None:
                 await socket.send_text(encode(frame).decode())
             sent = event.seq
@@ -148,7 +149,7 @@ async def _pump(socket: WebSocket, queue: VisitorQueue, sent: int) -> None:
             continue
         if seq <= sent:
             continue
-        frame = visitor_frame(_event_frame(data).event)
+        frame = visitor_frame(_event_frame(data).event, queue.point_id)
         if frame is not None:
             await socket.send_text(encode(frame).decode())
 
