@@ -113,6 +113,11 @@ class EmailSettings:
     listen_host: str = "127.0.0.1"
     listen_port: int = 0  # the SMTP listener's port; 0: no listener
     max_bytes: int = 25 * 1024 * 1024  # a larger message is refused (SMTP 552, HTTP 413)
+    # STARTTLS on the listener: a PEM certificate (chain) and its key. Mail carries patients' words:
+    # senders that can encrypt (Gmail, Outlook...) do when it is offered.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    require_tls: bool = False  # refuse mail (530) from senders that will not use STARTTLS
     from_address: str = ""  # replies come from it; empty: the relay's from address (smtp.from_address)
     from_name: str = ""  # empty: the clinic's name
     reply_domain: str = ""  # replies ask to be answered at reply+<token>@ it; empty: the from address's domain
@@ -229,6 +234,9 @@ def _email_settings() -> EmailSettings:
         listen_host=_env("EMAIL_LISTEN_HOST", "127.0.0.1"),
         listen_port=_env_int("EMAIL_LISTEN_PORT", 2525 if demo else 0),
         max_bytes=_env_int("EMAIL_MAX_BYTES", 25 * 1024 * 1024),
+        tls_cert_file=_env("EMAIL_TLS_CERT", ""),
+        tls_key_file=_env("EMAIL_TLS_KEY", ""),
+        require_tls=_env_bool("EMAIL_REQUIRE_TLS", False),
         from_address=_env("EMAIL_FROM", "care@clinic.example" if demo else ""),
         from_name=_env("EMAIL_FROM_NAME", ""),
         reply_domain=_env("EMAIL_REPLY_DOMAIN", ""),

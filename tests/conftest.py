@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,3 +65,17 @@ def staff(hub_server: HubServer) -> Iterator[dict[str, Staff]]:
     yield clients
     for c in clients.values():
         c.close()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate (and its key) for 127.0.0.1, made by openssl: TLS relays and the
+    hub's own SMTP listener use it."""
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "server.pem", d / "server.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return str(cert), str(key)

@@ -5,8 +5,6 @@ good fails the message visibly."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -169,20 +167,6 @@ def test_email_replies_need_an_address_to_send_from(tmp_path: Path) -> None:
         assert rows(srv.settings, "SELECT count(*) FROM outbox") == [(0,)]
     finally:
         srv.stop()
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    if shutil.which("openssl") is None:
-        pytest.skip("no openssl to make a test certificate with")
-    d = tmp_path_factory.mktemp("tls")
-    cert, key = d / "relay.pem", d / "relay.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return str(cert), str(key)
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])

@@ -5,13 +5,15 @@ RCPT for a domain the clinic does not receive mail for: 550 (no open relay). A m
 size limit: 552 (announced in EHLO as SIZE, checked again on DATA). A message with no sender at
 all: 550 5.1.7; one the hub cannot take for another reason: 550 5.6.0 with the reason; a failure
 to store it: 451 (the sending server tries again later, and the Message-ID makes it land once).
-A repeated Message-ID is answered 250 again and stored once.
+A repeated Message-ID is answered 250 again and stored once. With a certificate configured it
+offers STARTTLS, and may require it (530 until the sender starts TLS).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -61,8 +63,18 @@ class _Handler:
 
 
 class SmtpListener:
-    def __init__(self, hub: Hub, host: str, port: int, domains: frozenset[str], max_bytes: int) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        host: str,
+        port: int,
+        domains: frozenset[str],
+        max_bytes: int,
+        tls: ssl.SSLContext | None = None,
+        require_tls: bool = False,
+    ) -> None:
         self._hub = hub
+        self._tls, self._require_tls = tls, require_tls
         self.host, self.port = host, port
         self.domains = domains
         self._max_bytes = max_bytes
@@ -86,6 +98,8 @@ class SmtpListener:
                 ident="Puente",
                 timeout=IDLE_TIMEOUT_S,
                 loop=loop,
+                tls_context=self._tls,  # offered as STARTTLS
+                require_starttls=self._require_tls,
             )
             self._sessions.add(smtp)
             return smtp
@@ -94,7 +108,7 @@ class SmtpListener:
         self.port = self._server.sockets[0].getsockname()[1]
         if not self.domains:
             log.warning("the SMTP listener has no domains to accept mail for: every recipient is refused")
-        log.info("SMTP listener on %s:%d", self.host, self.port)
+        log.info("SMTP listener on %s:%d%s", self.host, self.port, " with STARTTLS" if self._tls else "")
 
     async def deliver(self, envelope: Envelope) -> str:
         self._inflight += 1

@@ -3,13 +3,14 @@ from, and the webhooks' rate limit and replay memory."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from typing import TYPE_CHECKING
 
 from hub.email.listener import SmtpListener
 from hub.email.outbound import MailIdentity, accepted_domains, mail_identity
 from hub.ratelimit import Window
-from hub.settings import Settings
+from hub.settings import EmailSettings, Settings
 
 if TYPE_CHECKING:
     from hub.deps import Hub
@@ -45,10 +46,28 @@ class EmailService:
     async def start(self, hub: Hub) -> None:
         e = self.settings.email
         if e.listen_port:
-            self.listener = SmtpListener(hub, e.listen_host, e.listen_port, self.domains, e.max_bytes)
+            self.listener = SmtpListener(
+                hub, e.listen_host, e.listen_port, self.domains, e.max_bytes, listener_tls(e), e.require_tls
+            )
             await self.listener.start()
 
     async def stop(self) -> None:
         if self.listener is not None:
             await self.listener.stop()
             self.listener = None
+
+
+def listener_tls(e: EmailSettings) -> ssl.SSLContext | None:
+    """The listener's STARTTLS context, or None when no certificate is configured. A certificate
+    that cannot be loaded stops the hub at start: mail must not quietly go unencrypted."""
+    if not e.tls_cert_file and not e.tls_key_file:
+        if e.require_tls:
+            raise ValueError("PUENTE_EMAIL_REQUIRE_TLS needs PUENTE_EMAIL_TLS_CERT and PUENTE_EMAIL_TLS_KEY")
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(e.tls_cert_file, e.tls_key_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"the SMTP listener's certificate or key cannot be loaded: {exc}") from exc
+    return context

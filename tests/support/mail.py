@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import sqlite3
+import ssl
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -59,11 +60,15 @@ class Answer:
         return f"<{self.code} {self.message}>"
 
 
-async def _send(port: int, raw: bytes, mail_from: str, rcpt_to: list[str], declare_size: bool) -> Answer:
+async def _send(
+    port: int, raw: bytes, mail_from: str, rcpt_to: list[str], declare_size: bool, tls_ca: str | None
+) -> Answer:
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=30, start_tls=False)
     await client.connect()
     try:
         await client.ehlo()
+        if tls_ca is not None:
+            await client.starttls(tls_context=ssl.create_default_context(cafile=tls_ca))
         try:
             await client.mail(mail_from, options=[f"SIZE={len(raw)}"] if declare_size else [])
             for rcpt in rcpt_to:
@@ -81,15 +86,21 @@ async def _send(port: int, raw: bytes, mail_from: str, rcpt_to: list[str], decla
 
 
 def send_mail(
-    port: int, raw: bytes, mail_from: str = "", rcpt_to: list[str] | None = None, declare_size: bool = False
+    port: int,
+    raw: bytes,
+    mail_from: str = "",
+    rcpt_to: list[str] | None = None,
+    declare_size: bool = False,
+    tls_ca: str | None = None,
 ) -> Answer:
     """Send over real SMTP from a thread of its own (so it works beside Playwright's event loop).
-    An empty mail_from is the null sender <>, as bounces use."""
+    An empty mail_from is the null sender <>, as bounces use. tls_ca: start TLS first, trusting
+    that certificate."""
     out: list[Any] = []
 
     def run() -> None:
         try:
-            out.append(asyncio.run(_send(port, raw, mail_from, rcpt_to or [CLINIC_FROM], declare_size)))
+            out.append(asyncio.run(_send(port, raw, mail_from, rcpt_to or [CLINIC_FROM], declare_size, tls_ca)))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             out.append(exc)
 
