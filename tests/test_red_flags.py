@@ -1,7 +1,9 @@
-"""The red-flag list on a real hub: seeded once from locales/red-flags.toml, read by supervisors,
+"""The red-flag list on a real hub: seeded from locales/red-flags.toml (what the table never had), read by supervisors,
 edited by admins (add, deactivate, bring back), every change audited, bad input a clear 400."""
 
 from __future__ import annotations
+
+import sqlite3
 
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -28,7 +30,7 @@ def _add(admin: Staff, phrase: str, language: str = "en", category: str = "cardi
     return admin.post("/api/red-flags", json={"language": language, "phrase": phrase, "category": category}, **kw)
 
 
-def test_the_starting_list_is_seeded_once_and_edits_survive_a_restart(hub_server: HubServer, staff) -> None:
+def test_the_starting_list_is_seeded_and_edits_survive_a_restart(hub_server: HubServer, staff) -> None:
     admin = staff["admin"]
     data = _list(admin)
     assert len(data["phrases"]) == len(SEED_RED_FLAGS)
@@ -41,22 +43,29 @@ def test_the_starting_list_is_seeded_once_and_edits_survive_a_restart(hub_server
     chest = next(p for p in data["phrases"] if p["phrase"] == "chest pain")
     assert admin.request("DELETE", f"/api/red-flags/{chest['id']}").status_code == 200
     assert _add(admin, "purple toes").status_code == 201
+    # An install from before a phrase joined the starting list: its table never had it.
+    newer = next(p for p in data["phrases"] if p["language"] == "es" and p["phrase"] != chest["phrase"])
+    with sqlite3.connect(hub_server.settings.database.url.split("///", 1)[1]) as db:
+        db.execute("DELETE FROM red_flags WHERE id = ?", (newer["id"],))
 
     hub_server.stop()
     again = HubServer(hub_server.settings).start()
     try:
         admin = Staff(again.base_url, "admin")
         after = {p["id"]: p for p in _list(admin)["phrases"]}
-        assert len(after) == len(SEED_RED_FLAGS) + 1  # nothing seeded a second time
+        assert len(after) == len(SEED_RED_FLAGS) + 1  # the missing one added again, nothing else
         assert after[chest["id"]]["active"] is False  # the deactivation stands
         assert any(p["phrase"] == "purple toes" and p["active"] for p in after.values())
-        assert len(_audit(admin, "red_flag.seed")) == 1
+        added = [p for p in after.values() if p["phrase"] == newer["phrase"] and p["language"] == "es"]
+        assert len(added) == 1 and added[0]["active"] and added[0]["id"] != newer["id"]
+        first, second = sorted(_audit(admin, "red_flag.seed"), key=lambda a: a["id"])
+        assert second["detail"] == {"count": 1, "from": "locales/red-flags.toml", "added": [f"es: {newer['phrase']}"]}
         admin.close()
     finally:
         again.stop()
 
 
-def test_seeding_is_a_no_op_when_the_table_has_rows(hub_server: HubServer) -> None:
+def test_seeding_again_adds_nothing_the_table_has(hub_server: HubServer) -> None:
     engine = create_engine(hub_server.settings.database.url.replace("+aiosqlite", ""))
     try:
         with Session(engine) as s, s.begin():

@@ -1,7 +1,9 @@
 """The red-flag list in force: phrases that signal an emergency, reviewed and edited by admins.
 
-The hub seeds the table from locales/red-flags.toml the first time it starts (when the table is
-empty) and never again, so admins' edits are never overwritten. Admins add phrases and deactivate
+The hub seeds the table from locales/red-flags.toml: all of it the first time it starts, and at
+every later start the phrases the list has gained that the table has never had (a new version's
+additions reach installs made before them). A phrase the table has, active or not, is never touched,
+so admins' edits are never overwritten. Admins add phrases and deactivate
 them; a deactivated phrase keeps its row, so the record shows what was in force and when, and the
 audit trail says who changed what. Supervisors read the list.
 
@@ -20,7 +22,8 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.agents.roles import Principal, Role, requires
@@ -86,13 +89,17 @@ def forget_active_phrases() -> None:
 
 
 def ensure_red_flags(tx: Tx, items: list[Any]) -> list[int]:
-    """A writer batch function: seed the table from locales/red-flags.toml when it is empty (the
-    hub's first start), never otherwise. Returns how many phrases were added."""
+    """A writer batch function, run at each start: add the phrases of locales/red-flags.toml that
+    the table has never had (all of them on the first start). A phrase counts as had when a row has
+    the same words in the same language, whatever its state: a deactivation stands. Returns how
+    many phrases were added."""
     out = []
     for _item in items:
-        if tx.session.execute(select(RedFlag.id).limit(1)).first() is not None:
-            out.append(0)
-            continue
+        had = {
+            (language, phrase_words(phrase))
+            for language, phrase in tx.session.execute(select(RedFlag.language, RedFlag.phrase))
+        }
+        first = not had
         now = utcnow()
         rows = [
             {
@@ -104,14 +111,16 @@ def ensure_red_flags(tx: Tx, items: list[Any]) -> list[int]:
                 "created_at": now,
             }
             for p in SEED_RED_FLAGS
+            if (p.language, phrase_words(p.phrase)) not in had
         ]
-        tx.session.execute(insert(RedFlag), rows)
-        add_audit(
-            tx,
-            AuditRecord(
-                AuditAction.RED_FLAG_SEED, None, SYSTEM, detail={"count": len(rows), "from": "locales/red-flags.toml"}
-            ),
-        )
+        if rows:
+            # Two hubs starting at once on one database may both add a phrase: the second is a no-op.
+            dialect = postgresql if tx.session.get_bind().dialect.name == "postgresql" else sqlite
+            tx.session.execute(dialect.insert(RedFlag).on_conflict_do_nothing(), rows)
+            detail: dict[str, Any] = {"count": len(rows), "from": "locales/red-flags.toml"}
+            if not first:  # what a new version added, for the admins' review
+                detail["added"] = [f"{r['language']}: {r['phrase']}" for r in rows][:200]
+            add_audit(tx, AuditRecord(AuditAction.RED_FLAG_SEED, None, SYSTEM, detail=detail))
         out.append(len(rows))
     return out
 
