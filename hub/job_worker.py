@@ -1,0 +1,148 @@
+"""The loop of a background worker over a job table (hub/jobs.py): media fetches, voice notes.
+
+Woken after a commit that queued work (and when the next retry falls due, and every IDLE_POLL_S
+regardless: another hub may have queued some), it claims due jobs through the writer, works on as
+many at once as it has room for, outside any transaction, and settles each outcome through the
+writer. On start it takes back stale claims; on stop it abandons what is in flight and hands its
+claims back as pending, so the next start resumes them.
+
+A worker says what a job is: how to claim, work on and settle one, and how to sweep and release.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from hub.db.types import utcnow
+from hub.db.writer import Writer
+from hub.jobs import Claim
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_S = 10.0
+
+DueT = TypeVar("DueT")
+
+
+class Claimed(Protocol[DueT]):  # type: ignore[misc]
+    due: list[DueT]
+    next_at: datetime | None  # when the earliest job still pending falls due
+
+
+class JobWorker(ABC, Generic[DueT]):
+    kind: ClassVar[str]  # in logs: "media fetch", "voice note"
+    claim_due: ClassVar[Any]  # writer batch functions of the job's queue
+    settle: ClassVar[Any]
+    release: ClassVar[Any]
+
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._claimant = f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- what each worker says -------------------------------------------------------------------
+
+    @abstractmethod
+    def room(self) -> int:
+        """How many jobs it can work on at once."""
+
+    @abstractmethod
+    async def sweep(self) -> None:
+        """Take back claims a dead hub left behind."""
+
+    async def tick(self, now: float) -> None:
+        """Called on each turn of the loop (loop time `now`): periodic upkeep such as sweeps."""
+
+    @abstractmethod
+    async def attempt(self, due: DueT) -> Any | None:
+        """Work on one job; its outcome to settle, or None when the claim was lost (someone else
+        works on it). Failures are outcomes: whatever it raises is a bug, logged, not settled."""
+
+    @abstractmethod
+    def describe(self, due: DueT) -> str:
+        """The job in logs ("media 12"), never patient data."""
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    async def start_loop(self) -> None:
+        await self.sweep()
+        self._task = asyncio.create_task(self._loop(), name=f"puente-{self.kind}")
+
+    async def stop_loop(self) -> None:
+        """Claim nothing more, abandon work in flight, hand its claims back."""
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+        for task in self._inflight:
+            task.cancel()
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=10)
+        try:
+            released = await self._writer.submit(type(self).release, self._claimant)
+            if released:
+                log.info("%d %s job(s) handed back for the next start", released, self.kind)
+        except Exception as exc:  # the stale-claim sweep of the next start takes them back
+            log.error("%s release failed: %s", self.kind, type(exc).__name__)
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        wait_s = 0.0  # look at once: a restart resumes what was pending
+        while not self._stopping:
+            if wait_s > 0:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait_s)
+            self._wake.clear()
+            if self._stopping:
+                break
+            await self.tick(loop.time())
+            wait_s = IDLE_POLL_S
+            free = self.room() - len(self._inflight)  # claim only what can start at once
+            if free <= 0:
+                continue  # a finishing job wakes the loop
+            try:
+                claimed: Claimed[DueT] = await self._writer.submit(type(self).claim_due, Claim(free, self._claimant))
+            except Exception as exc:
+                log.error("%s claim failed: %s", self.kind, type(exc).__name__)
+                wait_s = 1.0
+                continue
+            for due in claimed.due:
+                task = asyncio.create_task(self._run(due))
+                self._inflight.add(task)
+                task.add_done_callback(self._done)
+            if claimed.next_at is not None:
+                wait_s = min(wait_s, max(0.05, (claimed.next_at - utcnow()).total_seconds()))
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wake.set()  # room again: claim what may be waiting
+
+    async def _run(self, due: DueT) -> None:
+        outcome = await self.attempt(due)
+        if outcome is None:
+            return
+        code = getattr(outcome, "code", None)
+        if code:
+            log.info("%s: %s", self.describe(due), code)
+        for attempt in range(3):  # recording the outcome must not be lost to a passing failure
+            try:
+                await self._writer.submit(type(self).settle, outcome)
+                return
+            except Exception as exc:
+                log.error("%s settle failed (%s), attempt %d", self.describe(due), type(exc).__name__, attempt + 1)
+                await asyncio.sleep(1 + attempt)
+        # Still unrecorded: the stale-claim sweep takes it back and it is worked on again.
