@@ -212,6 +212,9 @@ class TypingSignal(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
     assignee_id: int | None
     agent_id: int | None  # None: the patient
     name: str | None
+    # Staff typing: the web-chat contact point the conversation's replies go to (the visitor who last
+    # wrote); only that visitor's widget is told. None: every visitor of the patient.
+    visitor: int | None = None
 
 
 class ReadSignal(msgspec.Struct, tag="read", forbid_unknown_fields=True):

@@ -431,11 +431,15 @@ def test_two_browsers_that_proved_one_phone_are_two_chats(any_chat_hub, twilio):
     )
     assert r.status_code == 201, r.text
     assert laptop.until(lambda f: f.get("text") == "Claro, ¿qué día?")["author"] == "agent"
+    agent = _agent_stream(chat_hub, Staff(chat_hub.base_url, "sofia"))
+    agent.ws.send(f'{{"type": "typing", "conversation_id": {conversation}}}')  # writing to the laptop
+    assert laptop.until(lambda f: f["type"] == "typing") == {"type": "typing", "name": "Sofía"}
     phone.send("Marcador del celular")  # frames arrive in order: anything meant for it came first
     seen = []
     while (frame := phone.recv()).get("text") != "Marcador del celular":
-        seen.append(frame.get("text"))
-    assert "¿Me ayudan con mi cita?" not in seen and "Claro, ¿qué día?" not in seen
+        seen.append(frame.get("text") or frame["type"])
+    assert "¿Me ayudan con mi cita?" not in seen and "Claro, ¿qué día?" not in seen and "typing" not in seen
+    agent.close()
     phone.close()
     laptop.close()
     laptop.open(after=0)  # after a reload too

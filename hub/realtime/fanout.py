@@ -307,7 +307,8 @@ class Fanout:
             if signal.agent_id is not None:  # staff writing: the patient's widget shows it
                 first_name = signal.name.split()[0] if signal.name else None
                 for v in list(self._visitors.get(signal.patient_id, ())):
-                    v.send_frame(VisitorTypingFrame(first_name))
+                    if signal.visitor is None or v.point_id in (None, signal.visitor):
+                        v.send_frame(VisitorTypingFrame(first_name))
         elif isinstance(signal, ReadSignal):
             for v in list(self._visitors.get(signal.patient_id, ())):
                 v.send_frame(VisitorReadFrame(signal.upto))
