@@ -23,7 +23,7 @@ from sqlalchemy import select
 from channels.email.outbound import render_text_mail
 from hub.bot.hours import DEFAULT_HOURS, is_open, next_opening
 from hub.bot.identity import birth_dates, code_digest, code_in, new_code, still_verified
-from hub.bot.routing import hand_off, queue_info, team_by_key
+from hub.bot.routing import hand_off, queue_info, routes, team_by_key
 from hub.bot.say import Voice, say
 from hub.bot.understand import detect_language, intent_info, match_intent, red_flags
 from hub.db.models import ContactPoint, Conversation, Holiday, Patient, Team, TimelineEvent
@@ -62,6 +62,7 @@ class Turn(msgspec.Struct, frozen=True):
     since: datetime | None = None  # a catch-up after a start: only messages written since then
 
 
+@routes  # a hand-off chooses an agent
 def bot_turns(tx: Tx, items: list[Turn]) -> list[int]:
     """A batch function: each conversation's pending turn; returns how many messages were answered."""
     from hub.bot.redflags import active_phrases  # the admins' list, read inside this transaction

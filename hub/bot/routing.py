@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, or_, select
 
 from hub.db.models import Agent, Conversation, Team, agent_teams
 from hub.db.types import utcnow
-from hub.db.writer import Tx
+from hub.db.writer import Tx, takes_lock_first
 from hub.events import AuthorType, ConversationStatus, EventKind, TimelineEventOut
 from hub.timeline.append import append_event
 
@@ -68,12 +68,17 @@ def open_load(tx: Tx, agent_ids: list[int]) -> dict[int, int]:
 ROUTING_LOCK = 0x70756E7465  # "punte"
 
 
+# Batch functions that may choose an agent are marked with it: their transaction takes the lock
+# before anything else (see takes_lock_first), never while holding the sequence counter or a
+# conversation that another router, holding the lock, waits for.
+routes = takes_lock_first(ROUTING_LOCK)
+
+
 def _one_router_at_a_time(tx: Tx) -> None:
     """Hub processes sharing PostgreSQL choose agents one transaction at a time: otherwise two
     could count the same agent's load and both fill her last place. (SQLite has one writer.)
-    A transaction takes it once and keeps it to its commit; one lock, so no lock-order cycles
-    among agents (a cycle through conversation rows is still possible and PostgreSQL breaks it;
-    the writer then runs the batch again)."""
+    The transaction of a batch function marked @routes holds it already (taking it again is a
+    no-op); this is the net for one that is not."""
     if tx.session.get_bind().dialect.name == "postgresql":
         tx.session.execute(select(func.pg_advisory_xact_lock(ROUTING_LOCK)))
 
@@ -178,6 +183,7 @@ def hand_off(
     return agent
 
 
+@routes
 def assign_waiting(tx: Tx, items: list[None]) -> list[int]:
     """A batch function: hand waiting conversations to agents who have become free (someone
     said they are available, or finished a conversation), urgent and oldest first."""

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from hub.agents.roles import Principal, Role
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
-from hub.bot.routing import assign_to, pick_agent
+from hub.bot.routing import assign_to, pick_agent, routes
 from hub.bounds import text
 from hub.db.models import Agent, Conversation, Team
 from hub.db.types import utcnow
@@ -114,7 +114,7 @@ def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
     return _set_status(tx, conv, cmd, now)
 
 
-do_conversation_commands = one_by_one(_do)
+do_conversation_commands = routes(one_by_one(_do))  # a transfer chooses an agent
 
 
 def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
@@ -182,9 +183,11 @@ class Writer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if _conflict(exc) and attempt < 3:
+            if _conflict(exc) and attempt < 5:
                 # PostgreSQL broke a lock cycle with another hub process (or could not serialize):
-                # nothing of the batch was written; running it again is what it asks for.
+                # nothing of the batch was written; running it again is what it asks for, after
+                # a moment's jitter so the two do not meet the same way again.
+                await asyncio.sleep(random.uniform(0, 0.02 * attempt))
                 await self._run(batch, attempt + 1)
                 return
             if len(batch) == 1 and isinstance(exc, IntegrityError) and attempt < 3:
@@ -208,10 +211,28 @@ class Writer:
             self._on_commit(published)
 
 
+def takes_lock_first(key: int) -> Callable[[BatchFn], BatchFn]:
+    """Marks a batch function whose transaction must hold PostgreSQL advisory lock `key` before
+    it touches anything: taken at the transaction's start, whatever else shares the batch, so no
+    transaction waits for the lock while holding a row (the sequence counter, a conversation)
+    that its holder will need. SQLite has one writer and needs none."""
+
+    def mark(fn: BatchFn) -> BatchFn:
+        fn.lock_first = key  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
 def _transaction(session: Session, batch: list[_Job]) -> tuple[list[Any], list[Published]]:
     tx = Tx(session)
     results: list[Any] = []
-    for fn, group in _runs(batch):
+    runs = _runs(batch)
+    keys = sorted({key for fn, _ in runs if (key := getattr(fn, "lock_first", None)) is not None})
+    if keys and session.get_bind().dialect.name == "postgresql":
+        for key in keys:
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+    for fn, group in runs:
         out = fn(tx, [job.item for job in group])
         if len(out) != len(group):
             raise RuntimeError(f"{fn.__name__} returned {len(out)} results for {len(group)} items")
