@@ -65,9 +65,16 @@ def hub_settings(
     )
 
 
+ALL_DAY = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
 class HubServer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, open_all_hours: bool = True) -> None:
+        """open_all_hours: with the bot on, every team is open around the clock, so a test does
+        not depend on the hour it runs at (the demo's teams keep office hours; a test of after
+        hours closes the clinic with a holiday)."""
         self.settings = settings
+        self.open_all_hours = open_all_hours and settings.bot.enabled
         self.app = create_app(settings)
         self.hub = self.app.state.hub
         port = settings.server.port
@@ -92,7 +99,20 @@ class HubServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("hub server did not start")
             time.sleep(0.02)
+        if self.open_all_hours:
+            self._open_all_hours()
         return self
+
+    def _open_all_hours(self) -> None:
+        from tests.support.clients import Staff  # it imports this module
+
+        admin = Staff(self.base_url, "admin")
+        try:
+            for team in admin.get("/api/teams").json():
+                r = admin.request("PUT", f"/api/teams/{team['id']}/hours", json=ALL_DAY)
+                assert r.status_code == 200, r.text
+        finally:
+            admin.close()
 
     def stop(self) -> None:
         self._server.should_exit = True
