@@ -212,8 +212,8 @@ class TypingSignal(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
     assignee_id: int | None
     agent_id: int | None  # None: the patient
     name: str | None
-    # Staff typing: the web-chat contact point the conversation's replies go to (the visitor who last
-    # wrote); only that visitor's widget is told. None: every visitor of the patient.
+    # Staff typing: the web-chat visitor (contact point) the conversation's replies go to; only
+    # their widget is told, and a portal user's (None: no anonymous visitor's).
     visitor: int | None = None
 
 
@@ -222,6 +222,7 @@ class ReadSignal(msgspec.Struct, tag="read", forbid_unknown_fields=True):
 
     patient_id: int
     upto: int
+    visitor: int | None = None  # the web-chat visitor whose chat it is (see TypingSignal)
 
 
 class VisitorLinkedSignal(msgspec.Struct, tag="linked", forbid_unknown_fields=True):

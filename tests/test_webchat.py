@@ -435,16 +435,64 @@ def test_two_browsers_that_proved_one_phone_are_two_chats(any_chat_hub, twilio):
     agent.ws.send(f'{{"type": "typing", "conversation_id": {conversation}}}')  # writing to the laptop
     assert laptop.until(lambda f: f["type"] == "typing") == {"type": "typing", "name": "Sofía"}
     phone.send("Marcador del celular")  # frames arrive in order: anything meant for it came first
-    seen = []
-    while (frame := phone.recv()).get("text") != "Marcador del celular":
-        seen.append(frame.get("text") or frame["type"])
+    seen: list[str] = []
+    _texts_until(phone, "Marcador del celular", seen)
     assert "¿Me ayudan con mi cita?" not in seen and "Claro, ¿qué día?" not in seen and "typing" not in seen
     agent.close()
-    phone.close()
     laptop.close()
     laptop.open(after=0)  # after a reload too
     assert _texts_until_ready(laptop) == ["Desde la computadora", "¿Me ayudan con mi cita?", "Claro, ¿qué día?"]
+
+    # The phone wrote last: the next reply is the phone's, and so are staff's "Read" marks.
+    sofia = Staff(chat_hub.base_url, "sofia")
+    to_laptop = r.json()
+    to_phone = sofia.post(
+        f"/api/conversations/{conversation}/messages", json={"text": "Para el celular", "channel": "webchat"}
+    ).json()
+    assert to_phone["data"]["to"] != to_laptop["data"]["to"]
+    assert phone.until(lambda f: f.get("text") == "Para el celular")["author"] == "agent"
+    assert sofia.post(f"/api/conversations/{conversation}/read", json={"upto": to_phone["seq"]}).status_code == 200
+    assert phone.until(lambda f: f["type"] == "read")["upto"] == to_phone["seq"]
+    # The laptop says it read everything up to there: only the reply it was shown moves.
+    laptop.say({"type": "receipt", "status": "read", "upto": to_phone["seq"]})
+    _wait(lambda: _status(chat_hub, maria, to_laptop["seq"]) == "read")
+    assert _status(chat_hub, maria, to_phone["seq"]) != "read"
+    laptop.send("Marcador de la computadora")
+    seen.clear()
+    _texts_until(laptop, "Marcador de la computadora", seen)
+    assert "Para el celular" not in seen and "read" not in seen
+
+    # A web-chat reply in the conversation that began by SMS goes to the browser that last wrote.
+    sms_conversation = next(
+        e["conversation_id"]
+        for e in sofia.get(f"/api/patients/{maria}/timeline").json()["events"]
+        if e["channel"] == "sms"
+    )
+    r = sofia.post(
+        f"/api/conversations/{sms_conversation}/messages",
+        json={"text": "Desde otra conversación", "channel": "webchat"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["data"]["to"] == to_laptop["data"]["to"]
+    assert laptop.until(lambda f: f.get("text") == "Desde otra conversación")["author"] == "agent"
+    phone.send("Otro marcador del celular")
+    seen.clear()
+    _texts_until(phone, "Otro marcador del celular", seen)
+    assert "Desde otra conversación" not in seen
+    phone.close()
     laptop.close()
+
+
+def _texts_until(visitor: VisitorClient, text: str, seen: list[str]) -> list[str]:
+    """Frames (their text, else their type) up to the one with `text`, into `seen`."""
+    while (frame := visitor.recv()).get("text") != text:
+        seen.append(frame.get("text") or frame["type"])
+    return seen
+
+
+def _status(srv: HubServer, patient_id: int, seq: int) -> str:
+    events = Staff(srv.base_url, "sofia").get(f"/api/patients/{patient_id}/timeline").json()["events"]
+    return next(e for e in events if e["seq"] == seq)["data"]["status"]
 
 
 def test_a_code_by_email_proves_a_new_address(chat_hub, smtp):

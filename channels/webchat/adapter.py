@@ -86,4 +86,4 @@ def _addressed(event: TimelineEventOut, point_id: int) -> bool:
     data = event.data or {}
     if event.kind == EventKind.MESSAGE_IN:
         return data.get("via") == point_id
-    return data.get("to", point_id) == point_id  # a reply stored before replies named their visitor
+    return data.get("to") == point_id

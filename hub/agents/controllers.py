@@ -88,7 +88,7 @@ class AuthController(Controller):
     @post("/logout", status_code=HTTP_200_OK, guards=[requires(Role.AGENT)])
     async def logout(self, request: Request[Principal, Any, Any], hub: HubDep) -> dict[str, bool]:
         await hub.writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGOUT, request.user.id, Origin.of(request)))
-        await revoke(request, request.session)
+        await revoke(request, request.session, hub.settings.security.idle_timeout_s)
         request.clear_session()
         return {"signed_out": True}
 

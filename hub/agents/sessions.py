@@ -84,17 +84,18 @@ def principal_of(agent: Agent) -> Principal:
 # A sign-out is kept on record, by the session's own id (`sid`, set at sign-in), longer than any
 # session lives unused: a request still in flight when the agent signed out writes its copy of the
 # session back to the store as it ends, and that copy must not sign them in again.
-REVOKED_FOR_S = 7 * 24 * 3600
+REVOKED_FOR_S = 7 * 24 * 3600  # at least; twice the idle timeout when that is longer
 
 
 def new_sid() -> str:
     return secrets.token_urlsafe(18)
 
 
-async def revoke(connection: ASGIConnection[Any, Any, Any, Any], session: dict[str, Any]) -> None:
+async def revoke(connection: ASGIConnection[Any, Any, Any, Any], session: dict[str, Any], idle_timeout_s: int) -> None:
     sid = session.get("sid")
     if isinstance(sid, str):
-        await SessionConfig.store_of(connection).set(f"revoked:{sid}", b"1", expires_in=REVOKED_FOR_S)
+        keep = max(REVOKED_FOR_S, 2 * idle_timeout_s)
+        await SessionConfig.store_of(connection).set(f"revoked:{sid}", b"1", expires_in=keep)
 
 
 async def revoked(connection: ASGIConnection[Any, Any, Any, Any], session: dict[str, Any]) -> bool:

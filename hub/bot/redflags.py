@@ -116,12 +116,17 @@ def ensure_red_flags(tx: Tx, items: list[Any]) -> list[int]:
         if rows:
             # Two hubs starting at once on one database may both add a phrase: the second is a no-op.
             dialect = postgresql if tx.session.get_bind().dialect.name == "postgresql" else sqlite
-            tx.session.execute(dialect.insert(RedFlag).on_conflict_do_nothing(), rows)
-            detail: dict[str, Any] = {"count": len(rows), "from": "locales/red-flags.toml"}
-            if not first:  # what a new version added, for the admins' review
-                detail["added"] = [f"{r['language']}: {r['phrase']}" for r in rows][:200]
-            add_audit(tx, AuditRecord(AuditAction.RED_FLAG_SEED, None, SYSTEM, detail=detail))
-        out.append(len(rows))
+            added = tx.session.execute(
+                dialect.insert(RedFlag).on_conflict_do_nothing().returning(RedFlag.language, RedFlag.phrase), rows
+            ).all()
+            if added:  # what this transaction added, not what another hub did
+                detail: dict[str, Any] = {"count": len(added), "from": "locales/red-flags.toml"}
+                if not first:  # what a new version added, for the admins' review
+                    detail["added"] = [f"{language}: {phrase}" for language, phrase in added][:200]
+                add_audit(tx, AuditRecord(AuditAction.RED_FLAG_SEED, None, SYSTEM, detail=detail))
+            out.append(len(added))
+        else:
+            out.append(0)
     return out
 
 

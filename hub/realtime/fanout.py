@@ -307,11 +307,12 @@ class Fanout:
             if signal.agent_id is not None:  # staff writing: the patient's widget shows it
                 first_name = signal.name.split()[0] if signal.name else None
                 for v in list(self._visitors.get(signal.patient_id, ())):
-                    if signal.visitor is None or v.point_id in (None, signal.visitor):
+                    if v.point_id in (None, signal.visitor):
                         v.send_frame(VisitorTypingFrame(first_name))
         elif isinstance(signal, ReadSignal):
             for v in list(self._visitors.get(signal.patient_id, ())):
-                v.send_frame(VisitorReadFrame(signal.upto))
+                if v.point_id in (None, signal.visitor):
+                    v.send_frame(VisitorReadFrame(signal.upto))
         elif isinstance(signal, VisitorLinkedSignal):
             for queues in list(self._visitors.values()):
                 for v in list(queues):

@@ -18,7 +18,6 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from sqlalchemy import select
 
-from channels.base import Channel
 from hub.agents.presence import SEEN_EVERY_S, touch
 from hub.agents.roles import Principal, Role, requires
 from hub.agents.sessions import still_signed_in
@@ -28,7 +27,7 @@ from hub.db.models import Conversation
 from hub.deps import Hub, HubDep
 from hub.events import ReadyFrame, ResyncFrame, TypingSignal, encode
 from hub.realtime.fanout import SocketQueue
-from hub.timeline.append import last_via
+from hub.timeline.append import webchat_recipient
 from hub.timeline.reads import events_after, last_seq, visible
 
 CLOSE_TOO_SLOW = 4008
@@ -178,7 +177,7 @@ async def _listen(socket: WebSocket, hub: Hub, principal: Principal) -> None:
                     )
                 ).first()
                 if conv is not None:
-                    visitor = await s.run_sync(last_via, typing.conversation_id, Channel.WEBCHAT)
+                    visitor = await s.run_sync(webchat_recipient, typing.conversation_id, conv.patient_id)
             if conv is not None:
                 patient_id, team_id, assignee_id = conv
                 hub.fanout.signal(

@@ -45,11 +45,9 @@ def append_event(
         created_at=utcnow(),
     )
     if kind == EventKind.MESSAGE_OUT and channel == Channel.WEBCHAT and "to" not in row["data"]:
-        # Web chat answers the visitor who last wrote, as SMS answers the number: another browser
-        # that proved the same phone is a different chat and does not see it.
-        to = last_via(tx.session, conv.id, channel)
-        if to is not None:
-            row["data"] = {**row["data"], "to": to}
+        # Web chat answers one visitor, as SMS answers one number: another browser that proved the
+        # same phone is a different chat and does not see it.
+        row["data"] = {**row["data"], "to": webchat_recipient(tx.session, conv.id, conv.patient_id)}
     tx.session.execute(insert(TimelineEvent), [row])
     conv.last_event_seq = seq
     tx.session.flush()
@@ -69,6 +67,27 @@ def last_via(session: Session, conversation_id: int, channel: str, before_seq: i
             TimelineEvent.kind == EventKind.MESSAGE_IN,
             TimelineEvent.channel == channel,
             *([TimelineEvent.seq < before_seq] if before_seq is not None else []),
+        )
+        .order_by(TimelineEvent.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    via = (data or {}).get("via")
+    return via if isinstance(via, int) else None
+
+
+def webchat_recipient(session: Session, conversation_id: int, patient_id: int) -> int | None:
+    """The web-chat visitor (their contact point) a reply in this conversation goes to: the one
+    who last wrote in it, else the one who last wrote to the patient at all. None: no visitor ever
+    wrote; only a portal user, whom the clinic's login vouched for, sees such a reply."""
+    to = last_via(session, conversation_id, Channel.WEBCHAT)
+    if to is not None:
+        return to
+    data = session.execute(
+        select(TimelineEvent.data)
+        .where(
+            TimelineEvent.patient_id == patient_id,
+            TimelineEvent.kind == EventKind.MESSAGE_IN,
+            TimelineEvent.channel == Channel.WEBCHAT,
         )
         .order_by(TimelineEvent.seq.desc())
         .limit(1)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Literal
 
 import msgspec
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.agents.roles import Principal
@@ -24,6 +24,7 @@ from hub.db.writer import Tx
 from hub.events import EventKind, ReadSignal, TimelineEventOut
 from hub.i18n import _
 from hub.refusals import Refused, one_by_one
+from hub.timeline.append import webchat_recipient
 from hub.timeline.delivery import DeliveryReport, moves_forward, record_delivery_batch
 from hub.timeline.reads import visible
 from hub.timeline.views import event_out
@@ -49,7 +50,7 @@ def mark_one_read(tx: Tx, item: StaffRead) -> ReadSignal | None:
     if upto <= conv.agent_read_seq:
         return None
     conv.agent_read_seq = upto
-    return ReadSignal(conv.patient_id, upto)
+    return ReadSignal(conv.patient_id, upto, webchat_recipient(tx.session, conv.id, conv.patient_id))
 
 
 mark_read = one_by_one(mark_one_read)
@@ -57,6 +58,7 @@ mark_read = one_by_one(mark_one_read)
 
 class VisitorReceipt(msgspec.Struct, frozen=True):
     patient_id: int
+    point_id: int | None  # an anonymous visitor: only the replies addressed to them
     status: Literal["delivered", "read"]
     upto: int
 
@@ -72,6 +74,7 @@ def record_visitor_receipts(tx: Tx, items: list[VisitorReceipt]) -> list[int]:
                 TimelineEvent.kind == EventKind.MESSAGE_OUT,
                 TimelineEvent.channel == WEBCHAT,
                 TimelineEvent.seq <= item.upto,
+                *_chat_of(item.point_id),
             )
             .order_by(TimelineEvent.seq.desc())
             .limit(RECEIPT_WINDOW)
@@ -86,22 +89,33 @@ def record_visitor_receipts(tx: Tx, items: list[VisitorReceipt]) -> list[int]:
     return out
 
 
+def _chat_of(point_id: int | None) -> list[ColumnElement[bool]]:
+    """In SQL, the rule of channels.webchat.adapter.visitor_frame: an anonymous visitor's chat is
+    what they wrote from their contact point and the replies addressed to it. None: a portal user,
+    all of it."""
+    if point_id is None:
+        return []
+    return [
+        or_(
+            _point_at("via", EventKind.MESSAGE_IN) == point_id,
+            _point_at("to", EventKind.MESSAGE_OUT) == point_id,
+        )
+    ]
+
+
+def _point_at(key: str, kind: EventKind) -> ColumnElement[int]:
+    """The contact point id under data[key] of events of `kind`. The cast is read only for that kind
+    (CASE): other events keep text under the same keys, which PostgreSQL could not cast."""
+    return case((TimelineEvent.kind == kind, TimelineEvent.data[key].as_integer()), else_=None)
+
+
 async def visitor_events(
     s: AsyncSession, patient_id: int, after: int, limit: int, since: datetime | None = None, point_id: int | None = None
 ) -> list[TimelineEventOut]:
     """The patient's web-chat messages after `after` (and written `since`, when given), the newest
-    `limit` of them, oldest first. With `point_id`, only the chat of that contact point: what it
-    wrote and the replies to it (the rule of channels.webchat.adapter.visitor_frame)."""
+    `limit` of them, oldest first; with `point_id`, only that visitor's chat."""
     events = TimelineEvent.__table__
-    own = []
-    if point_id is not None:
-        to = events.c.data["to"].as_integer()
-        own = [
-            or_(
-                and_(events.c.kind == EventKind.MESSAGE_IN, events.c.data["via"].as_integer() == point_id),
-                and_(events.c.kind == EventKind.MESSAGE_OUT, or_(to.is_(None), to == point_id)),
-            )
-        ]
+    own = _chat_of(point_id)
     author = Agent.__table__.alias("author")
     rows = (
         await s.execute(
@@ -122,9 +136,16 @@ async def visitor_events(
     return [event_out(row, row.author_name) for row in reversed(rows)]
 
 
-async def read_upto(s: AsyncSession, patient_id: int) -> int:
-    """How far staff have read this patient's conversations."""
-    value = (
-        await s.execute(select(func.max(Conversation.agent_read_seq)).where(Conversation.patient_id == patient_id))
-    ).scalar_one_or_none()
+async def read_upto(s: AsyncSession, patient_id: int, point_id: int | None = None) -> int:
+    """How far staff have read this patient's conversations (with `point_id`, those that visitor
+    wrote in)."""
+    where = [Conversation.patient_id == patient_id]
+    if point_id is not None:
+        wrote_in = select(TimelineEvent.conversation_id).where(
+            TimelineEvent.patient_id == patient_id,
+            TimelineEvent.kind == EventKind.MESSAGE_IN,
+            _point_at("via", EventKind.MESSAGE_IN) == point_id,
+        )
+        where.append(Conversation.id.in_(wrote_in))
+    value = (await s.execute(select(func.max(Conversation.agent_read_seq)).where(*where))).scalar_one_or_none()
     return int(value or 0)

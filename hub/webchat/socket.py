@@ -106,7 +106,7 @@ async def visitor_socket(socket: WebSocket, hub: HubDep) -> None:
     try:
         async with hub.read_sessions() as s:
             events = await visitor_events(s, patient_id, hello.after, HISTORY + 1, since, own)
-            upto = await read_upto(s, patient_id)
+            upto = await read_upto(s, patient_id, own)
         if hello.after and len(events) > HISTORY:  # missed more than it could show: start afresh
             await socket.send_text(encode(VisitorResyncFrame("too many missed messages; reload")).decode())
             await socket.close(1000, "resync")
@@ -167,7 +167,8 @@ async def _listen(socket: WebSocket, hub: Hub, queue: VisitorQueue) -> None:
             if isinstance(said, Receipt):
                 if 0 < said.upto <= MAX_SEQ:
                     await hub.writer.submit(
-                        record_visitor_receipts, VisitorReceipt(queue.patient_id, said.status, said.upto)
+                        record_visitor_receipts,
+                        VisitorReceipt(queue.patient_id, queue.point_id, said.status, said.upto),
                     )
                 continue
             now = time.monotonic()

@@ -70,6 +70,26 @@ def test_visitor_frame(about: str, event: TimelineEventOut, expected: VisitorMes
     assert visitor_frame(event) == expected
 
 
+# An anonymous visitor (contact point 5) sees their own chat only; a portal user (None) all of it.
+IN, OUT, WEB = EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT, "webchat"
+PATIENT, AGENT = AuthorType.PATIENT, AuthorType.AGENT
+OWN = [
+    ("what they wrote", _event(IN, WEB, PATIENT, data={"via": 5}), 5, True),
+    ("what another browser wrote", _event(IN, WEB, PATIENT, data={"via": 6}), 5, False),
+    ("a reply to them", _event(OUT, WEB, AGENT, data={"to": 5}), 5, True),
+    ("a reply to another browser", _event(OUT, WEB, AuthorType.BOT, data={"to": 6}), 5, False),
+    ("a reply to no visitor", _event(OUT, WEB, AGENT, data={"to": None}), 5, False),
+    ("a reply naming nobody", _event(OUT, WEB, AGENT), 5, False),
+    ("a portal user: another browser's", _event(IN, WEB, PATIENT, data={"via": 6}), None, True),
+    ("a portal user: a reply to no visitor", _event(OUT, WEB, AGENT, data={"to": None}), None, True),
+]
+
+
+@pytest.mark.parametrize(("about", "event", "point", "shown"), OWN, ids=[c[0] for c in OWN])
+def test_a_visitor_sees_their_own_chat(about: str, event: TimelineEventOut, point: int | None, shown: bool) -> None:
+    assert (visitor_frame(event, point) is not None) is shown
+
+
 def test_tokens_round_trip_and_refuse_tampering_and_age() -> None:
     token, visitor = issue("s3cret", "webchat", "v_abcdefgh", 60, now=1_000_000)
     assert verify("s3cret", token, now=1_000_030) == visitor
