@@ -20,6 +20,8 @@ from pathlib import Path
 
 import phonenumbers
 
+from hub.search.fold import fold
+
 CHUNK = 50_000
 
 INBOUND_TEXTS = [
@@ -113,6 +115,8 @@ def add_events(
     transaction. Every third event is an agent's outbound reply, the rest inbound messages.
     Returns (rows added, seconds)."""
     t0 = time.perf_counter()
+    # A --rev from before the folded search text has no such column.
+    folded = "search_text" in {row[1] for row in conn.execute("PRAGMA table_info(timeline_events)")}
     conn.execute("BEGIN IMMEDIATE")
     try:
         seq0 = max(
@@ -165,11 +169,12 @@ def add_events(
                     )
                 last[idx] = (seq, text)
                 state["seq"] = seq
-                yield row
+                yield (*row, fold(text)) if folded else row  # as the hub writes it: text folded for search
 
         sql = (
             "INSERT INTO timeline_events (seq, conversation_id, patient_id, kind, channel, author_type, author_id,"
-            " text, attachments, provider_message_id, data, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+            " text, attachments, provider_message_id, data, created_at"
+            + (", search_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)" if folded else ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
         )
         it = rows()
         added = 0

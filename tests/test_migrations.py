@@ -45,3 +45,29 @@ def test_upgrade_matches_models_and_downgrade_removes_everything(db_url):
     command.downgrade(alembic_config(db_url), "base")
     _, tables = asyncio.run(_diff_and_tables(db_url))
     assert tables <= {"alembic_version"}
+
+
+@pytest.mark.parametrize("any_hub_server", ["sqlite-memory", "postgres-memory"], indirect=True)
+def test_search_text_is_filled_in_for_events_stored_before_it(any_hub_server):
+    """0010 folds the text of every event already stored (here the demo clinic's, written by a hub,
+    then the column taken away as if they predated it) so search finds them too."""
+    from alembic import command
+    from sqlalchemy import text
+
+    url = any_hub_server.settings.database.url
+    any_hub_server.stop()
+    command.downgrade(alembic_config(url), "0009")
+    upgrade(url)
+
+    async def read() -> list[tuple[str, str | None]]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(text("SELECT text, search_text FROM timeline_events WHERE text IS NOT NULL"))
+                return [tuple(r) for r in rows]
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(read())
+    assert rows and all(folded is not None for _, folded in rows)
+    assert ("El lunes en la mañana, por favor", "el lunes en la manana, por favor") in rows

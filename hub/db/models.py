@@ -218,6 +218,8 @@ class TimelineEvent(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The text folded for search (hub/search/fold.py), written with the event; never shown.
+    search_text: Mapped[str | None] = mapped_column(Text, deferred=True)
 
 
 class OutboxItem(Base):

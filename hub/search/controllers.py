@@ -2,7 +2,9 @@
 first: patients' and staff's messages, notes, and the transcripts of voice notes. Only what the
 staff member may see, as timeline reads; every search is audited with the patients it showed.
 
-Plain SQL (LIKE on SQLite, ILIKE on PostgreSQL) over the events' text: no index to keep in step.
+Plain SQL, no index to keep in step: LIKE over each event's text as folded when it was written
+(hub/search/fold.py: accents and case dropped), with the query folded alike, so "manana" finds
+"mañana" and "GONZALEZ" finds "González", on SQLite and PostgreSQL the same.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from hub.deps import HubDep
 from hub.events import EventKind, TimelineEventOut
 from hub.i18n import _
 from hub.refusals import Refused
+from hub.search.fold import fold
 from hub.timeline.reads import _patient_label, visible
 from hub.timeline.views import event_out
 
@@ -64,7 +67,7 @@ async def search(
         .outerjoin(author, (author.c.id == TimelineEvent.author_id) & (TimelineEvent.author_type == "agent"))
         .join(Patient, Patient.id == TimelineEvent.patient_id)
         .where(TimelineEvent.kind.in_(SEARCHED), visible(request.user))
-        .where(*(TimelineEvent.text.ilike(_like(w), escape="\\") for w in words))
+        .where(*(TimelineEvent.search_text.like(_like(fold(w)), escape="\\") for w in words))
         .order_by(TimelineEvent.seq.desc())
         .limit(limit + 1)
     )

@@ -13,6 +13,7 @@ from hub.db.models import Conversation, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import AuthorType, EventFrame, EventKind, Published, TimelineEventOut
+from hub.search.fold import searchable
 from hub.timeline.reads import conversation_summary
 from hub.timeline.views import event_out
 
@@ -39,6 +40,7 @@ def append_event(
         author_type=author_type,
         author_id=author_id,
         text=text,
+        search_text=searchable(text),
         attachments=[],
         provider_message_id=None,
         data=data or {},

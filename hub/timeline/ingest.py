@@ -22,6 +22,7 @@ from hub.db.writer import Tx
 from hub.events import AuthorType, ConversationStatus, EventFrame, EventKind, Published
 from hub.media.queue import attach_media
 from hub.patients.contacts import normalise
+from hub.search.fold import searchable
 from hub.timeline.views import conversation_out, event_out, preview
 
 
@@ -204,6 +205,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
                 "author_type": AuthorType.PATIENT,
                 "author_id": None,
                 "text": it.msg.text,
+                "search_text": searchable(it.msg.text),
                 "attachments": attachments,
                 "provider_message_id": it.msg.provider_message_id,
                 "data": data,

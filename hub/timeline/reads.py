@@ -18,7 +18,7 @@ from hub.db.models import (
     TimelineEvent,
 )
 from hub.events import ConversationOut, EventFrame, TimelineEventOut
-from hub.timeline.views import conversation_out, event_out
+from hub.timeline.views import SHOWN_COLUMNS, conversation_out, event_out
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
@@ -109,7 +109,7 @@ async def patient_timeline(
     events = TimelineEvent.__table__  # plain rows, not ORM objects: this is the hot read
     author = Agent.__table__.alias("author")
     q = (
-        select(events, author.c.display_name.label("author_name"))
+        select(*SHOWN_COLUMNS, author.c.display_name.label("author_name"))
         .outerjoin(author, (author.c.id == events.c.author_id) & (events.c.author_type == "agent"))
         .where(events.c.patient_id == patient_id)
     )

@@ -18,6 +18,9 @@ from hub.events import (
     TimelineEventOut,
 )
 
+# The columns event_out reads, for Core selects (search_text is for search alone).
+SHOWN_COLUMNS = [c for c in TimelineEvent.__table__.c if c.key != "search_text"]
+
 
 def event_out(e: TimelineEvent | Any, author_name: str | None = None) -> TimelineEventOut:
     return TimelineEventOut(

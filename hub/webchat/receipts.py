@@ -27,7 +27,7 @@ from hub.refusals import Refused, one_by_one
 from hub.timeline.append import webchat_recipient
 from hub.timeline.delivery import DeliveryReport, moves_forward, record_delivery_batch
 from hub.timeline.reads import visible
-from hub.timeline.views import event_out
+from hub.timeline.views import SHOWN_COLUMNS, event_out
 
 WEBCHAT = "webchat"
 RECEIPT_WINDOW = 50  # a receipt covers at most the visitor's latest replies; older ones were settled before
@@ -119,7 +119,7 @@ async def visitor_events(
     author = Agent.__table__.alias("author")
     rows = (
         await s.execute(
-            select(events, author.c.display_name.label("author_name"))
+            select(*SHOWN_COLUMNS, author.c.display_name.label("author_name"))
             .outerjoin(author, (author.c.id == events.c.author_id) & (events.c.author_type == "agent"))
             .where(
                 events.c.patient_id == patient_id,

@@ -1,0 +1,16 @@
+"""Text as search compares it: accents and case dropped (NFKD, combining marks removed, casefold),
+so "manana" finds "mañana" and "GONZALEZ" finds "González". Each timeline event keeps its text
+folded this way (timeline_events.search_text), written with the event; the query is folded alike."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def searchable(text: str | None) -> str | None:
+    return fold(text) if text else None
