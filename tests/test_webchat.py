@@ -461,6 +461,17 @@ def test_two_browsers_that_proved_one_phone_are_two_chats(any_chat_hub, twilio):
     seen.clear()
     _texts_until(laptop, "Marcador de la computadora", seen)
     assert "Para el celular" not in seen and "read" not in seen
+    # An agent who answers the phone from a page that has not shown the laptop's new message yet is
+    # stopped: the reply would go to the laptop. Nothing is stored; once the page is fresh, it goes.
+    before = len(sofia.get(f"/api/patients/{maria}/timeline").json()["events"])
+    stale = {"text": "Su cita es el jueves", "channel": "webchat", "seen": to_phone["seq"]}
+    r = sofia.post(f"/api/conversations/{conversation}/messages", json=stale)
+    assert r.status_code == 409 and "another browser" in r.json()["detail"]
+    assert len(sofia.get(f"/api/patients/{maria}/timeline").json()["events"]) == before
+    latest = sofia.get(f"/api/patients/{maria}/timeline").json()["events"][-1]["seq"]
+    r = sofia.post(f"/api/conversations/{conversation}/messages", json={**stale, "seen": latest})
+    assert r.status_code == 201 and r.json()["data"]["to"] == to_laptop["data"]["to"]
+    assert laptop.until(lambda f: f.get("text") == "Su cita es el jueves")["author"] == "agent"
 
     # A web-chat reply in the conversation that began by SMS goes to the browser that last wrote.
     sms_conversation = next(

@@ -109,7 +109,9 @@ export const api = {
   timeline: (patientId, { before, limit = 50 } = {}) =>
     call("GET", `/api/patients/${encodeURIComponent(patientId)}/timeline?${query({ before, limit })}`),
 
-  reply: (id, text, channel) => call("POST", `/api/conversations/${id}/messages`, channel ? { text, channel } : { text }),
+  // seen: the newest event on screen (a web-chat reply is refused if another browser wrote since)
+  reply: (id, text, channel, seen) =>
+    call("POST", `/api/conversations/${id}/messages`, { text, ...(channel ? { channel } : {}), ...(seen ? { seen } : {}) }),
   note: (id, text) => call("POST", `/api/conversations/${id}/notes`, { text }),
   assign: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId }),
   setStatus: (id, status) => call("POST", `/api/conversations/${id}/status`, { status }),

@@ -36,7 +36,7 @@ export class ConversationView {
     this.composer = new Composer({
       onReply: (text, channel) => {
         this.lastTypingSent = 0;
-        return this.#act("error.reply", () => api.reply(this.conversation.id, text, channel));
+        return this.#act("error.reply", () => api.reply(this.conversation.id, text, channel, this.timeline?.newestSeq));
       },
       onNote: (text) => this.#act("error.note", () => api.note(this.conversation.id, text)),
       onTyping: () => this.#typing(),

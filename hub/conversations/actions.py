@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import select
 
+from channels.base import Channel
 from hub.agents.roles import Principal, Role
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
 from hub.bot.routing import assign_to, pick_agent, routes
@@ -30,12 +31,17 @@ from hub.i18n import _
 from hub.outbox.queue import enqueue
 from hub.patients.reach import INITIAL_STATUS, default_reply_channel, reply_channels
 from hub.refusals import Refused, one_by_one
-from hub.timeline.append import append_event
+from hub.timeline.append import append_event, last_via
 from hub.timeline.reads import visible
 from hub.timeline.views import preview
 
 Body = text(5000, 1)
 SMS_MAX = 1600  # Twilio refuses longer bodies (error 21617)
+
+
+WRITTEN_SINCE = _(
+    "Someone has written in this chat from another browser since you last looked. Read it, then send again."
+)
 
 
 class Reply(msgspec.Struct, frozen=True):
@@ -47,6 +53,7 @@ class Reply(msgspec.Struct, frozen=True):
     # Seeding history (the demo clinic): recorded as delivered long ago, never sent.
     history: bool = False
     mail: MailIdentity | None = None  # who email replies come from (hub.email.identity)
+    seen: int | None = None  # the newest event the agent had in view (see ReplyBody)
 
 
 class Note(msgspec.Struct, frozen=True):
@@ -126,6 +133,10 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
         raise Refused(400, _("A text message can be at most {limit} characters."), limit=SMS_MAX)
     if not reach[channel].reachable:
         raise Refused(400, _("The patient cannot be reached on {channel}: they opted out."), channel=channel)
+    if channel == Channel.WEBCHAT and cmd.seen is not None:
+        then = last_via(tx.session, conv.id, channel, cmd.seen + 1)
+        if then is not None and last_via(tx.session, conv.id, channel) != then:
+            raise Refused(409, WRITTEN_SINCE)
     email = prepare_reply(tx, conv, cmd.mail) if channel == "email" and not cmd.history else None  # may refuse
     if conv.first_response_at is None:
         conv.first_response_at = now

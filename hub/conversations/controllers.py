@@ -39,6 +39,9 @@ class ConversationList(msgspec.Struct):
 class ReplyBody(msgspec.Struct, forbid_unknown_fields=True):
     text: Body
     channel: Literal["api", "sms", "email", "webchat"] | None = None
+    # The newest event the agent had in view: a web-chat reply is refused (409) if a different
+    # browser has written in the conversation since, so an answer meant for one goes to no other.
+    seen: Seq | None = None
 
 
 class NoteBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -117,7 +120,15 @@ class ConversationController(Controller):
     ) -> TimelineEventOut:
         return await hub.writer.submit(
             do_conversation_commands,
-            Reply(conversation_id, request.user, Origin.of(request), data.text, data.channel, mail=hub.email.identity),
+            Reply(
+                conversation_id,
+                request.user,
+                Origin.of(request),
+                data.text,
+                data.channel,
+                mail=hub.email.identity,
+                seen=data.seen,
+            ),
         )
 
     @post("/{conversation_id:int}/notes")
