@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from channels.email.adapter import webhook_mail
-from channels.email.html import html_to_text, sanitise
+from channels.email.html import html_to_text, inline_images, sanitise
 from channels.email.ids import id_key, ids_in, reply_subject, token_in
 from channels.email.mime import parse_mime
 from channels.email.outbound import render_reply
@@ -75,6 +75,22 @@ def test_inline_images_survive_only_when_carried_in_the_message() -> None:
         '<img src="data:image/png;base64,iVBORw0KGgo="><img src="https://t.example/p.gif"><a href="data:x">x</a>'
     )
     assert 'src="data:image/png' in html and "t.example" not in html and 'href="data' not in html
+
+
+def test_images_the_message_carries_are_drawn_where_its_html_puts_them() -> None:
+    case = json.loads((FIXTURES[0].parent / "apple_reply_es.json").read_text())
+    html = parse_mime(_raw(case)).html or ""  # Apple Mail: <img src="cid:..."> in multipart/related
+    assert '<img src="data:image/png;base64,iVBORw0KGgo' in html and "cid:" not in html
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP4z8DwHwAFAAIBpfW4xAAAAABJRU5ErkJggg=="
+    )
+    page = '<img src="cid:a%40x"><img src="cid:fake"><img src=\'cid:nowhere\'><img src="https://t.example/p.gif">'
+    drawn = sanitise(inline_images(page, {"a@x": png, "fake": b"<svg onload=alert(1)>"}))
+    assert drawn.count("data:image/png;base64,") == 1  # by its (percent-encoded) Content-ID
+    assert "svg" not in drawn and "cid:" not in drawn and "t.example" not in drawn  # bytes that are no image: dropped
+    assert (
+        inline_images('<img src="cid:a@x">', {"a@x": png * (2 * 1024 * 1024 // len(png) + 1)}) == '<img src="cid:a@x">'
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,10 @@ text without those parts; the caller strips the rest (reply headers, signatures)
 
 from __future__ import annotations
 
+import base64
 import re
 from html.parser import HTMLParser
+from urllib.parse import unquote
 
 import nh3
 
@@ -120,6 +122,42 @@ def _filter(tag: str, attr: str, value: str) -> str | None:
     if tag == "img" and attr == "src":
         return value if value.strip().lower().startswith("data:image/") else None
     return None if is_data else value
+
+
+# Images the message carries, drawn where its HTML puts them (src="cid:..."), as data: URLs: the
+# sanitised page may load nothing. Only what the bytes prove is an image, and not too much of it.
+IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+MAX_INLINE_IMAGE = 2 * 1024 * 1024
+MAX_INLINE_TOTAL = 8 * 1024 * 1024
+_CID = re.compile(r"""(["'])cid:([^"'\s>]+)\1""", re.IGNORECASE)
+
+
+def image_type(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in IMAGE_MAGIC if data.startswith(magic)), None)
+
+
+def inline_images(html: str, images: dict[str, bytes]) -> str:
+    """html with each `cid:` reference to one of `images` (by Content-ID) made a data: URL; any
+    other is left as it is, for the sanitiser to drop."""
+    budget = MAX_INLINE_TOTAL
+
+    def swap(m: re.Match[str]) -> str:
+        nonlocal budget
+        data = images.get(unquote(m.group(2)))
+        kind = image_type(data) if data else None
+        if data is None or kind is None or len(data) > min(MAX_INLINE_IMAGE, budget):
+            return m.group(0)
+        budget -= len(data)
+        return f"{m.group(1)}data:{kind};base64,{base64.b64encode(data).decode()}{m.group(1)}"
+
+    return _CID.sub(swap, html) if images else html
 
 
 def sanitise(html: str) -> str:

@@ -20,7 +20,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 import msgspec
 
 from channels.base import InvalidPayload
-from channels.email.html import html_to_text, sanitise
+from channels.email.html import html_to_text, inline_images, sanitise
 from channels.email.ids import MAX_REFERENCES, hash_id, ids_in, token_in
 from channels.email.quotes import strip_quotes
 from channels.email.reports import Bounce, auto_reply_reason, bounce_of
@@ -53,6 +53,10 @@ class Part(msgspec.Struct, frozen=True):
     filename: str | None = None
     content_id: str | None = None
     inline: bool = False
+
+
+def _inline(parts: Sequence[Part]) -> dict[str, bytes]:
+    return {p.content_id: p.data for p in parts if p.content_id and p.content_type.startswith("image/")}
 
 
 class ParsedEmail(msgspec.Struct, frozen=True):
@@ -302,7 +306,7 @@ def parse_mime(raw: bytes, envelope_from: str | None = None, envelope_to: Sequen
         text=text,
         full_text=full_text,
         quote_stripped=stripped or own != full_text,
-        html=sanitise("\n".join(body.html)) if body.html else None,
+        html=sanitise(inline_images("\n".join(body.html), _inline(body.parts))) if body.html else None,
         attachments=tuple(body.parts),
         auto_reply=None if bounce else auto_reply_reason(msg, subject, envelope_from),
         bounce=bounce,
