@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +54,7 @@ from hub.patients.controllers import PatientController
 from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
 from hub.refusals import Refused, render_refusal
+from hub.search.backfill import backfill_search_text
 from hub.search.controllers import search
 from hub.settings import Settings, load_settings
 from hub.sms.webhooks import sms_inbound, sms_status, voicemail
@@ -155,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await hub.media.start()
         await hub.bot.start()
         await hub.voice.start()
+        backfill = asyncio.create_task(backfill_search_text(hub.writer), name="puente-search-backfill")
         try:
             await hub.email.start(hub)  # the SMTP listener: mail is taken once the writer can store it
             if settings.server.demo and await seed_demo(hub):
@@ -163,6 +167,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 print_logins(base, settings.security.ingest_keys[0])
             yield
         finally:
+            backfill.cancel()  # carried on at the next start
+            with contextlib.suppress(asyncio.CancelledError):
+                await backfill
             await hub.email.stop()  # takes no more mail; messages being stored finish first
             await hub.bot.stop()  # a turn in flight finishes through the writer
             await hub.voice.stop()  # abandons transcriptions in flight, hands them back for the next start

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import select
 
+from channels.base import Channel
 from channels.email.outbound import render_text_mail
 from hub.bot.hours import DEFAULT_HOURS, is_open, next_opening
 from hub.bot.identity import birth_dates, code_digest, code_in, new_code, still_verified
@@ -167,7 +168,9 @@ class _Bot:
         return language
 
     def say(self, key: str, language: str, values: dict[str, Any] | None = None) -> None:
-        say(self.tx, self.conv, key, self.config.voice, language, values)
+        # On web chat, to the browser whose message this answers (another may have written since).
+        via = self.proof.get("via") if self.proof.get("channel") == Channel.WEBCHAT else None
+        say(self.tx, self.conv, key, self.config.voice, language, values, to=via if isinstance(via, int) else None)
 
     # --- a message ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import select
 
+from channels.base import Channel
 from hub.db.models import Conversation, Template, TemplateVersion
 from hub.db.types import utcnow
 from hub.db.writer import Tx
@@ -64,9 +65,11 @@ def say(
     language: str,
     values: dict[str, Any] | None = None,
     author: AuthorType = AuthorType.BOT,
+    to: int | None = None,
 ) -> TimelineEventOut | None:
     """Send template `key` to the patient. Nothing is sent when the template is missing, has no
-    text for the channel, or would leave a value blank (the bot never says "[amount due]")."""
+    text for the channel, or would leave a value blank (the bot never says "[amount due]").
+    to: on web chat, the visitor (contact point) it answers; else whoever wrote last."""
     channel = reply_channel(tx, conv)
     content = published(tx, key)
     if channel is None or content is None:
@@ -98,6 +101,8 @@ def say(
     data: dict[str, Any] = {"status": INITIAL_STATUS.get(channel, "queued"), "template": key, "locale": picked.locale}
     if picked.missing_translation:
         data["missing_translation"] = True  # shown to staff: the patient's language had no text
+    if channel == Channel.WEBCHAT and to is not None:
+        data["to"] = to
     event = append_event(
         tx, conv, EventKind.MESSAGE_OUT, author_type=author, text=rendered.body, channel=channel, data=data
     )

@@ -31,7 +31,7 @@ from hub.i18n import _
 from hub.outbox.queue import enqueue
 from hub.patients.reach import INITIAL_STATUS, default_reply_channel, reply_channels
 from hub.refusals import Refused, one_by_one
-from hub.timeline.append import append_event, last_via
+from hub.timeline.append import append_event, webchat_recipient
 from hub.timeline.reads import visible
 from hub.timeline.views import preview
 
@@ -133,9 +133,9 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
         raise Refused(400, _("A text message can be at most {limit} characters."), limit=SMS_MAX)
     if not reach[channel].reachable:
         raise Refused(400, _("The patient cannot be reached on {channel}: they opted out."), channel=channel)
-    if channel == Channel.WEBCHAT and cmd.seen is not None:
-        then = last_via(tx.session, conv.id, channel, cmd.seen + 1)
-        if then is not None and last_via(tx.session, conv.id, channel) != then:
+    if channel == Channel.WEBCHAT and cmd.seen is not None:  # the browser it goes to is the one the agent saw
+        then = webchat_recipient(tx.session, conv.id, conv.patient_id, cmd.seen + 1)
+        if webchat_recipient(tx.session, conv.id, conv.patient_id) != then:
             raise Refused(409, WRITTEN_SINCE)
     email = prepare_reply(tx, conv, cmd.mail) if channel == "email" and not cmd.history else None  # may refuse
     if conv.first_response_at is None:

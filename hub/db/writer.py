@@ -36,6 +36,10 @@ T = TypeVar("T")
 
 
 _NEXT_SEQS = text("UPDATE counters SET value = value + :n WHERE name = 'seq' RETURNING value")
+# Hub processes sharing PostgreSQL: every write transaction locks the sequence counter first (after
+# any lock_first), so all take their locks in one order and none waits for a row while holding what
+# the row's holder needs. Most would hold it to commit anyway, from their first new event on.
+_COUNTER_FIRST = text("SELECT value FROM counters WHERE name = 'seq' FOR UPDATE")
 
 
 class Tx:
@@ -177,23 +181,23 @@ class Writer:
                     if not job.future.done():
                         job.future.set_exception(RuntimeError("write failed"))
 
-    async def _run(self, batch: list[_Job], attempt: int = 1) -> None:
+    async def _run(self, batch: list[_Job], attempt: int = 1, conflicts: int = 0) -> None:
         try:
             results, published = await self._runner.run(lambda session: _transaction(session, batch))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if _conflict(exc) and attempt < 5:
+            if _conflict(exc) and conflicts < 4:
                 # PostgreSQL broke a lock cycle with another hub process (or could not serialize):
                 # nothing of the batch was written; running it again is what it asks for, after
                 # a moment's jitter so the two do not meet the same way again.
-                await asyncio.sleep(random.uniform(0, 0.02 * attempt))
-                await self._run(batch, attempt + 1)
+                await asyncio.sleep(random.uniform(0, 0.02 * (conflicts + 1)))
+                await self._run(batch, attempt, conflicts + 1)
                 return
             if len(batch) == 1 and isinstance(exc, IntegrityError) and attempt < 3:
                 # Another hub process committed the same new row (a first message from a new
                 # number, say) a moment earlier: run again and find it.
-                await self._run(batch, attempt + 1)
+                await self._run(batch, attempt + 1, conflicts)
                 return
             if len(batch) == 1 or not isinstance(exc, _ITEM_FAULTS):
                 # The database itself failed (locked, unreachable): every item gets the error
@@ -228,10 +232,10 @@ def _transaction(session: Session, batch: list[_Job]) -> tuple[list[Any], list[P
     tx = Tx(session)
     results: list[Any] = []
     runs = _runs(batch)
-    keys = sorted({key for fn, _ in runs if (key := getattr(fn, "lock_first", None)) is not None})
-    if keys and session.get_bind().dialect.name == "postgresql":
-        for key in keys:
+    if session.get_bind().dialect.name == "postgresql":
+        for key in sorted({key for fn, _ in runs if (key := getattr(fn, "lock_first", None)) is not None}):
             session.execute(select(func.pg_advisory_xact_lock(key)))
+        session.execute(_COUNTER_FIRST)
     for fn, group in runs:
         out = fn(tx, [job.item for job in group])
         if len(out) != len(group):

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, get
 from litestar.params import QueryParameter
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
@@ -43,6 +43,15 @@ class SearchResults(msgspec.Struct):
     has_more: bool  # ask again with before=<the last hit's seq>
 
 
+def _has(folded: str) -> ColumnElement[bool]:
+    """An event whose text has the word. An event stored without search_text (by a hub from before
+    it, still running beside this one) is matched on its text, case-insensitively."""
+    return or_(
+        TimelineEvent.search_text.like(_like(folded), escape="\\"),
+        and_(TimelineEvent.search_text.is_(None), TimelineEvent.text.ilike(_like(folded), escape="\\")),
+    )
+
+
 def _like(word: str) -> str:
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -56,7 +65,7 @@ async def search(
     before: SeqQuery = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
 ) -> SearchResults:
-    words = [w for w in q.replace("\x00", " ").split() if w][:MAX_WORDS]
+    words = [f for w in q.replace("\x00", " ").split() if (f := fold(w))][:MAX_WORDS]  # as the text is kept
     if not words or max(len(w) for w in words) < 2:
         raise Refused(400, _("Search for at least one word of two letters or more."))
     name, address = _patient_label()
@@ -67,7 +76,7 @@ async def search(
         .outerjoin(author, (author.c.id == TimelineEvent.author_id) & (TimelineEvent.author_type == "agent"))
         .join(Patient, Patient.id == TimelineEvent.patient_id)
         .where(TimelineEvent.kind.in_(SEARCHED), visible(request.user))
-        .where(*(TimelineEvent.search_text.like(_like(fold(w)), escape="\\") for w in words))
+        .where(*(_has(w) for w in words))
         .order_by(TimelineEvent.seq.desc())
         .limit(limit + 1)
     )

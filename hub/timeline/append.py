@@ -77,11 +77,14 @@ def last_via(session: Session, conversation_id: int, channel: str, before_seq: i
     return via if isinstance(via, int) else None
 
 
-def webchat_recipient(session: Session, conversation_id: int, patient_id: int) -> int | None:
+def webchat_recipient(
+    session: Session, conversation_id: int, patient_id: int, before_seq: int | None = None
+) -> int | None:
     """The web-chat visitor (their contact point) a reply in this conversation goes to: the one
-    who last wrote in it, else the one who last wrote to the patient at all. None: no visitor ever
-    wrote; only a portal user, whom the clinic's login vouched for, sees such a reply."""
-    to = last_via(session, conversation_id, Channel.WEBCHAT)
+    who last wrote in it, else the one who last wrote to the patient at all (as of `before_seq`,
+    when given). None: no visitor ever wrote; only a portal user, whom the clinic's login vouched
+    for, sees such a reply."""
+    to = last_via(session, conversation_id, Channel.WEBCHAT, before_seq)
     if to is not None:
         return to
     data = session.execute(
@@ -90,6 +93,7 @@ def webchat_recipient(session: Session, conversation_id: int, patient_id: int) -
             TimelineEvent.patient_id == patient_id,
             TimelineEvent.kind == EventKind.MESSAGE_IN,
             TimelineEvent.channel == Channel.WEBCHAT,
+            *([TimelineEvent.seq < before_seq] if before_seq is not None else []),
         )
         .order_by(TimelineEvent.seq.desc())
         .limit(1)
