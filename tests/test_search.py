@@ -28,3 +28,16 @@ def test_accents_and_case_do_not_matter(any_hub_server) -> None:
     assert _texts(admin, "mañanas") == []  # still every letter of every word
     assert _texts(admin, "a_a") == _texts(admin, "a%a") == []  # wildcards taken as written
     admin.close()
+
+
+def test_an_event_not_yet_folded_is_found_on_its_text(hub_server) -> None:
+    """Written by an older hub beside this one, or not yet reached by the background fill."""
+    import sqlite3
+
+    http = httpx.Client(base_url=hub_server.base_url, timeout=10)
+    sent = post_inbound(http, inbound("Necesito ayuda URGENTE con mi receta", "search-old", address="+16505550178"))
+    with sqlite3.connect(hub_server.settings.database.url.split("///", 1)[1]) as db:
+        db.execute("UPDATE timeline_events SET search_text = NULL WHERE seq = ?", (sent.json()["seq"],))
+    admin = Staff(hub_server.base_url, "admin")
+    assert _texts(admin, "urgente RECETA") == ["Necesito ayuda URGENTE con mi receta"]
+    admin.close()
