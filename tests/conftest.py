@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.clients import Staff
-from tests.support.server import HubServer, hub_settings
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
 from tests.support.services import PostgresDatabase, redis_url
 
 BACKENDS = ["sqlite-memory", "sqlite-redis", "postgres-memory", "postgres-redis"]
@@ -79,3 +81,19 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
         check=True, capture_output=True,
     )  # fmt: skip
     return str(cert), str(key)
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    """A local server that speaks Twilio's REST API, failing on demand."""
+    with FakeTwilio(TWILIO_ACCOUNT, TWILIO_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot_hub(tmp_path: Path, twilio: FakeTwilio) -> Iterator[HubServer]:
+    """The embedded default with the assistant on, texting through the local Twilio."""
+    settings = hub_settings(tmp_path, bot=True)
+    srv = HubServer(replace(settings, sms=replace(settings.sms, api_base_url=twilio.url))).start()
+    yield srv
+    srv.stop()

@@ -24,21 +24,6 @@ MARIA = "+16505550134"  # the demo's María González: Spanish, born 1984-03-09,
 
 
 @pytest.fixture
-def twilio():
-    with FakeTwilio(TWILIO_ACCOUNT, TWILIO_TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-def bot_hub(tmp_path, twilio):
-    settings = hub_settings(tmp_path, bot=True)
-    settings = replace(settings, sms=replace(settings.sms, api_base_url=twilio.url))
-    srv = HubServer(settings).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
 def staff(bot_hub):
     """The demo's staff, signed in to the bot's hub (the shared fixture signs in elsewhere)."""
     clients = {login: Staff(bot_hub.base_url, login) for login in ("admin", "sofia", "ana", "ben")}
@@ -352,20 +337,26 @@ def test_the_bot_answers_by_email_in_the_thread(tmp_path):
 # --- what the review found: checks that must hold in the corners -----------------------------------
 
 
-def test_a_check_holds_only_for_where_it_was_made(bot_hub, twilio, staff):
-    """María proves who she is by SMS; then someone who proved only her phone writes from a web
-    chat into the same conversation: that is not the person who was checked."""
-    ana, sofia = staff["ana"], staff["sofia"]
-    _available(ana)
+def _maria_proves_who_she_is(maria: Patient, sofia: Staff) -> dict:
+    """By SMS: she asks to change her appointment, gives her date of birth, then the code texted
+    to her. Returns her conversation, verified."""
     _maria_starts_afresh(sofia)
-    maria = Patient(bot_hub, twilio, MARIA)
     maria.says("Necesito cambiar mi cita")
     maria.waits_for(1)
     maria.says("03/09/1984")
     texts = maria.waits_for(3)
     code = re.search(r"\b(\d{6})\b", next(t for t in texts if "código" in t and re.search(r"\d{6}", t))).group(1)
     maria.says(code)
-    conv = _wait(lambda: (c := _conversation(sofia, "María González"))["verified_at"] and c)
+    return _wait(lambda: (c := _conversation(sofia, "María González"))["verified_at"] and c)
+
+
+def test_a_check_holds_only_for_where_it_was_made(bot_hub, twilio, staff):
+    """María proves who she is by SMS; then someone who proved only her phone writes from a web
+    chat into the same conversation: that is not the person who was checked."""
+    ana, sofia = staff["ana"], staff["sofia"]
+    _available(ana)
+    maria = Patient(bot_hub, twilio, MARIA)
+    conv = _maria_proves_who_she_is(maria, sofia)
     visitor = VisitorClient(bot_hub.base_url, bot_hub.ws_url)
     visitor.start("María", language="es")
     sent = len(maria.texts())

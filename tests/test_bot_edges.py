@@ -6,35 +6,18 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import sqlite3
 import subprocess
 import time
 from dataclasses import replace
 
 import httpx
-import pytest
 
 from tests.support.clients import Staff, inbound, post_inbound
-from tests.support.fake_twilio import FakeTwilio
 from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
 from tests.support.services import PG_HOST, PG_PORT, PostgresDatabase
 from tests.support.stream import in_threads
-from tests.test_bot import MARIA, Patient, _conversation, _events, _maria_starts_afresh, _wait
-
-
-@pytest.fixture
-def twilio():
-    with FakeTwilio(TWILIO_ACCOUNT, TWILIO_TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-def bot_hub(tmp_path, twilio):
-    settings = hub_settings(tmp_path, bot=True)
-    srv = HubServer(replace(settings, sms=replace(settings.sms, api_base_url=twilio.url))).start()
-    yield srv
-    srv.stop()
+from tests.test_bot import MARIA, Patient, _events, _maria_proves_who_she_is, _wait
 
 
 def _sql(pg: PostgresDatabase, query: str) -> list[list[str]]:
@@ -140,19 +123,6 @@ def test_two_hubs_routing_at_once_never_fill_an_agent_past_capacity_nor_assign_t
         for h in hubs:
             h.stop()
         pg.drop()
-
-
-def _maria_proves_who_she_is(maria: Patient, sofia: Staff) -> dict:
-    """By SMS: she asks to change her appointment, gives her date of birth, then the code texted
-    to her. Returns her conversation, verified."""
-    _maria_starts_afresh(sofia)
-    maria.says("Necesito cambiar mi cita")
-    maria.waits_for(1)
-    maria.says("03/09/1984")
-    texts = maria.waits_for(3)
-    code = re.search(r"\b(\d{6})\b", next(t for t in texts if "código" in t and re.search(r"\d{6}", t))).group(1)
-    maria.says(code)
-    return _wait(lambda: (c := _conversation(sofia, "María González"))["verified_at"] and c)
 
 
 # --- identity checks expire ------------------------------------------------------------------------

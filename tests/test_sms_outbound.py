@@ -10,18 +10,11 @@ import httpx
 import pytest
 
 from tests.support.clients import Staff
-from tests.support.fake_twilio import FakeTwilio
-from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
+from tests.support.server import TWILIO_ACCOUNT, HubServer, hub_settings
 from tests.support.stream import StreamClient
 from tests.test_sms_webhooks import _fields, _post
 
 PATIENT = "+16505550142"
-
-
-@pytest.fixture
-def twilio():
-    with FakeTwilio(TWILIO_ACCOUNT, TWILIO_TOKEN) as fake:
-        yield fake
 
 
 @pytest.fixture

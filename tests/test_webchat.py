@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 from hub.webchat.tokens import issue, portal_signature
 from tests.support.clients import Staff
 from tests.support.fake_twilio import FakeTwilio
-from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
+from tests.support.server import HubServer, hub_settings
 from tests.support.services import PostgresDatabase
 from tests.support.smtp_sink import SmtpSink
 from tests.support.stream import StreamClient
@@ -26,12 +26,6 @@ from tests.test_sms_webhooks import _fields, _post
 
 PORTAL_SECRET = "clinic-portal-widget-secret"
 CODE = re.compile(r"\b(\d{6})\b")
-
-
-@pytest.fixture
-def twilio():
-    with FakeTwilio(TWILIO_ACCOUNT, TWILIO_TOKEN) as fake:
-        yield fake
 
 
 @pytest.fixture

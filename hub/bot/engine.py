@@ -127,12 +127,14 @@ def _turn(tx: Tx, item: Turn, phrases: list[Any]) -> int:
 def awaits_transcript(event: TimelineEvent) -> bool:
     """Audio only, on a channel whose audio becomes a voice note, none of it failed to arrive: a
     transcript (or a "transcription failed") will follow. Anything else needs a person now."""
-    attachments = event.attachments or []
-    return (
-        bool(attachments)
-        and all(is_voice(event.channel or "", str(a.get("content_type", ""))) for a in attachments)
-        and not any(a.get("state") == "failed" for a in attachments)
-    )
+    return _voice_only(event) and not any(a.get("state") == "failed" for a in event.attachments)
+
+
+def _voice_only(message: TimelineEvent) -> bool:
+    """Nothing but audio that becomes a voice note on its channel."""
+    attachments = message.attachments or []
+    channel = message.channel or ""
+    return bool(attachments) and all(is_voice(channel, str(a.get("content_type", ""))) for a in attachments)
 
 
 def lost_voice_note(s: Any, event: TimelineEvent) -> bool:
@@ -144,8 +146,7 @@ def lost_voice_note(s: Any, event: TimelineEvent) -> bool:
     message = s.get(TimelineEvent, data["message_seq"])
     if message is None or message.kind != EventKind.MESSAGE_IN or (message.text or "").strip():
         return False
-    attachments = message.attachments or []
-    return bool(attachments) and all(is_voice(message.channel or "", str(a.get("content_type"))) for a in attachments)
+    return _voice_only(message)
 
 
 class _Bot:

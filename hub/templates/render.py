@@ -13,12 +13,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format
 from babel.numbers import format_currency, format_decimal
 
 from hub.i18n import translate
+from hub.patients.contacts import display_phone
 from hub.templates.placeholders import PLACEHOLDERS, Kind
 from hub.templates.syntax import Node
 
@@ -75,11 +75,7 @@ def _format(name: str, value: Any, reader: Reader) -> str:
         case Kind.NUMBER:
             return format_decimal(value, locale=loc)
         case Kind.PHONE:
-            try:
-                number = phonenumbers.parse(str(value), reader.region)
-                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-            except phonenumbers.NumberParseException:
-                return str(value)
+            return display_phone(str(value), reader.region)
         case _:
             return str(value)
 

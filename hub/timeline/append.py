@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.orm import Session
 
 from channels.base import Channel
@@ -62,19 +62,7 @@ def append_event(
 def last_via(session: Session, conversation_id: int, channel: str, before_seq: int | None = None) -> int | None:
     """The contact point the patient last wrote from on `channel` in this conversation (before
     `before_seq`): where the conversation's replies on that channel go back to."""
-    data = session.execute(
-        select(TimelineEvent.data)
-        .where(
-            TimelineEvent.conversation_id == conversation_id,
-            TimelineEvent.kind == EventKind.MESSAGE_IN,
-            TimelineEvent.channel == channel,
-            *([TimelineEvent.seq < before_seq] if before_seq is not None else []),
-        )
-        .order_by(TimelineEvent.seq.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    via = (data or {}).get("via")
-    return via if isinstance(via, int) else None
+    return _last_via(session, TimelineEvent.conversation_id == conversation_id, channel, before_seq)
 
 
 def webchat_recipient(
@@ -85,14 +73,18 @@ def webchat_recipient(
     when given). None: no visitor ever wrote; only a portal user, whom the clinic's login vouched
     for, sees such a reply."""
     to = last_via(session, conversation_id, Channel.WEBCHAT, before_seq)
-    if to is not None:
-        return to
+    if to is None:
+        to = _last_via(session, TimelineEvent.patient_id == patient_id, Channel.WEBCHAT, before_seq)
+    return to
+
+
+def _last_via(session: Session, where: ColumnElement[bool], channel: str, before_seq: int | None) -> int | None:
     data = session.execute(
         select(TimelineEvent.data)
         .where(
-            TimelineEvent.patient_id == patient_id,
+            where,
             TimelineEvent.kind == EventKind.MESSAGE_IN,
-            TimelineEvent.channel == Channel.WEBCHAT,
+            TimelineEvent.channel == channel,
             *([TimelineEvent.seq < before_seq] if before_seq is not None else []),
         )
         .order_by(TimelineEvent.seq.desc())

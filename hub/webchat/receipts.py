@@ -11,7 +11,6 @@ widget shows "Read" up to there. Kept per conversation, not per message.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 import msgspec
@@ -110,10 +109,10 @@ def _point_at(key: str, kind: EventKind) -> ColumnElement[int]:
 
 
 async def visitor_events(
-    s: AsyncSession, patient_id: int, after: int, limit: int, since: datetime | None = None, point_id: int | None = None
+    s: AsyncSession, patient_id: int, after: int, limit: int, point_id: int | None = None
 ) -> list[TimelineEventOut]:
-    """The patient's web-chat messages after `after` (and written `since`, when given), the newest
-    `limit` of them, oldest first; with `point_id`, only that visitor's chat."""
+    """The patient's web-chat messages after `after`, the newest `limit` of them, oldest first;
+    with `point_id`, only that visitor's chat."""
     events = TimelineEvent.__table__
     own = _chat_of(point_id)
     author = Agent.__table__.alias("author")
@@ -126,7 +125,6 @@ async def visitor_events(
                 events.c.channel == WEBCHAT,
                 events.c.kind.in_((EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT)),
                 events.c.seq > after,
-                *([events.c.created_at >= since] if since is not None else []),
                 *own,
             )
             .order_by(events.c.seq.desc())

@@ -87,17 +87,17 @@ async def visitor_socket(socket: WebSocket, hub: HubDep) -> None:
     async with hub.read_sessions() as s:
         point = (
             await s.execute(
-                select(ContactPoint.id, ContactPoint.patient_id, ContactPoint.created_at).where(
+                select(ContactPoint.id, ContactPoint.patient_id).where(
                     ContactPoint.kind == visitor.kind, ContactPoint.address == visitor.address
                 )
             )
         ).first()
     patient_id = point.patient_id if point else None
-    # An anonymous visitor sees the chat since they started it, even once a code linked them to a
-    # patient's record: a code proves they hold a phone or an email, not that the record's earlier
-    # chats are theirs to read. A portal user is the patient the clinic's own login vouched for.
-    since = point.created_at if point and visitor.kind == "webchat" else None
-    own = point.id if point and visitor.kind == "webchat" else None  # and only their own chat
+    # An anonymous visitor sees only their own chat (what they wrote, the replies to them), even
+    # once a code linked them to a patient's record: a code proves they hold a phone or an email,
+    # not that the record's other chats are theirs to read. A portal user is the patient the
+    # clinic's own login vouched for, and sees all of it.
+    own = point.id if point and visitor.kind == "webchat" else None
     if patient_id is None:
         await socket.close(CLOSE_UNKNOWN_VISITOR, "start a new chat")
         return
@@ -105,7 +105,7 @@ async def visitor_socket(socket: WebSocket, hub: HubDep) -> None:
     tasks: list[asyncio.Task[None]] = []
     try:
         async with hub.read_sessions() as s:
-            events = await visitor_events(s, patient_id, hello.after, HISTORY + 1, since, own)
+            events = await visitor_events(s, patient_id, hello.after, HISTORY + 1, own)
             upto = await read_upto(s, patient_id, own)
         if hello.after and len(events) > HISTORY:  # missed more than it could show: start afresh
             await socket.send_text(encode(VisitorResyncFrame("too many missed messages; reload")).decode())
