@@ -8,7 +8,7 @@ published only after the transaction that made them has committed.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -40,6 +40,21 @@ class EventKind(StrEnum):
     # whose audio attachment has `voice` set gets exactly one per note: a reader (the bot) may wait for
     # it rather than take the message for one without words.
     TRANSCRIPT = "transcript"
+    # URGENT_ALERT: staff were alerted to an urgent conversation nobody has taken yet (hub/bot/urgent.py):
+    # data.circle (Circle: 1 the emergency team, 2 the floor, 3 everyone signed in), data.reason
+    # ("handoff": at once; "not_taken": the interval passed; "someone_online": the first person to
+    # alert came online), data.alerted (how many staff were signed in to be alerted; 0: nobody yet),
+    # data.waiting_s (since the hand-off).
+    URGENT_ALERT = "urgent_alert"
+
+
+class Circle(IntEnum):
+    """Who is alerted to an urgent conversation nobody has taken: each step widens the last."""
+
+    NONE = 0
+    TEAM = 1  # the emergency team's available agents (and supervisors)
+    FLOOR = 2  # supervisors and every available agent, whatever their team; all agents may open it
+    EVERYONE = 3  # every staff member signed in, available or not
 
 
 class AuthorType(StrEnum):
@@ -123,18 +138,31 @@ class ConversationOut(msgspec.Struct, forbid_unknown_fields=True):
     queued_at: datetime | None = None  # waiting in its team's queue since (no agent yet)
     language: str | None = None
     verified_at: datetime | None = None  # the patient's identity was checked in this conversation
+    urgent_since: datetime | None = None  # urgent and not yet taken by anyone, since
+    escalation: Circle = Circle.NONE  # while urgent_since: who has been alerted so far
 
 
 # --- frames on an agent's WebSocket -----------------------------------------------------------
 
 
+class Reach(msgspec.Struct, forbid_unknown_fields=True):
+    """What decides which staff may see a conversation."""
+
+    team_id: int | None
+    assignee_id: int | None
+    escalation: Circle = Circle.NONE
+
+
 class EventFrame(msgspec.Struct, tag="event", forbid_unknown_fields=True):
     """A timeline event and its conversation's state: as of the commit that stored it when
-    live, as of now when read back (a reconnect's backfill). Clients keep the newest state."""
+    live, as of now when read back (a reconnect's backfill). Clients keep the newest state.
+    `was`: the conversation's reach just before this event, when the event changed it (live
+    frames only): whoever could see it then is sent the frame too, so their row can go."""
 
     seq: int
     event: TimelineEventOut
     conversation: ConversationOut
+    was: Reach | None = None
 
 
 class ReadyFrame(msgspec.Struct, tag="ready", forbid_unknown_fields=True):
@@ -215,6 +243,7 @@ class TypingSignal(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
     # Staff typing: the web-chat visitor (contact point) the conversation's replies go to; only
     # their widget is told, and a portal user's (None: no anonymous visitor's).
     visitor: int | None = None
+    escalation: int = 0  # the conversation's Circle: who else may see it
 
 
 class ReadSignal(msgspec.Struct, tag="read", forbid_unknown_fields=True):

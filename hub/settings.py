@@ -161,6 +161,18 @@ class BotSettings:
 
 
 @dataclass(frozen=True)
+class RoutingSettings:
+    """Hand-offs to people (hub/bot/routing.py, hub/bot/urgent.py), with the assistant on or off."""
+
+    # An urgent conversation nobody has taken: staff are alerted again this often, each time a wider
+    # circle (the emergency team, then the whole floor, then everyone signed in).
+    realert_s: int = 60
+    # What the clinic promises a patient when nobody of the team is free: a person replies within
+    # this many minutes of the team's opening hours ("by 3:40 PM", "by Monday 8:40 AM").
+    reply_within_minutes: int = 120
+
+
+@dataclass(frozen=True)
 class VoiceSettings:
     """Voice notes (hub/voice/): checked, made playable and transcribed offline in child processes."""
 
@@ -198,6 +210,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     webchat: WebchatSettings = field(default_factory=WebchatSettings)
     bot: BotSettings = field(default_factory=BotSettings)
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
 
@@ -315,6 +328,10 @@ def load_settings() -> Settings:
             failures_before_handoff=_env_int("BOT_FAILURES_BEFORE_HANDOFF", 2),
             default_team=_env("BOT_DEFAULT_TEAM", "scheduling"),
             emergency_team=_env("BOT_EMERGENCY_TEAM", "clinical"),
+        ),
+        routing=RoutingSettings(
+            realert_s=max(1, _env_int("ROUTING_REALERT_S", 60)),
+            reply_within_minutes=max(1, _env_int("ROUTING_REPLY_WITHIN_MINUTES", 120)),
         ),
         voice=VoiceSettings(
             max_bytes=_env_int("VOICE_MAX_BYTES", 8 * 1024 * 1024),

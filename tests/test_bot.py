@@ -191,7 +191,10 @@ def test_not_understood_twice_hands_off_and_the_patient_is_told_their_place(bot_
     someone.says("asdkj qwe")
     someone.says("zzz mmm")
     texts = someone.waits_for(2)
-    assert texts[0].startswith("Sorry, I did not understand") and "team will answer you soon" in texts[1]
+    # Nobody of the team is available: no wait is promised, only the clinic's reply-by time.
+    assert texts[0].startswith("Sorry, I did not understand")
+    assert texts[1].startswith("No one from our team is free to answer right now") and "a person will reply by" in texts[1]
+    assert "minute" not in texts[1]
     conv = _conversation(sofia, "+14155550178")
     assert conv["handler"] == "agent" and conv["queued_at"] and conv["team_id"] is not None
 
@@ -305,8 +308,8 @@ def test_waiting_conversations_go_to_agents_as_they_become_available(bot_hub, tw
     one, two = Patient(bot_hub, twilio, "+14155550185"), Patient(bot_hub, twilio, "+14155550186")
     one.says("I'd like to become a new patient")
     two.says("quiero ser paciente nuevo")
-    assert "team will answer you soon" in one.waits_for(1)[0]
-    assert "Hay una persona antes que usted" in two.waits_for(1)[0] or "Usted es la próxima" in two.waits_for(1)[0]
+    assert one.waits_for(1)[0].startswith("No one from our team is free to answer right now")
+    assert two.waits_for(1)[0].startswith("Ahora no hay nadie del equipo libre")
     waiting = [c for c in sofia.get("/api/conversations").json()["conversations"] if c["queued_at"]]
     assert len(waiting) >= 2
     _available(ana)  # intake, both languages

@@ -22,9 +22,10 @@ from sqlalchemy import select
 
 from channels.base import Channel
 from channels.email.outbound import render_text_mail
-from hub.bot.hours import DEFAULT_HOURS, is_open, next_opening
+from hub.bot.estimate import wait_estimate
+from hub.bot.hours import DEFAULT_HOURS, is_open, next_opening, open_time_after
 from hub.bot.identity import birth_dates, code_digest, code_in, new_code, still_verified
-from hub.bot.routing import hand_off, queue_info, routes, team_by_key
+from hub.bot.routing import able_agents, hand_off, routes, team_by_key
 from hub.bot.say import Voice, say
 from hub.bot.understand import detect_language, intent_info, match_intent, red_flags
 from hub.db.models import ContactPoint, Conversation, Holiday, Patient, Team, TimelineEvent
@@ -55,6 +56,7 @@ class BotConfig(msgspec.Struct, frozen=True):
     emergency_team: str
     texts_can_go: bool  # an SMS provider is set up: codes can go to phones
     email_from: str | None  # a mail relay is set up, and the address codes come from
+    reply_within_minutes: int = 120  # promised when nobody is free: a reply within this much open time
 
 
 class Turn(msgspec.Struct, frozen=True):
@@ -373,14 +375,17 @@ class _Bot:
         self, team_key: str, reason: str, language: str, urgent: bool = False, data: dict[str, Any] | None = None
     ) -> None:
         """To people: the team's queue (or an agent at once), and the patient is told honestly
-        what happens next: who answers, their place in the queue, or when the clinic opens."""
+        what happens next: who answers; else when the team opens; else their place in the queue,
+        with a wait only when the team's own history gives one (hub.bot.estimate); else, with
+        nobody free, that a person will reply by the time the clinic promises. After an emergency
+        the safety message stands alone: nothing may suggest that help is a minute away."""
         was_bot = self.conv.handler == "bot"
         team = team_by_key(self.tx, team_key)
         verified = {"verified": True} if self.conv.verified_at else {}
         agent = hand_off(self.tx, self.conv, team, reason=reason, urgent=urgent, data={**verified, **(data or {})})
         self.state = {"language": language}
-        if not was_bot:
-            return  # an agent already holds it: they are told (the hand-off event), the patient is not
+        if not was_bot or urgent:
+            return  # an agent holds it already (told by the hand-off event), or the safety message was said
         if agent is not None:
             self.say("bot_handoff_assigned", language, {"agent_first_name": agent.display_name.split()[0]})
             return
@@ -391,8 +396,17 @@ class _Bot:
             if opening is not None:
                 self.say("after_hours", language, {"opening_time": opening})
                 return
-        waiting = queue_info(self.tx, self.conv, now)
-        self.say("queue_position", language, {"queue_position": waiting.position, "wait_minutes": waiting.wait_minutes})
+        waiting = wait_estimate(self.tx, self.conv, able_agents(self.tx, self.conv, now), now)
+        if waiting.agents_available == 0:
+            reply_by = open_time_after(hours, holidays, now, tz, self.config.reply_within_minutes)
+            if reply_by is not None:
+                self.say("nobody_available", language, {"reply_by": reply_by})
+                return
+            self.say("nobody_available_no_time", language)
+        elif waiting.wait_minutes is None:
+            self.say("queue_position", language, {"queue_position": waiting.position})
+        else:
+            self.say("queue_wait", language, {"queue_position": waiting.position, "wait_minutes": waiting.wait_minutes})
 
     def _hours(self, team: Team | None) -> tuple[dict[str, Any], list[Any], str]:
         rows = self.tx.session.execute(

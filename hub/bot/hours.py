@@ -86,3 +86,32 @@ def next_opening(
             if start > local:
                 return start
     return None
+
+
+def open_time_after(
+    hours: Hours, holidays: Iterable[date], at: datetime, tz: str, minutes: int, horizon_days: int = 21
+) -> datetime | None:
+    """The moment `minutes` of the team's open time have passed after `at` (a promise kept in
+    business hours: 2 hours from 4 PM on a day closing at 5 is 9 AM the next open day plus one
+    hour), in the clinic's zone; None when the team is not open that long within the horizon."""
+    zone = ZoneInfo(tz)
+    closed = set(holidays)
+    local = at.astimezone(zone)
+    left = timedelta(minutes=minutes)
+    for offset in range(horizon_days + 1):
+        day = local.date() + timedelta(days=offset)
+        if day in closed:
+            continue
+        for opens, closes in _spans(hours, day):
+            start = max(datetime.combine(day, opens, tzinfo=zone), local)
+            end = (
+                datetime.combine(day, closes, tzinfo=zone)
+                if closes is not None
+                else datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+            )
+            if end <= start:
+                continue
+            if end - start >= left:
+                return start + left
+            left -= end - start
+    return None

@@ -11,26 +11,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from hub.db.models import Agent, Conversation, Team, agent_teams
 from hub.db.types import utcnow
+from hub.bot.urgent import alert as urgent_alert
+from hub.bot.urgent import due
 from hub.db.writer import Tx, takes_lock_first
 from hub.events import AuthorType, ConversationStatus, EventKind, TimelineEventOut
 from hub.timeline.append import append_event
 
 PRESENCE = timedelta(minutes=3)  # an inbox that has not been seen for longer is closed
 URGENT = 10
-MINUTES_PER_PATIENT = 4  # for the wait estimate: a rough, honest number is better than none
-
-
-class Queued(msgspec.Struct):
-    """What the patient can be told while they wait."""
-
-    position: int  # patients ahead of them in the team's queue
-    wait_minutes: int
-    agents_online: int
 
 
 def team_by_key(tx: Tx, key: str) -> Team | None:
@@ -51,6 +43,17 @@ def available_agents(tx: Tx, team_id: int | None, now: datetime) -> list[Agent]:
     if team_id is not None:
         q = q.join(agent_teams, agent_teams.c.agent_id == Agent.id).where(agent_teams.c.team_id == team_id)
     return list(tx.session.execute(q.order_by(Agent.id)).scalars())
+
+
+def signed_in(tx: Tx, now: datetime) -> list[Agent]:
+    """Staff whose inbox is open now, whatever their role or availability."""
+    return list(
+        tx.session.execute(
+            select(Agent)
+            .where(Agent.active.is_(True), Agent.last_seen_at >= now - PRESENCE)
+            .order_by(Agent.id)
+        ).scalars()
+    )
 
 
 def open_load(tx: Tx, agent_ids: list[int]) -> dict[int, int]:
@@ -83,24 +86,52 @@ def _one_router_at_a_time(tx: Tx) -> None:
         tx.session.execute(select(func.pg_advisory_xact_lock(ROUTING_LOCK)))
 
 
-def pick_agent(tx: Tx, conv: Conversation, now: datetime) -> Agent | None:
-    """An available agent of the conversation's team who speaks its language and has room: the
-    one with the fewest open conversations (then the longest-serving id, for a stable order)."""
-    _one_router_at_a_time(tx)
+def able_agents(tx: Tx, conv: Conversation, now: datetime) -> list[Agent]:
+    """Available agents of the conversation's team who speak its language, room or not."""
     language = _base(conv.language)
-    candidates = [
+    return [
         a
         for a in available_agents(tx, conv.team_id, now)
         if language is None or language in {_base(lang) for lang in (a.languages or [])}
     ]
+
+
+def pick_agent(tx: Tx, conv: Conversation, now: datetime) -> Agent | None:
+    """An available agent of the conversation's team who speaks its language and has room: the
+    one with the fewest open conversations (then the longest-serving id, for a stable order)."""
+    _one_router_at_a_time(tx)
+    candidates = able_agents(tx, conv, now)
     load = open_load(tx, [a.id for a in candidates])
     with_room = [a for a in candidates if load.get(a.id, 0) < a.capacity]
     return min(with_room, key=lambda a: (load.get(a.id, 0), a.id), default=None)
 
 
+def pick_urgent_agent(tx: Tx, conv: Conversation, now: datetime) -> Agent | None:
+    """For an emergency: any available agent of the team, whoever is best placed to act now, ahead
+    of capacity: one who speaks the patient's language first, then one with room, then the least
+    loaded. Nobody at all available: None (hub.bot.urgent alerts a wider circle)."""
+    _one_router_at_a_time(tx)
+    language = _base(conv.language)
+    candidates = available_agents(tx, conv.team_id, now)
+    load = open_load(tx, [a.id for a in candidates])
+
+    def rank(a: Agent) -> tuple[bool, bool, int, int]:
+        speaks = language is None or language in {_base(lang) for lang in (a.languages or [])}
+        return (not speaks, load.get(a.id, 0) >= a.capacity, load.get(a.id, 0), a.id)
+
+    return min(candidates, key=rank, default=None)
+
+
+def hold(conv: Conversation, agent_id: int, now: datetime) -> None:
+    """The agent holds the conversation from now: out of the queue (how long it waited is kept for
+    wait estimates, hub.bot.estimate), and the bot stops."""
+    conv.waited_s = max(0, int((now - conv.queued_at).total_seconds())) if conv.queued_at else None
+    conv.assignee_id, conv.handler, conv.queued_at, conv.assigned_at = agent_id, "agent", None, now
+
+
 def assign_to(tx: Tx, conv: Conversation, agent: Agent, *, automatic: bool) -> TimelineEventOut:
     previous = conv.assignee_id
-    conv.assignee_id, conv.handler, conv.queued_at = agent.id, "agent", None
+    hold(conv, agent.id, utcnow())
     return append_event(
         tx,
         conv,
@@ -113,25 +144,6 @@ def assign_to(tx: Tx, conv: Conversation, agent: Agent, *, automatic: bool) -> T
             "automatic": automatic,
         },
     )
-
-
-def queue_info(tx: Tx, conv: Conversation, now: datetime) -> Queued:
-    ahead = tx.session.execute(
-        select(func.count()).where(
-            Conversation.id != conv.id,
-            Conversation.team_id == conv.team_id if conv.team_id is not None else Conversation.team_id.is_(None),
-            Conversation.assignee_id.is_(None),
-            Conversation.queued_at.is_not(None),
-            Conversation.status != ConversationStatus.RESOLVED,
-            or_(
-                Conversation.priority > conv.priority,
-                and_(Conversation.priority == conv.priority, Conversation.queued_at < (conv.queued_at or now)),
-            ),
-        )
-    ).scalar_one()
-    online = len(available_agents(tx, conv.team_id, now))
-    wait = (ahead + 1) * MINUTES_PER_PATIENT // max(1, online) if online else 0
-    return Queued(ahead, max(1, wait), online)
 
 
 def hand_off(
@@ -148,7 +160,8 @@ def hand_off(
     data: dict[str, Any] | None = None,
 ) -> Agent | None:
     """The conversation goes to people: its team's queue (urgent ones ahead), then an agent if one
-    is free. Returns the agent it went to, or None while it waits."""
+    is free. Returns the agent it went to, or None while it waits. An urgent one goes to any
+    available agent of the team, and staff are alerted until someone takes it (hub.bot.urgent)."""
     now = utcnow()
     previous_team = conv.team_id
     conv.handler = "agent"
@@ -156,6 +169,7 @@ def hand_off(
         conv.team_id = team.id
     if urgent:
         conv.priority = max(conv.priority, URGENT)
+        conv.urgent_since = conv.urgent_since or now
     if conv.assignee_id is None:
         conv.queued_at = conv.queued_at or now
     append_event(
@@ -175,11 +189,13 @@ def hand_off(
             **(data or {}),
         },
     )
-    if conv.assignee_id is not None:
-        return None
-    agent = pick_agent(tx, conv, now)
-    if agent is not None:
-        assign_to(tx, conv, agent, automatic=True)
+    agent = None
+    if conv.assignee_id is None:
+        agent = pick_urgent_agent(tx, conv, now) if urgent else pick_agent(tx, conv, now)
+        if agent is not None:
+            assign_to(tx, conv, agent, automatic=True)
+    if urgent:
+        urgent_alert(tx, conv, signed_in(tx, now), now, "handoff")
     return agent
 
 
@@ -211,3 +227,32 @@ def assign_waiting(tx: Tx, items: list[None]) -> list[int]:
             assign_to(tx, conv, agent, automatic=True)
             assigned += 1
     return [assigned] * len(items)
+
+
+@routes
+def escalate_urgent(tx: Tx, items: list[int]) -> list[int]:
+    """A batch function (item: the re-alert interval in seconds): alert again, a circle wider,
+    about every urgent conversation nobody has taken whose interval has passed, and about those
+    nobody could be alerted to once someone signs in. Under the routing lock, with the rows
+    locked and read afresh, so hub processes sweeping at once alert once."""
+    now = utcnow()
+    realert_s = min(items)
+    urgent = (
+        tx.session.execute(
+            select(Conversation)
+            .where(Conversation.urgent_since.is_not(None), Conversation.status != ConversationStatus.RESOLVED)
+            .order_by(Conversation.urgent_since, Conversation.id)
+            .limit(200)
+            .with_for_update()
+        )
+        .scalars()
+        .all()
+    )
+    staff = signed_in(tx, now) if urgent else []
+    alerted = 0
+    for conv in urgent:
+        reason = due(conv, staff, now, realert_s)
+        if reason is not None:
+            urgent_alert(tx, conv, staff, now, reason)
+            alerted += 1
+    return [alerted] * len(items)

@@ -24,7 +24,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.bot.engine import READS, BotConfig, Turn, bot_turns
-from hub.bot.routing import assign_waiting
+from hub.bot.routing import assign_waiting, escalate_urgent
 from hub.bot.say import Voice
 from hub.bot.understand import red_flags
 from hub.db.models import Conversation, TimelineEvent
@@ -60,6 +60,7 @@ def bot_config(settings: Settings) -> BotConfig:
         emergency_team=settings.bot.emergency_team,
         texts_can_go=bool(sms.account_sid and sms.auth_token and sms.from_number),
         email_from=smtp.from_address if smtp.host and smtp.from_address else None,
+        reply_within_minutes=settings.routing.reply_within_minutes,
     )
 
 
@@ -77,6 +78,8 @@ class BotWorker:
         self._phrases: list[Any] = []
         self._phrases_at = 0.0
         self._failures: dict[int, int] = {}  # conversation id -> failed turns in a row
+        # Urgent alerts are re-sent at the interval the clinic set, so the sweep runs at least as often.
+        self._sweep_s = min(SWEEP_S, settings.routing.realert_s / 2)
         self.turns = 0  # for tests and operators
 
     def notice(self, published: list[Published]) -> None:
@@ -163,17 +166,19 @@ class BotWorker:
         last_sweep = 0.0
         while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), SWEEP_S)
+                await asyncio.wait_for(self._wake.wait(), self._sweep_s)
             self._wake.clear()
             if self._stopping:
                 break
             try:
                 await self._refresh_phrases()
-                if time.monotonic() - last_sweep >= SWEEP_S:
+                if time.monotonic() - last_sweep >= self._sweep_s:
                     last_sweep = time.monotonic()
                     self._pending |= await self._unanswered() | self._retries()
                     # With the bot off too: red-flag hand-offs and transfers wait in queues.
                     await self._writer.submit(assign_waiting, None)
+                    if await self._any_urgent_untaken():
+                        await self._writer.submit(escalate_urgent, self._settings.routing.realert_s)
                 pending, self._pending = self._pending, set()
                 if pending:
                     results = await asyncio.gather(
@@ -203,6 +208,12 @@ class BotWorker:
 
     def _retries(self) -> set[int]:
         return set(self._failures)
+
+    async def _any_urgent_untaken(self) -> bool:
+        """A cheap read first: the sweep's write (and its routing lock) only when there is work."""
+        async with self._read_sessions() as s:
+            found = await s.execute(select(Conversation.id).where(Conversation.urgent_since.is_not(None)).limit(1))
+            return found.first() is not None
 
     async def _unanswered(self) -> set[int]:
         """Bot conversations with patient messages the bot has not read yet (a wake-up lost to a

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from channels.base import Channel
 from hub.agents.roles import Principal, Role
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
-from hub.bot.routing import assign_to, pick_agent, routes
+from hub.bot.routing import assign_to, hold, pick_agent, routes
+from hub.bot.urgent import take
 from hub.bounds import text
 from hub.db.models import Agent, Conversation, Team
 from hub.db.types import utcnow
@@ -38,6 +39,8 @@ from hub.timeline.views import preview
 Body = text(5000, 1)
 SMS_MAX = 1600  # Twilio refuses longer bodies (error 21617)
 
+
+TAKEN_ALREADY = _("{name} has already taken this conversation.")
 
 WRITTEN_SINCE = _(
     "Someone has written in this chat from another browser since you last looked. Read it, then send again."
@@ -68,6 +71,9 @@ class Assign(msgspec.Struct, frozen=True):
     by: Principal
     origin: Origin
     assignee_id: int | None
+    # "I'll take it" from an urgent alert: refused (409) when someone else took it first, so two
+    # people answering one alert at once leave exactly one of them holding it.
+    take: bool = False
 
 
 class SetStatus(msgspec.Struct, frozen=True):
@@ -141,6 +147,7 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
     if conv.first_response_at is None:
         conv.first_response_at = now
     conv.handler = "agent"
+    take(conv)  # a person is answering: an urgent alert has done its job
     conv.preview = preview(cmd.text, [])
     conv.last_message_at = now
     # Stored first, as queued; the channel's outbox delivers it and moves the status forward.
@@ -169,6 +176,9 @@ def _assign(tx: Tx, conv: Conversation, cmd: Assign) -> TimelineEventOut:
         raise Refused(403, _("Agents can assign conversations only to themselves."))
     if cmd.by.role == Role.AGENT and cmd.assignee_id is None and conv.assignee_id not in (cmd.by.id, None):
         raise Refused(403, _("Agents can unassign only their own conversations."))
+    if cmd.take and conv.urgent_since is None and conv.assignee_id not in (None, cmd.by.id):
+        holder = tx.session.get(Agent, conv.assignee_id)
+        raise Refused(409, TAKEN_ALREADY, name=holder.display_name if holder else "?")
     name = None
     if cmd.assignee_id is not None:
         agent = tx.session.get(Agent, cmd.assignee_id)
@@ -176,18 +186,26 @@ def _assign(tx: Tx, conv: Conversation, cmd: Assign) -> TimelineEventOut:
             raise Refused(400, _("There is no active agent {id}."), id=cmd.assignee_id)
         name = agent.display_name
     previous = conv.assignee_id
-    conv.assignee_id = cmd.assignee_id
+    took = False
     if cmd.assignee_id is not None:
-        conv.handler, conv.queued_at = "agent", None  # taken: out of the queue, and the bot stops
-    elif conv.handler == "agent" and conv.status != ConversationStatus.RESOLVED:
-        conv.queued_at = utcnow()  # let go: back in its team's queue
+        hold(conv, cmd.assignee_id, utcnow())  # out of the queue, and the bot stops
+        took = cmd.assignee_id == cmd.by.id and take(conv)  # they took it themselves: alerts stop
+    else:
+        conv.assignee_id = None
+        if conv.handler == "agent" and conv.status != ConversationStatus.RESOLVED:
+            conv.queued_at = utcnow()  # let go: back in its team's queue
     return _append(
         tx,
         conv,
         cmd,
         EventKind.ASSIGNMENT,
         AuditAction.ASSIGN,
-        data={"assignee_id": cmd.assignee_id, "assignee_name": name, "previous_assignee_id": previous},
+        data={
+            "assignee_id": cmd.assignee_id,
+            "assignee_name": name,
+            "previous_assignee_id": previous,
+            **({"took_urgent": True} if took else {}),
+        },
     )
 
 
@@ -204,8 +222,11 @@ def _transfer(tx: Tx, conv: Conversation, cmd: Transfer) -> TimelineEventOut:
     if team is None and agent is None:
         raise Refused(400, _("Say which team or which agent to transfer to."))
     previous_team, previous_assignee = conv.team_id, conv.assignee_id
-    conv.team_id, conv.assignee_id, conv.handler = to_team, agent.id if agent else None, "agent"
-    conv.queued_at = None if agent else utcnow()
+    conv.team_id, conv.handler = to_team, "agent"
+    if agent is not None:
+        hold(conv, agent.id, utcnow())
+    else:
+        conv.assignee_id, conv.queued_at = None, utcnow()
     event = _append(
         tx,
         conv,
@@ -234,6 +255,7 @@ def _hand_back(tx: Tx, conv: Conversation, cmd: HandBack) -> TimelineEventOut:
         raise Refused(400, _("The assistant already has this conversation."))
     previous = conv.assignee_id
     conv.handler, conv.assignee_id, conv.queued_at = "bot", None, None
+    take(conv)  # a person decided the assistant answers next
     conv.bot_state = {}  # a fresh start: no half-finished check, no failures counted
     conv.bot_seq = conv.last_event_seq  # it answers what comes next, not what the agent handled
     return _append(
@@ -259,6 +281,8 @@ def _set_status(tx: Tx, conv: Conversation, cmd: SetStatus, now: Any) -> Timelin
         raise Refused(400, ALREADY[cmd.status])
     conv.status = cmd.status
     conv.resolved_at = now if cmd.status == ConversationStatus.RESOLVED else None
+    if cmd.status == ConversationStatus.RESOLVED:
+        take(conv)  # closed by a person: nothing left to alert about
     return _append(
         tx,
         conv,

@@ -50,6 +50,8 @@ class NoteBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class AssignBody(msgspec.Struct, forbid_unknown_fields=True):
     agent_id: Id | None
+    # From an urgent alert's "I'll take it": refused with 409 when someone else has taken it already.
+    take: bool = False
 
 
 class StatusBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -152,7 +154,7 @@ class ConversationController(Controller):
         hub: HubDep,
     ) -> TimelineEventOut:
         return await hub.writer.submit(
-            do_conversation_commands, Assign(conversation_id, request.user, Origin.of(request), data.agent_id)
+            do_conversation_commands, Assign(conversation_id, request.user, Origin.of(request), data.agent_id, data.take)
         )
 
     @post("/{conversation_id:int}/status")

@@ -161,6 +161,9 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_patient_status", "patient_id", "status"),
         Index("ix_conversations_status_last", "status", "last_event_seq"),
+        Index("ix_conversations_urgent_since", "urgent_since"),
+        Index("ix_conversations_team_assigned", "team_id", "assigned_at"),
+        Index("ix_conversations_team_resolved", "team_id", "resolved_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
@@ -188,6 +191,15 @@ class Conversation(Base):
     intent: Mapped[str | None] = mapped_column(String(32))
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # waiting for an agent since
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # identity checked (date of birth + code)
+    # Who holds it and since when, and how long it waited for them: what wait estimates are made of.
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    waited_s: Mapped[int | None] = mapped_column(Integer)
+    # An urgent conversation (a red flag) nobody has taken yet (hub/bot/urgent.py): since when, the
+    # circle of staff alerted so far (0 none, 1 the emergency team, 2 the floor, 3 everyone signed
+    # in), and when they were last alerted (None: nobody could be, yet).
+    urgent_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TimelineEvent(Base):

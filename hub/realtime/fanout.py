@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.agents.roles import Principal
 from hub.events import (
+    Circle,
     Published,
     ReadSignal,
     Signal,
@@ -54,18 +55,13 @@ log = logging.getLogger(__name__)
 class _RouteConversation(msgspec.Struct):
     team_id: int | None
     assignee_id: int | None
-
-
-class _RouteData(msgspec.Struct):
-    previous_assignee_id: int | None = None
-    previous_team_id: int | None = None  # a transfer: the team that had the conversation
+    escalation: int = 0
 
 
 class _RouteEvent(msgspec.Struct):
     patient_id: int
     kind: str
     channel: str | None
-    data: _RouteData
 
 
 class _Route(msgspec.Struct):
@@ -74,6 +70,7 @@ class _Route(msgspec.Struct):
     seq: int
     event: _RouteEvent
     conversation: _RouteConversation
+    was: _RouteConversation | None = None  # the reach before this event, when it moved
 
 
 _frames = msgspec.json.Decoder(list[msgspec.Raw]).decode  # each frame's exact bytes
@@ -111,9 +108,16 @@ class SocketQueue(_Queue):
         super().__init__(maxsize)
         self.principal = principal
 
-    def may_see(self, team_id: int | None, assignee_id: int | None) -> bool:
+    def may_see(self, team_id: int | None, assignee_id: int | None, escalation: int = 0) -> bool:
+        """As hub.timeline.reads.visible."""
         p = self.principal
-        return p.sees_everything or team_id is None or team_id in p.team_ids or assignee_id == p.id
+        return (
+            p.sees_everything
+            or team_id is None
+            or team_id in p.team_ids
+            or assignee_id == p.id
+            or escalation >= Circle.FLOOR
+        )
 
 
 class VisitorQueue(_Queue):
@@ -283,15 +287,13 @@ class Fanout:
                 self.gaps_filled += 1
 
     def _deliver(self, route: _Route, text: str) -> None:
-        conv = route.conversation
-        # An agent who loses the conversation by this event (reassigned, transferred to another
-        # team) still gets the event that tells them.
-        data = route.event.data
-        before_team = data.previous_team_id if data.previous_team_id is not None else conv.team_id
-        before = data.previous_assignee_id
-        moved = before is not None or data.previous_team_id is not None
+        now, was = route.conversation, route.was
+        # Whoever loses the conversation by this event (reassigned, transferred to another team,
+        # taken by someone else) still gets the event that tells them, so its row leaves their list.
         for q in list(self._sockets):
-            if q.may_see(conv.team_id, conv.assignee_id) or (moved and q.may_see(before_team, before)):
+            if q.may_see(now.team_id, now.assignee_id, now.escalation) or (
+                was is not None and q.may_see(was.team_id, was.assignee_id, was.escalation)
+            ):
                 q.offer(route.seq, text)
         event = route.event
         if event.channel == "webchat" and event.kind in VISITOR_KINDS:
@@ -302,7 +304,7 @@ class Fanout:
         if isinstance(signal, TypingSignal):
             frame = TypingFrame(signal.conversation_id, signal.patient_id, signal.agent_id, signal.name)
             for q in list(self._sockets):
-                if q.principal.id != signal.agent_id and q.may_see(signal.team_id, signal.assignee_id):
+                if q.principal.id != signal.agent_id and q.may_see(signal.team_id, signal.assignee_id, signal.escalation):
                     q.send_frame(frame)
             if signal.agent_id is not None:  # staff writing: the patient's widget shows it
                 first_name = signal.name.split()[0] if signal.name else None

@@ -171,7 +171,9 @@ async def _listen(socket: WebSocket, hub: Hub, principal: Principal) -> None:
             async with hub.read_sessions() as s:
                 conv = (
                     await s.execute(
-                        select(Conversation.patient_id, Conversation.team_id, Conversation.assignee_id).where(
+                        select(
+                            Conversation.patient_id, Conversation.team_id, Conversation.assignee_id, Conversation.escalation
+                        ).where(
                             Conversation.id == typing.conversation_id, visible(principal)
                         )
                     )
@@ -179,7 +181,7 @@ async def _listen(socket: WebSocket, hub: Hub, principal: Principal) -> None:
                 if conv is not None:
                     visitor = await s.run_sync(webchat_recipient, typing.conversation_id, conv.patient_id)
             if conv is not None:
-                patient_id, team_id, assignee_id = conv
+                patient_id, team_id, assignee_id, escalation = conv
                 hub.fanout.signal(
                     TypingSignal(
                         typing.conversation_id,
@@ -189,6 +191,7 @@ async def _listen(socket: WebSocket, hub: Hub, principal: Principal) -> None:
                         principal.id,
                         principal.display_name,
                         visitor,
+                        escalation,
                     )
                 )
 

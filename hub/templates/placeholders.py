@@ -55,6 +55,9 @@ _ALL = [
     Placeholder("count", Kind.NUMBER, _("count"), 2),
     Placeholder("queue_position", Kind.NUMBER, _("place in the queue"), 2),
     Placeholder("wait_minutes", Kind.NUMBER, _("minutes to wait"), 15),
+    Placeholder(
+        "reply_by", Kind.DATETIME, _("when a person replies at the latest"), datetime(2026, 12, 10, 19, 40, tzinfo=UTC)
+    ),
     Placeholder("portal_url", Kind.URL, _("patient portal link"), "https://portal.example.org"),
     Placeholder("code_destination", Kind.TEXT, _("where the code was sent"), "•••0134"),
 ]

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import ColumnElement, event, insert, select
 from sqlalchemy.orm import Session
 
 from channels.base import Channel
 from hub.db.models import Conversation, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
-from hub.events import AuthorType, EventFrame, EventKind, Published, TimelineEventOut
+from hub.events import AuthorType, Circle, EventFrame, EventKind, Published, Reach, TimelineEventOut
 from hub.search.fold import searchable
 from hub.timeline.reads import conversation_summary
 from hub.timeline.views import event_out
@@ -54,9 +54,35 @@ def append_event(
     conv.last_event_seq = seq
     tx.session.flush()
     event = event_out(TimelineEvent(**row), author_name)
-    frame = EventFrame(seq=seq, event=event, conversation=conversation_summary(tx.session, conv))
+    reach, before = reach_of(conv), getattr(conv, _SHOWN_REACH, None)
+    setattr(conv, _SHOWN_REACH, reach)
+    frame = EventFrame(
+        seq=seq,
+        event=event,
+        conversation=conversation_summary(tx.session, conv),
+        was=before if before is not None and before != reach else None,
+    )
     tx.publish_after_commit(Published(frame=frame, team_id=conv.team_id, assignee_id=conv.assignee_id))
     return event
+
+
+# The reach a conversation had when this transaction read it, then as of its latest frame: a frame
+# whose event moved it carries the reach before (EventFrame.was), whatever code made the move.
+_SHOWN_REACH = "_puente_shown_reach"
+
+
+def reach_of(conv: Conversation) -> Reach:
+    return Reach(conv.team_id, conv.assignee_id, Circle(conv.escalation or 0))
+
+
+@event.listens_for(Conversation, "load")
+def _remember_reach(conv: Conversation, _context: Any) -> None:
+    setattr(conv, _SHOWN_REACH, reach_of(conv))
+
+
+@event.listens_for(Conversation, "refresh")
+def _remember_refreshed_reach(conv: Conversation, _context: Any, _attrs: Any) -> None:
+    setattr(conv, _SHOWN_REACH, reach_of(conv))
 
 
 def last_via(session: Session, conversation_id: int, channel: str, before_seq: int | None = None) -> int | None:

@@ -172,6 +172,8 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
                 "queued_at": None,
                 "language": it.msg.language,
                 "verified_at": None,
+                "urgent_since": None,
+                "escalation": 0,
             }
             for pid, it in opening.items()
         ]

@@ -17,19 +17,21 @@ from hub.db.models import (
     Patient,
     TimelineEvent,
 )
-from hub.events import ConversationOut, EventFrame, TimelineEventOut
+from hub.events import Circle, ConversationOut, EventFrame, TimelineEventOut
 from hub.timeline.views import SHOWN_COLUMNS, conversation_out, event_out
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
     """Conversations a staff member may see: supervisors and admins all; agents those of
-    their teams, those with no team yet, and those assigned to them."""
+    their teams, those with no team yet, those assigned to them, and an urgent one nobody has
+    taken once its alert has gone to the whole floor (hub.realtime.fanout.may_see says the same)."""
     if principal.sees_everything:
         return true()
     return or_(
         Conversation.team_id.is_(None),
         Conversation.team_id.in_(principal.team_ids) if principal.team_ids else false(),
         Conversation.assignee_id == principal.id,
+        Conversation.escalation >= Circle.FLOOR,
     )
 
 

@@ -12,6 +12,7 @@ from hub.db.types import utcnow
 from hub.events import (
     Attachment,
     AuthorType,
+    Circle,
     ConversationOut,
     ConversationStatus,
     EventKind,
@@ -63,6 +64,8 @@ def conversation_out(c: Conversation, patient_name: str, assignee_name: str | No
         language=c.language,
         # An old check is shown as none: it no longer holds (hub.bot.identity.VERIFIED_FOR).
         verified_at=c.verified_at if still_verified(c.verified_at, utcnow()) else None,
+        urgent_since=c.urgent_since,
+        escalation=Circle(c.escalation or 0),
     )
 
 
