@@ -36,5 +36,5 @@ bench: $(VENV)/.installed
 catalogs: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F locales/babel.cfg -k _ -o locales/puente.pot --no-location --sort-output --project Puente --copyright-holder "Puente contributors" hub channels
 	$(VENV)/bin/pybabel update -i locales/puente.pot -d locales -D puente --no-fuzzy-matching
-	$(VENV)/bin/pybabel extract -F locales/babel-web.cfg -k _ -o locales/web.pot --no-location --sort-output --project Puente --copyright-holder "Puente contributors" web
+	$(VENV)/bin/pybabel extract -F locales/babel-web.cfg -k _ -k _p:1c,2 -o locales/web.pot --no-location --sort-output --project Puente --copyright-holder "Puente contributors" web
 	$(VENV)/bin/pybabel update -i locales/web.pot -d locales -D web --no-fuzzy-matching

@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import traceback
 import tomllib
+import traceback
 from collections import defaultdict
 from pathlib import Path
 
@@ -39,9 +39,7 @@ def _pct(n: int, d: int) -> str:
 
 
 def _hit_text(hits: list) -> str:
-    return "; ".join(
-        f"{_s(h.category)}: {_s(h.phrase)!r} (matched {_s(h.matched)!r}, {_s(h.language)})" for h in hits
-    )
+    return "; ".join(f"{_s(h.category)}: {_s(h.phrase)!r} (matched {_s(h.matched)!r}, {_s(h.language)})" for h in hits)
 
 
 def _report(path: Path, red_flags, seeds) -> None:

@@ -89,4 +89,9 @@ def web_messages(locale: str) -> dict[str, str]:
         return {}
     with po.open("rb") as f:
         catalog = read_po(f, locale=locale)
-    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+    # A message with a context is keyed as gettext stores it, "context\x04message" (web/strings.js, _p).
+    return {
+        (f"{m.context}\x04{m.id}" if m.context else m.id): m.string
+        for m in catalog
+        if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
+    }

@@ -193,7 +193,9 @@ def test_not_understood_twice_hands_off_and_the_patient_is_told_their_place(bot_
     texts = someone.waits_for(2)
     # Nobody of the team is available: no wait is promised, only the clinic's reply-by time.
     assert texts[0].startswith("Sorry, I did not understand")
-    assert texts[1].startswith("No one from our team is free to answer right now") and "a person will reply by" in texts[1]
+    assert (
+        texts[1].startswith("No one from our team is free to answer right now") and "a person will reply by" in texts[1]
+    )
     assert "minute" not in texts[1]
     conv = _conversation(sofia, "+14155550178")
     assert conv["handler"] == "agent" and conv["queued_at"] and conv["team_id"] is not None

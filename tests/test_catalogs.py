@@ -43,6 +43,8 @@ def test_every_marked_string_is_in_the_template(tmp_path, domain):
             str(LOCALES / config),
             "-k",
             "_",
+            "-k",
+            "_p:1c,2",
             "--no-location",
             "--sort-output",
             "-o",
@@ -53,17 +55,18 @@ def test_every_marked_string_is_in_the_template(tmp_path, domain):
         check=True,
         capture_output=True,
     )
-    assert {m.id for m in _catalog(fresh) if m.id} == {m.id for m in _catalog(LOCALES / f"{domain}.pot") if m.id}
+    fresh_ids = {(m.context, m.id) for m in _catalog(fresh) if m.id}
+    assert fresh_ids == {(m.context, m.id) for m in _catalog(LOCALES / f"{domain}.pot") if m.id}
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_every_message_has_a_translation(domain, locale):
-    template = {m.id for m in _catalog(LOCALES / f"{domain}.pot") if m.id}
+    template = {(m.context, m.id) for m in _catalog(LOCALES / f"{domain}.pot") if m.id}
     catalog = _catalog(LOCALES / locale / "LC_MESSAGES" / f"{domain}.po", locale)
     missing = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
     assert template and not missing, f"untranslated in {locale}: {missing}"
-    assert template <= {m.id for m in catalog if m.id}
+    assert template <= {(m.context, m.id) for m in catalog if m.id}
     # a translation keeps the message's placeholders
     for m in catalog:
         if m.id and m.string:
@@ -82,7 +85,10 @@ def test_every_inbox_string_is_marked():
     assert len(entries) > 100
     for key, value in entries:
         literals = re.findall(r'"(?:[^"\\]|\\.)*"', value)
-        marked = re.findall(r'_\("(?:[^"\\]|\\.)*"\)', value)
+        marked = re.findall(r'_\("(?:[^"\\]|\\.)*"\)|_p\("(?:[^"\\]|\\.)*", "(?:[^"\\]|\\.)*"\)', value)
+        literals = [
+            lit for lit in literals if not re.search(r"_p\(" + re.escape(lit), value)
+        ]  # a context is no message
         assert literals and len(literals) == len(marked), f"{key} is not marked with _(): {value}"
 
 

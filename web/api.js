@@ -114,6 +114,7 @@ export const api = {
     call("POST", `/api/conversations/${id}/messages`, { text, ...(channel ? { channel } : {}), ...(seen ? { seen } : {}) }),
   note: (id, text) => call("POST", `/api/conversations/${id}/notes`, { text }),
   assign: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId }),
+  take: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId, take: true }),
   setStatus: (id, status) => call("POST", `/api/conversations/${id}/status`, { status }),
   markRead: (id, upto) => call("POST", `/api/conversations/${id}/read`, { upto }),
   transfer: (id, { teamId = null, agentId = null, note = null }) =>

@@ -2,18 +2,19 @@
 
 import { Alerts } from "./alerts.js";
 import { ApiError, api, setUnauthorizedHandler } from "./api.js";
-import { ConversationListView, Conversations } from "./conversation-list.js";
+import { ConversationListView, Conversations, alertedAbout, mayStillSee } from "./conversation-list.js";
 import { ConversationView } from "./conversation-view.js";
 import { h, replaceChildren } from "./dom.js";
 import { loginView } from "./login-view.js";
 import { RedFlagsView } from "./red-flags-view.js";
 import { State, Stream } from "./stream.js";
 import { TemplatesView } from "./templates-view.js";
+import { relativeTime } from "./format.js";
 import { LANGUAGE_NAMES, LOCALE, browserLanguage, loadLanguage, t } from "./strings.js";
 
 const root = document.getElementById("app");
 const LIST_RETRY_MS = 3000;
-const CLOCK_MS = 30000;
+const CLOCK_MS = 15000;
 
 /** The signed-in inbox, or null on the sign-in page. */
 let inbox = null;
@@ -27,6 +28,11 @@ class Inbox {
     this.renderQueued = false;
     this.closed = false;
     this.selectedId = null;
+    this.available = false;
+    this.teamNames = new Map();
+    this.hiddenUrgent = new Map(); // conversation id -> seq of the urgent alert hidden
+    this.lastUrgentAlert = new Map(); // conversation id -> seq of its newest urgent alert
+    this.wasLive = false;
 
     this.list = new ConversationListView({ onFilter: (f) => this.setFilter(f), onOpen: (id) => this.navigate(id) });
     this.view = new ConversationView({
@@ -38,7 +44,7 @@ class Inbox {
       onEvent: (frame) => this.#onFrame(frame),
       onTyping: (frame) => this.view.showTyping(frame),
       onResync: () => this.#resync(),
-      onState: (state) => this.#renderConnection(state),
+      onState: (state) => this.#onStreamState(state),
       checkSession: () => api.whoami(),
     });
     this.connection = h("span", { class: "conn", role: "status", "data-testid": "connection-status" });
@@ -108,6 +114,19 @@ class Inbox {
     this.stream.start(lastSeq);
     this.route();
     api.presence().then((p) => this.#renderAvailability(p.available)).catch(() => {});
+    api.teams().then((teams) => {
+      this.teamNames = new Map(teams.map((team) => [team.id, team.name]));
+      this.renderList();
+    }).catch(() => {});
+  }
+
+  /** After a reconnect the list is read again: a conversation that left this inbox's reach while
+   * it was offline sends it no frame, so only a fresh list drops its row. */
+  #onStreamState(state) {
+    this.#renderConnection(state);
+    if (state !== State.LIVE) return;
+    if (this.wasLive) this.loadList().catch(() => {});
+    this.wasLive = true;
   }
 
   /** Available: handed-off conversations may be routed to you (while this inbox is open). */
@@ -129,24 +148,65 @@ class Inbox {
     this.availability.classList.toggle("is-available", available);
     this.availability.textContent = available ? t("top.available") : t("top.away");
     this.availability.title = available ? t("top.availableHint") : t("top.awayHint");
+    this.available = available;
+    this.renderList();
   }
 
-  /** Conversations handed to people, and ones routed to you, as they happen (not in a backfill). */
+  /** Conversations handed to people, and ones routed to you, as they happen (not in a backfill).
+   * Urgent ones are drawn from the conversations' state instead (#renderUrgent). */
   #alert(event, conversation) {
+    if (event.kind === "urgent_alert") this.lastUrgentAlert.set(conversation.id, event.seq);
     if (this.stream.state !== State.LIVE) return;
     const name = conversation.patient_name;
     const data = event.data || {};
-    if (event.kind === "handoff" && data.to !== "bot") {
-      const urgent = Boolean(data.urgent);
+    if (event.kind === "handoff" && data.to !== "bot" && !data.urgent) {
       const team = data.team_name || t("alerts.noTeam");
-      if (conversation.assignee_id !== null && conversation.assignee_id !== this.me.id && !urgent) return;
-      this.alerts.show({
-        conversationId: conversation.id,
-        urgent,
-        text: urgent ? t("alerts.urgent", { name, team }) : t("alerts.handoff", { name, team }),
-      });
-    } else if (event.kind === "assignment" && data.automatic && data.assignee_id === this.me.id) {
+      if (conversation.assignee_id !== null && conversation.assignee_id !== this.me.id) return;
+      this.alerts.show({ conversationId: conversation.id, text: t("alerts.handoff", { name, team }) });
+    } else if (event.kind === "assignment" && data.automatic && data.assignee_id === this.me.id && !conversation.urgent_since) {
       this.alerts.show({ conversationId: conversation.id, text: t("alerts.assignedToYou", { name }) });
+    }
+  }
+
+  /** An alert for every urgent conversation nobody has taken that this user is alerted about (the
+   * circles of hub/bot/urgent.py), with how long the patient has waited; hidden ones come back at
+   * the conversation's next alert. Alerts about conversations this user may no longer open go. */
+  #renderUrgent(now) {
+    this.alerts.retain((id) => {
+      const c = this.conversations.get(id);
+      return !c || mayStillSee(this.me, c);
+    });
+    const items = [];
+    for (const c of this.conversations.byId.values()) {
+      if (!alertedAbout(this.me, c, this.available) || c.status === "resolved") continue;
+      const hidden = this.hiddenUrgent.get(c.id);
+      if (hidden !== undefined && (this.lastUrgentAlert.get(c.id) ?? 0) <= hidden) continue;
+      const team = this.teamNames.get(c.team_id) || t("alerts.noTeam");
+      const time = relativeTime(c.urgent_since, now);
+      items.push({
+        conversationId: c.id,
+        since: c.urgent_since,
+        text: t("alerts.urgent", { name: c.patient_name, team }),
+        detail: c.assignee_id !== null
+          ? t("alerts.urgentAssigned", { assignee: c.assignee_id === this.me.id ? t("list.you") : c.assignee_name, time })
+          : t("alerts.urgentWaiting", { time }),
+        onTake: () => this.#take(c.id),
+        onHide: () => this.hiddenUrgent.set(c.id, this.lastUrgentAlert.get(c.id) ?? 0),
+      });
+    }
+    items.sort((a, b) => String(a.since).localeCompare(String(b.since)));
+    this.alerts.setUrgent(items);
+  }
+
+  /** "I'll take it": assigned to me, unless someone else took it first (409, said in the alert). */
+  async #take(id) {
+    try {
+      await api.take(id, this.me.id);
+      this.#upsert(await api.conversation(id)); // the stream brings the event; the alert goes now
+      this.navigate(id);
+      return null;
+    } catch (err) {
+      return err instanceof ApiError ? err.detail : t("error.network");
     }
   }
 
@@ -217,6 +277,7 @@ class Inbox {
 
   renderList() {
     if (this.closed) return;
+    this.#renderUrgent(new Date());
     this.list.render({
       items: this.conversations.shown(this.filter, this.me),
       selectedId: this.selectedId,
@@ -275,6 +336,11 @@ class Inbox {
       this.view.open(id);
     } else {
       this.selectedId = null;
+    this.available = false;
+    this.teamNames = new Map();
+    this.hiddenUrgent = new Map(); // conversation id -> seq of the urgent alert hidden
+    this.lastUrgentAlert = new Map(); // conversation id -> seq of its newest urgent alert
+    this.wasLive = false;
       this.layout.dataset.view = "list";
       this.view.showEmpty();
     }

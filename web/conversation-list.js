@@ -48,9 +48,22 @@ export class Conversations {
   }
 }
 
-function mayStillSee(me, c) {
+const FLOOR = 2; // hub.events.Circle: an urgent conversation's alert has reached every available agent
+const EVERYONE = 3;
+
+/** As the server's visibility rule (hub/timeline/reads.py, visible). */
+export function mayStillSee(me, c) {
   if (me.role !== "agent") return true;
-  return c.team_id === null || me.team_ids.includes(c.team_id) || c.assignee_id === me.id;
+  return c.team_id === null || me.team_ids.includes(c.team_id) || c.assignee_id === me.id
+    || (c.escalation ?? 0) >= FLOOR;
+}
+
+/** Whether `me` is alerted about this urgent conversation nobody has taken (hub/bot/urgent.py, in_circle). */
+export function alertedAbout(me, c, available) {
+  if (!c.urgent_since) return false;
+  if (me.role !== "agent" || c.assignee_id === me.id || c.escalation >= EVERYONE) return true;
+  if (!available) return false;
+  return c.escalation >= FLOOR || me.team_ids.includes(c.team_id);
 }
 
 /** The list pane's DOM. Rows are keyed by conversation id and reused, so focus survives updates. */

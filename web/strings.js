@@ -13,6 +13,12 @@ function _(message) {
   return message;
 }
 
+/** The same, for a message whose English is also another message's ("Open" the action, "Open" the
+ * status): a gettext context tells them apart, so each language can say each its own way. */
+function _p(context, message) {
+  return { context, message };
+}
+
 export const SUPPORTED = ["en", "es"];
 export const DEFAULT_LANGUAGE = "en";
 
@@ -53,11 +59,16 @@ const MESSAGES = {
   "top.awayHint": _("No conversations are routed to you. Select when you are ready to take them."),
 
   "alerts.label": _("Alerts"),
-  "alerts.open": _("Open"),
+  "alerts.open": _p("alert action", "Open"),
   "alerts.dismiss": _("Dismiss"),
   "alerts.noTeam": _("no team"),
   "alerts.handoff": _("{name} needs a person ({team})."),
   "alerts.urgent": _("Urgent: {name} may have an emergency ({team})."),
+  "alerts.urgentWaiting": _("Nobody has taken it yet. Waiting: {time}."),
+  "alerts.urgentAssigned": _("Assigned to {assignee}, not taken yet. Waiting: {time}."),
+  "alerts.take": _("I'll take it"),
+  "alerts.hide": _("Hide until the next alert"),
+  "alerts.takeFailed": _("Could not take it: {detail}"),
   "alerts.assignedToYou": _("{name} was assigned to you."),
   "role.agent": _("Agent"),
   "role.supervisor": _("Supervisor"),
@@ -84,7 +95,7 @@ const MESSAGES = {
   "list.bot": _("Assistant"),
   "list.waiting": _("Waiting {time}"),
 
-  "status.open": _("Open"),
+  "status.open": _p("conversation status", "Open"),
   "status.pending": _("Pending"),
   "status.resolved": _("Resolved"),
 
@@ -352,6 +363,12 @@ const MESSAGES = {
   "timeline.handedBack": _("{actor} handed the conversation back to the assistant"),
   "timeline.handoffTo": _("Handed to people: {team}. {why}"),
   "timeline.handoffUrgent": _("Urgent, to {team}: {why}"),
+  "timeline.urgentTeam": _("Urgent alert to the emergency team and supervisors ({n} signed in)."),
+  "timeline.urgentFloor": _("Urgent alert to supervisors and every available agent ({n} signed in)."),
+  "timeline.urgentEveryone": _("Urgent alert to everyone signed in ({n})."),
+  "timeline.urgentNobody": _("Urgent, but nobody is signed in to alert: the first person who signs in will be."),
+  "timeline.urgentNotTaken": _("Not taken after {time}."),
+  "timeline.tookUrgent": _("{actor} took the urgent conversation"),
   "timeline.noTeam": _("no team"),
   "timeline.noteSaid": _("Note: {text}"),
   "timeline.transferToTeam": _("{actor} transferred the conversation to {team}"),
@@ -447,14 +464,16 @@ function lookup(key) {
   return source;
 }
 
+/** A source string (or a {context, message} pair) in the current language. */
 function translated(source) {
-  return catalog[source] || source;
+  if (typeof source === "string") return catalog[source] || source;
+  return catalog[`${source.context}\u0004${source.message}`] || source.message;
 }
 
 /** The string `key` in the current language, with its {placeholders} filled from `params`. */
 export function t(key, params = {}) {
   const source = lookup(key);
-  return fill(translated(typeof source === "string" ? source : source.other), params);
+  return fill(translated(typeof source === "string" || source.context ? source : source.other), params);
 }
 
 /** A plural string: picks the form for `n`, which is also available as {n}. */

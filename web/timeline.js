@@ -3,7 +3,7 @@
 import { channelBadge } from "./badges.js";
 import { h, safeUrl } from "./dom.js";
 import { eventTime, longTime } from "./format.js";
-import { t } from "./strings.js";
+import { t, tn } from "./strings.js";
 
 // Delivery only moves forward (the server applies the same ranks); a message shows its best.
 const STATUS_RANK = { queued: 0, sending: 1, sent: 2, undelivered: 3, failed: 3, delivered: 4, read: 5 };
@@ -316,6 +316,7 @@ function systemText(event, context) {
   const data = event.data || {};
   switch (event.kind) {
     case "assignment":
+      if (data.took_urgent) return t("timeline.tookUrgent", { actor });
       if (data.automatic) return t("timeline.autoAssigned", { assignee: data.assignee_name || t("timeline.staff") });
       return data.assignee_id === null || data.assignee_id === undefined
         ? t("timeline.unassigned", { actor })
@@ -333,6 +334,15 @@ function systemText(event, context) {
       const team = data.team_name || t("timeline.noTeam");
       const line = data.urgent ? t("timeline.handoffUrgent", { team, why }) : t("timeline.handoffTo", { team, why });
       return event.text ? `${line} ${t("timeline.noteSaid", { text: event.text })}` : line;
+    }
+    case "urgent_alert": {
+      const n = data.alerted ?? 0;
+      const line = n === 0 ? t("timeline.urgentNobody")
+        : data.circle >= 3 ? t("timeline.urgentEveryone", { n })
+          : data.circle === 2 ? t("timeline.urgentFloor", { n }) : t("timeline.urgentTeam", { n });
+      if (data.reason !== "not_taken") return line;
+      const waited = Math.max(1, Math.round((data.waiting_s ?? 0) / 60));
+      return `${t("timeline.urgentNotTaken", { time: tn("time.minutes", waited) })} ${line}`;
     }
     case "transfer": {
       const line = data.assignee_name

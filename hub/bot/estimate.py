@@ -39,9 +39,7 @@ class Waiting(msgspec.Struct, frozen=True):
     wait_minutes: int | None  # None: no honest figure (too little history)
 
 
-def estimate_minutes(
-    ahead: int, capacity: int, handle_times_s: list[float], waits_s: list[float]
-) -> int | None:
+def estimate_minutes(ahead: int, capacity: int, handle_times_s: list[float], waits_s: list[float]) -> int | None:
     """The formula above, pure: minutes, rounded up (to 5 above 10), or None without history."""
     if capacity <= 0:
         return None

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hub.db.models import Agent, Conversation, Team, agent_teams
-from hub.db.types import utcnow
 from hub.bot.urgent import alert as urgent_alert
 from hub.bot.urgent import due
+from hub.db.models import Agent, Conversation, Team, agent_teams
+from hub.db.types import utcnow
 from hub.db.writer import Tx, takes_lock_first
 from hub.events import AuthorType, ConversationStatus, EventKind, TimelineEventOut
 from hub.timeline.append import append_event
@@ -49,9 +49,7 @@ def signed_in(tx: Tx, now: datetime) -> list[Agent]:
     """Staff whose inbox is open now, whatever their role or availability."""
     return list(
         tx.session.execute(
-            select(Agent)
-            .where(Agent.active.is_(True), Agent.last_seen_at >= now - PRESENCE)
-            .order_by(Agent.id)
+            select(Agent).where(Agent.active.is_(True), Agent.last_seen_at >= now - PRESENCE).order_by(Agent.id)
         ).scalars()
     )
 

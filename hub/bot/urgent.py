@@ -34,7 +34,11 @@ def in_circle(agent: Agent, conv: Conversation, circle: Circle) -> bool:
         return True
     if circle >= Circle.FLOOR:
         return bool(agent.available)
-    return bool(agent.available) and conv.team_id in {t.id for t in agent.teams}
+    return _team_can_act(agent, conv)
+
+
+def _team_can_act(agent: Agent, conv: Conversation) -> bool:
+    return agent.id == conv.assignee_id or (bool(agent.available) and conv.team_id in {t.id for t in agent.teams})
 
 
 def alert(tx: Tx, conv: Conversation, staff: Sequence[Agent], now: datetime, reason: str) -> int:
@@ -42,7 +46,9 @@ def alert(tx: Tx, conv: Conversation, staff: Sequence[Agent], now: datetime, rea
     nobody signed in); returns how many staff that reaches (0: nobody is signed in at all)."""
     circle = max(Circle(conv.escalation or 0), Circle.TEAM)
     if reason == "not_taken":
-        circle = min(Circle(circle + 1), Circle.EVERYONE)
+        circle = Circle(min(circle + 1, Circle.EVERYONE))
+    elif circle == Circle.TEAM and not any(_team_can_act(a, conv) for a in staff):
+        circle = Circle.FLOOR  # the emergency team is closed, empty or all Away: the floor at once
     reached = [a for a in staff if in_circle(a, conv, circle)]
     while not reached and circle < Circle.EVERYONE:
         circle = Circle(circle + 1)

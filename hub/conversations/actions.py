@@ -112,6 +112,14 @@ def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
         )
     ).scalar_one_or_none()
     if conv is None:
+        if isinstance(cmd, Assign) and cmd.take:  # an urgent one someone else took has left this reach
+            holder = tx.session.execute(
+                select(Agent.display_name)
+                .join(Conversation, Conversation.assignee_id == Agent.id)
+                .where(Conversation.id == cmd.conversation_id)
+            ).scalar_one_or_none()
+            if holder is not None:
+                raise Refused(409, TAKEN_ALREADY, name=holder)
         raise Refused(404, _("No conversation {id} that you can see."), id=cmd.conversation_id)
     now = utcnow()
     if isinstance(cmd, Reply):
@@ -178,7 +186,7 @@ def _assign(tx: Tx, conv: Conversation, cmd: Assign) -> TimelineEventOut:
         raise Refused(403, _("Agents can unassign only their own conversations."))
     if cmd.take and conv.urgent_since is None and conv.assignee_id not in (None, cmd.by.id):
         holder = tx.session.get(Agent, conv.assignee_id)
-        raise Refused(409, TAKEN_ALREADY, name=holder.display_name if holder else "?")
+        raise Refused(409, TAKEN_ALREADY, name=holder.display_name if holder else "")
     name = None
     if cmd.assignee_id is not None:
         agent = tx.session.get(Agent, cmd.assignee_id)

@@ -154,7 +154,8 @@ class ConversationController(Controller):
         hub: HubDep,
     ) -> TimelineEventOut:
         return await hub.writer.submit(
-            do_conversation_commands, Assign(conversation_id, request.user, Origin.of(request), data.agent_id, data.take)
+            do_conversation_commands,
+            Assign(conversation_id, request.user, Origin.of(request), data.agent_id, data.take),
         )
 
     @post("/{conversation_id:int}/status")

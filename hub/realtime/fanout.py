@@ -304,7 +304,9 @@ class Fanout:
         if isinstance(signal, TypingSignal):
             frame = TypingFrame(signal.conversation_id, signal.patient_id, signal.agent_id, signal.name)
             for q in list(self._sockets):
-                if q.principal.id != signal.agent_id and q.may_see(signal.team_id, signal.assignee_id, signal.escalation):
+                if q.principal.id != signal.agent_id and q.may_see(
+                    signal.team_id, signal.assignee_id, signal.escalation
+                ):
                     q.send_frame(frame)
             if signal.agent_id is not None:  # staff writing: the patient's widget shows it
                 first_name = signal.name.split()[0] if signal.name else None

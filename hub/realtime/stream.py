@@ -172,10 +172,11 @@ async def _listen(socket: WebSocket, hub: Hub, principal: Principal) -> None:
                 conv = (
                     await s.execute(
                         select(
-                            Conversation.patient_id, Conversation.team_id, Conversation.assignee_id, Conversation.escalation
-                        ).where(
-                            Conversation.id == typing.conversation_id, visible(principal)
-                        )
+                            Conversation.patient_id,
+                            Conversation.team_id,
+                            Conversation.assignee_id,
+                            Conversation.escalation,
+                        ).where(Conversation.id == typing.conversation_id, visible(principal))
                     )
                 ).first()
                 if conv is not None:

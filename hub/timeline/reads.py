@@ -82,11 +82,17 @@ def conversation_summary(s: Session, conv: Conversation) -> ConversationOut:
 async def list_conversations(
     s: AsyncSession, principal: Principal, statuses: list[str], mine: bool, limit: int
 ) -> list[ConversationOut]:
-    q = _conversation_query().where(visible(principal), Conversation.status.in_(statuses))
+    """The newest `limit` conversations, and every urgent one nobody has taken among them however
+    old: an inbox must never miss an emergency because it is below the fold."""
+    where = [visible(principal), Conversation.status.in_(statuses)]
     if mine:
-        q = q.where(Conversation.assignee_id == principal.id)
-    q = q.order_by(Conversation.last_event_seq.desc()).limit(limit)
-    return [_conv_row(r) for r in (await s.execute(q)).all()]
+        where.append(Conversation.assignee_id == principal.id)
+    q = _conversation_query().where(*where).order_by(Conversation.last_event_seq.desc()).limit(limit)
+    out = [_conv_row(r) for r in (await s.execute(q)).all()]
+    shown = {c.id for c in out}
+    urgent = _conversation_query().where(*where, Conversation.urgent_since.is_not(None)).order_by(Conversation.id)
+    out += [c for c in map(_conv_row, (await s.execute(urgent.limit(500))).all()) if c.id not in shown]
+    return out
 
 
 async def get_conversation(s: AsyncSession, principal: Principal, conversation_id: int) -> ConversationOut | None:

@@ -31,7 +31,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("conversations", schema=None) as batch_op:
-        for index in ("ix_conversations_team_resolved", "ix_conversations_team_assigned", "ix_conversations_urgent_since"):
+        for index in (
+            "ix_conversations_team_resolved",
+            "ix_conversations_team_assigned",
+            "ix_conversations_urgent_since",
+        ):
             batch_op.drop_index(index)
         for column in ("alerted_at", "escalation", "urgent_since", "waited_s", "assigned_at"):
             batch_op.drop_column(column)
