@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Error, Locator, Page, e
 from tests.support.clients import PASSWORDS, inbound, post_inbound
 
 TIMEOUT_MS = 10_000
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.10.3.min.js"
+AXE_SHA256 = "880970c081707360e64f34cea25ff91892f5bc95675b0776925b9709dd8a68bb"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 ARTIFACTS = Path(os.environ.get("PUENTE_ARTIFACTS", "/tmp"))
 
 
@@ -57,7 +61,7 @@ def sign_in(page: Page, login: str) -> Page:
     page.get_by_test_id("password-input").fill(PASSWORDS[login])
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("current-user")).to_be_visible()
-    expect(page.get_by_test_id("connection-status")).to_have_text("Live")
+    expect(page.get_by_test_id("connection-status")).to_have_attribute("data-state", "live")  # in any language
     return page
 
 
@@ -82,3 +86,18 @@ def event(page: Page, text: str) -> Locator:
     return page.get_by_test_id("timeline-event").filter(
         has=page.get_by_test_id("event-text").get_by_text(text, exact=True)
     )
+
+
+def check_accessibility(page: Page, where: str = "") -> None:
+    """axe-core's WCAG 2.x A and AA rules on the page as it is now; every violation, with the
+    elements it names, fails the test."""
+    source = AXE.read_bytes()
+    assert hashlib.sha256(source).hexdigest() == AXE_SHA256, f"{AXE.name} is not the file vendored"
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(source.decode())  # through the debugger protocol: the page's CSP does not apply
+    result = page.evaluate("tags => axe.run(document, { runOnly: { type: 'tag', values: tags } })", WCAG)
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(str(n['target']) for n in v['nodes'][:5])}"
+        for v in result["violations"]
+    ]
+    assert not problems, f"accessibility {where}:\n" + "\n".join(problems)
