@@ -183,3 +183,22 @@ def test_out_of_range_numbers_are_400_not_database_errors(hub_server, staff, int
     r = integration.post("/api/channels/api/status", json={"message_seq": huge, "status": "sent"}, headers=key)
     assert r.status_code == 400
     assert post_inbound(integration, OK).status_code in (200, 201)  # still serving
+
+
+def test_no_route_answers_500_to_a_request_without_a_user(hub_server):
+    """Every path and method in the OpenAPI document, and OPTIONS on each, with no session, no key
+    and no token: refused (401, 403, 404, 405...) or answered, never a 500. A guard that fails
+    without a user is caught here."""
+    schema = httpx.get(f"{hub_server.base_url}/schema/openapi.json").json()
+    seen = 0
+    with httpx.Client(base_url=hub_server.base_url, timeout=10) as http:
+        for template, operations in schema["paths"].items():
+            path = template.replace("{", "").replace("}", "")  # any value: 1, a word...
+            path = "/".join("1" if part.endswith("_id") or part in ("seq", "id") else part for part in path.split("/"))
+            for method in [m.upper() for m in operations if m in {"get", "post", "put", "patch", "delete"}] + [
+                "OPTIONS"
+            ]:
+                r = http.request(method, path, headers={"origin": "https://elsewhere.example"})
+                assert r.status_code < 500, (method, path, r.status_code, r.text[:200])
+                seen += 1
+    assert seen > 60

@@ -53,7 +53,7 @@ def requires(role: Role) -> Any:
     """A guard: the user is signed in and holds at least `role`."""
 
     # async: Litestar runs a sync guard in a worker thread, a thread hop on every request.
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if not isinstance(user, Principal):
             raise Refused(401, _("Sign in first."))

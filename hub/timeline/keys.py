@@ -20,6 +20,6 @@ def check_integration_key(connection: ASGIConnection[Any, Any, Any, Any], keys: 
         raise NotAuthorizedException("unknown integration key")
 
 
-async def integration_key_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def integration_key_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
     """Checked before the body is read, so a stranger learns nothing about the body's format."""
     check_integration_key(connection, connection.app.state.hub.settings.security.ingest_keys)
