@@ -20,7 +20,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from hub.agents.controllers import AuthController, StaffController
 from hub.agents.presence import PresenceController
@@ -43,7 +44,7 @@ from hub.demo import print_logins, seed_demo
 from hub.deps import Hub
 from hub.email.views import email_html, email_source
 from hub.email.webhooks import mailgun_inbound, sendgrid_inbound
-from hub.errors import internal_error, storage_unavailable, validation_error, write_conflict
+from hub.errors import database_error, internal_error, storage_unavailable, validation_error, write_conflict
 from hub.events import Published
 from hub.i18n_routes import web_catalog
 from hub.language.controllers import check_language
@@ -240,6 +241,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ValidationException: validation_error,
             OperationalError: storage_unavailable,
             InterfaceError: storage_unavailable,
+            SQLAlchemyTimeoutError: storage_unavailable,  # the pool is exhausted
+            DBAPIError: database_error,  # asyncpg's killed connection comes as a bare DBAPIError
+            ConnectionError: storage_unavailable,  # a refused connect, raised before SQLAlchemy wraps it
             IntegrityError: write_conflict,
             500: internal_error,
         },

@@ -9,6 +9,8 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from hub.bounds import explain
 
@@ -45,6 +47,59 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
     if problems:
         body["extra"] = problems
     return Response(body, status_code=400, media_type=MediaType.JSON)
+
+
+# SQLSTATE classes and codes that mean the database is gone or refusing, not that the statement
+# was wrong: connection exceptions (08), operator intervention (57P: shut down, crashed, cannot
+# connect now), too many connections, a database that does not accept connections (55000), and
+# "lock not available" / "database is locked".
+_OUTAGE_STATES = ("08", "57P", "53300", "53400", "55000", "55P03")
+
+
+def is_storage_outage(exc: BaseException) -> bool:
+    """Whether this error means the database is unreachable, gone or refusing (a 503, retry
+    later), rather than a bug (a 500). The asyncpg dialect raises bare DBAPIError for a killed
+    connection; the pool raises TimeoutError when exhausted; a refused connect is an OSError."""
+    if isinstance(exc, (OperationalError, InterfaceError, SQLAlchemyTimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (OSError, TimeoutError)):
+            return True
+        state = str(getattr(e, "sqlstate", None) or getattr(e, "pgcode", None) or "")
+        if state.startswith(_OUTAGE_STATES):
+            return True
+        if type(e).__module__.startswith("asyncpg") and type(e).__name__ in _ASYNCPG_OUTAGES:
+            return True
+        todo += [getattr(e, "orig", None), e.__cause__, e.__context__]
+    return False
+
+
+_ASYNCPG_OUTAGES = {
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "InterfaceError",
+    "InternalClientError",
+    "TooManyConnectionsError",
+    "CannotConnectNowError",
+    "AdminShutdownError",
+    "CrashShutdownError",
+    "ConnectionRejectionError",
+}
+
+
+def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Any other database error: an outage is a 503 like the rest, anything else a bug."""
+    if is_storage_outage(exc):
+        return storage_unavailable(request, exc)
+    return internal_error(request, exc)
 
 
 def storage_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
