@@ -51,10 +51,11 @@ class InboundMessage(msgspec.Struct, forbid_unknown_fields=True):
 
 class SendOutcome(msgspec.Struct, frozen=True):
     """A provider's answer to one send. accepted: it took it; retry: try again later (it did
-    not take it); rejected: it never will (or it may have, and resending risks a duplicate);
+    not take it); rejected: it never will; unknown: it may have taken it (the request went out
+    and no clear answer came back), so the provider is asked before anything is sent again;
     opted_out: the recipient revoked consent with this provider (Twilio error 21610)."""
 
-    kind: Literal["accepted", "retry", "rejected", "opted_out"]
+    kind: Literal["accepted", "retry", "rejected", "opted_out", "unknown"]
     provider_message_id: str | None = None
     status: str | None = None
     error_code: str | None = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from hub.db.engine import (
     make_sqlite_writer_engine,
 )
 from hub.db.migrate import upgrade
+from hub.db.types import utcnow
 from hub.db.writer import GreenletRunner, ThreadRunner, Writer
 from hub.demo import print_logins, seed_demo
 from hub.deps import Hub
@@ -97,7 +99,8 @@ def hello(data: dict[str, Any]) -> dict[str, str]:
     return {"hello": "world"}
 
 
-def build_hub(settings: Settings) -> Hub:
+def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -> Hub:
+    """clock: the outbox's (the wall clock unless a test brings its own)."""
     read_engine = make_engine(settings.database)
     read_sessions = make_sessionmaker(read_engine)
     fanout = Fanout(settings.realtime, read_sessions)
@@ -116,7 +119,7 @@ def build_hub(settings: Settings) -> Hub:
         voice.notice(published)  # stored audio to check and transcribe
 
     writer = Writer(runner, on_commit=after_commit)
-    outbox.append(OutboxWorker(settings, writer))
+    outbox.append(OutboxWorker(settings, writer, clock=clock or utcnow))
     media = MediaWorker(settings, writer)
     bot = BotWorker(settings, writer, read_sessions)
     voice = VoiceWorker(settings, writer, media.store)
@@ -144,9 +147,9 @@ def _session_store(settings: Settings) -> Store:
     return MemoryStore()
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Litestar:
     settings = settings or load_settings()
-    hub = build_hub(settings)
+    hub = build_hub(settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

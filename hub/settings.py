@@ -161,6 +161,17 @@ class BotSettings:
 
 
 @dataclass(frozen=True)
+class OutboxSettings:
+    """Replies on their way out through the channels' providers (hub/outbox/)."""
+
+    # A provider that keeps refusing (429, 503, unreachable) is retried this long after the message
+    # was written, 1 s, 4 s, 16 s... apart but never more than max_backoff_s.
+    retry_window_s: int = 6 * 3600
+    max_backoff_s: int = 300
+    provider_timeout_s: float = 10.0  # an answer slower than this is unclear: the provider is asked
+
+
+@dataclass(frozen=True)
 class RoutingSettings:
     """Hand-offs to people (hub/bot/routing.py, hub/bot/urgent.py), with the assistant on or off."""
 
@@ -211,6 +222,7 @@ class Settings:
     webchat: WebchatSettings = field(default_factory=WebchatSettings)
     bot: BotSettings = field(default_factory=BotSettings)
     routing: RoutingSettings = field(default_factory=RoutingSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
 
@@ -328,6 +340,11 @@ def load_settings() -> Settings:
             failures_before_handoff=_env_int("BOT_FAILURES_BEFORE_HANDOFF", 2),
             default_team=_env("BOT_DEFAULT_TEAM", "scheduling"),
             emergency_team=_env("BOT_EMERGENCY_TEAM", "clinical"),
+        ),
+        outbox=OutboxSettings(
+            retry_window_s=max(60, _env_int("OUTBOX_RETRY_WINDOW", 6 * 3600)),
+            max_backoff_s=max(1, _env_int("OUTBOX_MAX_BACKOFF", 300)),
+            provider_timeout_s=float(_env("OUTBOX_PROVIDER_TIMEOUT", "10")),
         ),
         routing=RoutingSettings(
             realert_s=max(1, _env_int("ROUTING_REALERT_S", 60)),

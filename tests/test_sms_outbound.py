@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -199,21 +201,59 @@ def test_quick_replies_reach_the_patient_one_at_a_time_in_order(sms_hub, twilio)
 
 
 @pytest.mark.parametrize(
-    "reply,expect",
+    "failure,posts,expect",
     [
-        ((500, {"code": 20500, "message": "Internal Server Error"}), "failed"),  # may have gone out: not resent
-        ((201, {"status": "queued"}), "queued"),  # taken, though its reply had no sid: never sent again
+        ("taken, then 500", 1, "queued"),  # it has it: adopted from its list, never sent again
+        ("500 without taking it", 2, "queued"),  # its list has none: sent again, once
+        ("201 without a sid", 1, "queued"),  # taken, though its reply had no sid: never sent again
     ],
 )
-def test_ambiguous_provider_answers_are_never_resent(sms_hub, twilio, reply, expect):
+def test_an_unclear_answer_is_looked_up_before_anything_is_sent_again(sms_hub, twilio, failure, posts, expect):
     http = httpx.Client(base_url=sms_hub.base_url, timeout=10)
-    conv = _conversation(sms_hub, http, f"SMamb{reply[0]}")
-    twilio.fail_next(reply)
+    conv = _conversation(sms_hub, http, f"SMamb{abs(hash(failure)) % 10**6}")
+    if failure == "taken, then 500":
+        twilio.take_then_fail.append((500, {"code": 20500, "message": "Internal Server Error"}))
+    elif failure == "500 without taking it":
+        twilio.fail_next((500, {"code": 20500, "message": "Internal Server Error"}))
+    else:
+        twilio.fail_next((201, {"status": "queued"}))
     message = _reply(sms_hub, conv, "¿Confirmamos su cita?")
     _wait(lambda: _sent_to(twilio, PATIENT))
-    time.sleep(2.5)  # a retry would have happened by now (the first backoff is 1 s)
-    assert len(_sent_to(twilio, PATIENT)) == 1
-    assert _message(sms_hub, conv["patient_id"], message["seq"])["data"]["status"] == expect
+    time.sleep(3.0)  # the look-up (and any send after it) has happened by now
+    assert len(_sent_to(twilio, PATIENT)) == posts
+    stored = _message(sms_hub, conv["patient_id"], message["seq"])
+    assert stored["data"]["status"] == expect
+    if failure != "201 without a sid":  # (a scripted answer: the fake keeps no record of it)
+        assert len([m for m in twilio.accepted if m["to"] == PATIENT]) == 1  # the patient got it exactly once
+        assert twilio.lookups >= 1
+        sid = next(m["sid"] for m in twilio.accepted if m["to"] == PATIENT)
+        assert stored["provider_message_id"] == sid
+
+
+def test_an_answer_that_never_comes_is_looked_up_not_resent(tmp_path, twilio):
+    """The provider takes the message but its answer comes after the hub stopped waiting: the hub
+    asks for its list, finds the message there and adopts it; the patient gets one text."""
+    settings = hub_settings(tmp_path)
+    settings = replace(
+        settings,
+        sms=replace(settings.sms, api_base_url=twilio.url),
+        outbox=replace(settings.outbox, provider_timeout_s=0.5),
+    )
+    srv = HubServer(settings).start()
+    try:
+        http = httpx.Client(base_url=srv.base_url, timeout=10)
+        conv = _conversation(srv, http, "SMhang00001")
+        twilio.hang_s = 2.0
+        message = _reply(srv, conv, "Su receta está lista.")
+        adopted = _wait(
+            lambda: (m := _message(srv, conv["patient_id"], message["seq"]))["provider_message_id"] and m, timeout=20
+        )
+        twilio.hang_s = 0.0
+        time.sleep(1.5)
+        assert _sent_to(twilio, PATIENT) == ["Su receta está lista."] and twilio.lookups >= 1
+        assert adopted["provider_message_id"] == twilio.accepted[-1]["sid"] and adopted["data"]["status"] == "queued"
+    finally:
+        srv.stop()
 
 
 def test_a_reply_queued_before_stop_is_never_sent_after_it(sms_hub, twilio):
@@ -280,7 +320,10 @@ def test_a_carrier_opt_out_is_a_recorded_consent_change(sms_hub, twilio):
     assert audit and audit[0]["patient_id"] == conv["patient_id"]
 
 
-def test_a_restarted_hub_fails_stale_claims_but_not_live_ones(tmp_path):
+def test_a_restarted_hub_looks_up_stale_claims_and_leaves_live_ones(tmp_path, twilio):
+    """A hub killed mid-send leaves claims nobody will settle. The next start asks the provider:
+    what it took is adopted (not failed, not sent again), what it never got is sent once; a
+    claim another live hub holds is left alone."""
     import sqlite3
 
     from tests.support.clients import inbound, post_inbound
@@ -291,26 +334,52 @@ def test_a_restarted_hub_fails_stale_claims_but_not_live_ones(tmp_path):
     http = httpx.Client(base_url=first.base_url, timeout=10)
     conv = post_inbound(http, inbound("hola", "stale-1", address=PATIENT)).json()
     ana = Staff(first.base_url, "ana")
-    stale = ana.post(f"/api/conversations/{conv['conversation_id']}/messages", json={"text": "a", "channel": "sms"})
-    live = ana.post(f"/api/conversations/{conv['conversation_id']}/messages", json={"text": "b", "channel": "sms"})
+    texts = {"went": "a", "never": "b", "live": "c"}
+    seqs = {
+        k: ana.post(
+            f"/api/conversations/{conv['conversation_id']}/messages", json={"text": t, "channel": "sms"}
+        ).json()["seq"]
+        for k, t in texts.items()
+    }
     first.stop()
-    with sqlite3.connect(settings.database.url.split("///", 1)[1]) as db:  # as a crash would leave them
-        db.execute(
-            "UPDATE outbox SET state='sending', claimed_by='gone', claimed_at=datetime('now','-10 minutes') "
-            "WHERE message_seq=?",
-            (stale.json()["seq"],),
-        )
+    with sqlite3.connect(settings.database.url.split("///", 1)[1]) as db:  # as a kill -9 would leave them
+        for k in ("went", "never"):
+            db.execute(
+                "UPDATE outbox SET state='sending', claimed_by='gone', claimed_at=datetime('now','-10 minutes') "
+                "WHERE message_seq=?",
+                (seqs[k],),
+            )
         db.execute(
             "UPDATE outbox SET state='sending', claimed_by='other-live-hub', claimed_at=datetime('now') "
             "WHERE message_seq=?",
-            (live.json()["seq"],),
+            (seqs["live"],),
         )
-    again = HubServer(hub_settings(tmp_path)).start()
+    # "a" reached the provider before the kill; "b" never did.
+    twilio.accepted.append(
+        {
+            "sid": "SMwentbeforethekill000000000000000",
+            "status": "delivered",
+            "to": PATIENT,
+            "from": "+16502530000",
+            "body": "a",
+            "date_created": format_datetime(datetime.now(UTC), usegmt=True),
+            "_day": datetime.now(UTC).strftime("%Y-%m-%d"),
+        }
+    )
+    again = HubServer(
+        replace(hub_settings(tmp_path), sms=replace(settings.sms, api_base_url=twilio.url, from_number="+16502530000"))
+    ).start()
     try:
         sofia = Staff(again.base_url, "sofia")
-        events = {e["seq"]: e for e in sofia.get(f"/api/patients/{conv['patient_id']}/timeline").json()["events"]}
-        assert events[stale.json()["seq"]]["data"]["status"] == "failed"
-        assert "not sent again" in events[stale.json()["seq"]]["data"]["error"]
-        assert events[live.json()["seq"]]["data"]["status"] == "queued"  # another process is on it
+
+        def events() -> dict:
+            return {e["seq"]: e for e in sofia.get(f"/api/patients/{conv['patient_id']}/timeline").json()["events"]}
+
+        _wait(lambda: events()[seqs["never"]]["provider_message_id"], timeout=20)
+        now = events()
+        assert now[seqs["went"]]["data"]["status"] == "delivered"
+        assert now[seqs["went"]]["provider_message_id"] == "SMwentbeforethekill000000000000000"
+        assert _sent_to(twilio, PATIENT) == ["b"]  # only the one the provider never got
+        assert now[seqs["live"]]["data"]["status"] == "queued"  # another process is on it
     finally:
         again.stop()

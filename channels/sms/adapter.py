@@ -8,6 +8,8 @@ are refused with a message saying which.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import ClassVar
 from urllib.parse import parse_qsl
 
@@ -159,10 +161,62 @@ def read_send_reply(status_code: int, body: bytes) -> SendOutcome:
     message = str(data.get("message") or f"HTTP {status_code}")[:300]
     if status_code in (429, 503):  # the provider says it did not take it: try again later
         return SendOutcome("retry", error_code=code, error=message)
-    if status_code >= 500:  # it may have been processed: failing visibly beats texting twice
-        return SendOutcome(
-            "rejected", error_code=code, error=f"the SMS provider failed ({message}); not resent in case it went out"
-        )
+    if status_code >= 500:  # it may have been processed: ask the provider before sending again
+        return SendOutcome("unknown", error_code=code, error=f"the SMS provider failed ({message})")
     if code == OPTED_OUT:
         return SendOutcome("opted_out", error_code=code, error=message)
     return SendOutcome("rejected", error_code=code, error=message)
+
+
+def render_lookup(account_sid: str, from_number: str, to: str, since: datetime) -> tuple[str, list[tuple[str, str]]]:
+    """The path and query of Twilio's Messages.json list: what we sent to `to` since that day
+    (Twilio filters by day; read_lookup narrows to the moment)."""
+    return f"/2010-04-01/Accounts/{account_sid}/Messages.json", [
+        ("To", to),
+        ("From", from_number),
+        ("DateSent>", (since.astimezone(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")),
+        ("PageSize", "100"),
+    ]
+
+
+def read_lookup(
+    status_code: int, body: bytes, text: str, not_before: datetime, known: set[str]
+) -> tuple[SendOutcome | None, str | None]:
+    """Whether the provider has our message: (accepted with its sid and status, None) when a
+    message to that recipient with this exact text, created since `not_before` and not already
+    another message's (`known` sids), is on its list; (None, None) when the list holds none (it
+    never took it: send it); (None, next page path) to read on; a retry outcome when the provider
+    could not say."""
+    if not 200 <= status_code < 300:
+        return SendOutcome("retry", error=f"could not ask the SMS provider (HTTP {status_code})"), None
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return SendOutcome("retry", error="the SMS provider's list could not be read"), None
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if not isinstance(messages, list):
+        return SendOutcome("retry", error="the SMS provider's list could not be read"), None
+    found = []
+    for m in messages:
+        if not isinstance(m, dict) or m.get("body") != text or m.get("sid") in known:
+            continue
+        created = _provider_time(m.get("date_created"))
+        if created is None or created >= not_before - timedelta(minutes=1):  # clocks differ a little
+            found.append((created or not_before, str(m.get("sid") or "")))
+    if found:
+        _, sid = min(found)
+        match = next(m for m in messages if isinstance(m, dict) and m.get("sid") == sid)
+        status = STATUSES.get(str(match.get("status", "queued")).lower(), "queued")
+        return SendOutcome("accepted", sid or None, status), None
+    next_page = data.get("next_page_uri")
+    return None, next_page if isinstance(next_page, str) and next_page else None
+
+
+def _provider_time(value: object) -> datetime | None:
+    """Twilio's RFC 2822 dates ("Thu, 03 Dec 2026 08:00:00 +0000")."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,14 +1,18 @@
 """The outbox, database side: enqueue with the message, claim what is due, settle outcomes.
 
 All of it runs in the writer's transactions. A claimed item is marked `sending` (with the
-claiming process and time) before any request leaves the hub. A claim whose outcome never
-got recorded (the hub stopped, or recording failed) is failed visibly once it is stale,
-rather than sent again: a patient never gets the same text twice.
+claiming process and time) before any request leaves the hub. An attempt whose outcome is
+unknown (no clear answer came back, or the hub stopped before recording it) becomes `unknown`:
+on a channel whose provider can be asked (SMS), the next claim asks it first, adopts the message
+when the provider has it and sends it only when it does not, so a patient never gets the same
+text twice; elsewhere (email) it is failed visibly. A provider that refuses for a while (429, 503,
+unreachable) is retried with capped backoff for a window of hours, and a recipient's messages
+leave in the order written: a later one waits behind an earlier one not yet settled.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 from sqlalchemy import select
@@ -17,13 +21,22 @@ from channels.sms.adapter import SendOutcome
 from hub.db.models import ContactPoint, OutboxItem, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
+from hub.events import EventKind
 from hub.reasons import backoff
 from hub.timeline.append import last_via
 from hub.timeline.delivery import DeliveryReport, record_delivery_batch
 
-MAX_ATTEMPTS = 5
 STALE_CLAIM = timedelta(seconds=60)  # far beyond the sender's HTTP timeout
 UNKNOWN_OUTCOME = "sending was interrupted; the outcome is unknown, so it was not sent again"
+GAVE_UP = "the provider did not take it for {how_long}; not sent"
+# Providers whose messages can be looked up after an unclear answer (hub/outbox/senders.py, reconcile).
+ASKABLE = {"sms"}
+UNSETTLED = ("pending", "sending", "unknown")
+
+
+class RetryPolicy(msgspec.Struct, frozen=True):
+    window_s: float  # a message the provider keeps refusing is retried this long after it was written
+    max_backoff_s: float  # 1 s, 4 s, 16 s... between attempts, at most this
 
 
 def enqueue(tx: Tx, message_seq: int, channel: str, opt_out_confirmation_to: str | None = None) -> None:
@@ -71,39 +84,38 @@ class Due(msgspec.Struct, frozen=True):
     body: str
     attempt: int
     claimed_by: str
+    written_at: datetime | None = None  # when it was queued: the provider's list is searched from then
+    check_first: bool = False  # an earlier attempt's outcome is unknown: ask the provider before sending
+    known_ids: tuple[str, ...] = ()  # provider ids of the recipient's other messages: never adopted as this one
 
 
-def claim_due(tx: Tx, items: list[tuple[str, int, str]]) -> list[list[Due]]:
-    """For each (channel, limit, claimant): pending items whose time has come, now marked
-    sending by that claimant."""
+def claim_due(tx: Tx, items: list[tuple[str, int, str, datetime]]) -> list[list[Due]]:
+    """For each (channel, limit, claimant, now): items whose time has come (pending, or unknown
+    and to be looked up first), now marked sending by that claimant."""
     out: list[list[Due]] = []
-    for channel, limit, claimant in items:
+    for channel, limit, claimant, now in items:
         # Oldest first, and one at a time per recipient: a patient gets two texts in the order
         # they were written (the bot's welcome before its answer), never both at once.
         unsettled = tx.session.execute(
             select(OutboxItem, TimelineEvent)
             .outerjoin(TimelineEvent, TimelineEvent.seq == OutboxItem.message_seq)
-            .where(OutboxItem.channel == channel, OutboxItem.state.in_(("pending", "sending")))
+            .where(OutboxItem.channel == channel, OutboxItem.state.in_(UNSETTLED))
             .order_by(OutboxItem.id)
             .limit(limit * 50)
             .with_for_update(skip_locked=True, of=OutboxItem)
         ).all()
-        now, busy, rows = utcnow(), set(), []
+        busy, rows = set(), []
         for item, message in unsettled:
             key = message.patient_id if message is not None else item.to_address
             if key in busy:
                 continue
             busy.add(key)  # anything later for this recipient waits for this one
-            if item.state == "pending" and item.next_attempt_at <= now and len(rows) < limit:
+            if item.state in ("pending", "unknown") and item.next_attempt_at <= now and len(rows) < limit:
                 rows.append((item, message))
         due = []
         for item, message in rows:
-            item.state, item.attempts, item.claimed_by, item.claimed_at = (
-                "sending",
-                item.attempts + 1,
-                claimant,
-                utcnow(),
-            )
+            check_first = item.state == "unknown"
+            item.state, item.attempts, item.claimed_by, item.claimed_at = ("sending", item.attempts + 1, claimant, now)
             due.append(
                 Due(
                     item.id,
@@ -114,10 +126,30 @@ def claim_due(tx: Tx, items: list[tuple[str, int, str]]) -> list[list[Due]]:
                     item.body if item.body is not None else (message.text if message else "") or "",
                     item.attempts,
                     claimant,
+                    item.created_at,
+                    check_first,
+                    _known_ids(tx, message, item.created_at) if check_first else (),
                 )
             )
         out.append(due)
     return out
+
+
+def _known_ids(tx: Tx, message: TimelineEvent | None, since: datetime) -> tuple[str, ...]:
+    """The provider ids of the other messages this patient was sent on the channel lately."""
+    if message is None:
+        return ()
+    rows = tx.session.execute(
+        select(TimelineEvent.provider_message_id).where(
+            TimelineEvent.patient_id == message.patient_id,
+            TimelineEvent.kind == EventKind.MESSAGE_OUT,
+            TimelineEvent.channel == message.channel,
+            TimelineEvent.provider_message_id.is_not(None),
+            TimelineEvent.seq != message.seq,
+            TimelineEvent.created_at >= since - timedelta(days=2),
+        )
+    ).scalars()
+    return tuple(rows)
 
 
 def _recipient(tx: Tx, item: OutboxItem, message: TimelineEvent | None) -> str | None:
@@ -151,9 +183,9 @@ def _recipient(tx: Tx, item: OutboxItem, message: TimelineEvent | None) -> str |
     return next((address for _cp, address, takes in points if takes), None)
 
 
-def settle(tx: Tx, items: list[tuple[Due, SendOutcome]]) -> list[None]:
+def settle(tx: Tx, items: list[tuple[Due, SendOutcome, datetime, RetryPolicy]]) -> list[None]:
     """Record what the provider said about each attempt (only for claims still ours)."""
-    for due, outcome in items:
+    for due, outcome, now, policy in items:
         item = tx.session.get(OutboxItem, due.outbox_id, with_for_update=True)
         if item is None or item.state != "sending" or item.claimed_by != due.claimed_by:
             continue  # settled already (failed as stale): the timeline says so
@@ -168,9 +200,17 @@ def settle(tx: Tx, items: list[tuple[Due, SendOutcome]]) -> list[None]:
             )  # type: ignore[arg-type]
             continue
         item.last_error = (outcome.error or outcome.kind)[:300]
-        if outcome.kind == "retry" and due.attempt < MAX_ATTEMPTS:
-            item.state, item.next_attempt_at = "pending", utcnow() + backoff(due.attempt)
-            continue
+        # unknown: the provider may have it (or a look-up of it failed): asked first next time
+        unknown = outcome.kind == "unknown" or (due.check_first and outcome.kind == "retry")
+        if outcome.kind in ("retry", "unknown"):
+            if unknown and due.channel not in ASKABLE:
+                item.last_error = f"{item.last_error}; {UNKNOWN_OUTCOME}"[:300]  # no way to ask: never twice
+            elif (now - item.created_at).total_seconds() < policy.window_s:
+                wait = min(backoff(due.attempt), timedelta(seconds=policy.max_backoff_s))
+                item.state, item.next_attempt_at = ("unknown" if unknown else "pending"), now + wait
+                continue
+            else:
+                item.last_error = UNKNOWN_OUTCOME if unknown else GAVE_UP.format(how_long=_how_long(policy.window_s))
         item.state = "failed"
         _forget_code(item)
         if outcome.kind == "opted_out" and due.to and due.patient_id is not None and due.message_seq is not None:
@@ -180,6 +220,11 @@ def settle(tx: Tx, items: list[tuple[Due, SendOutcome]]) -> list[None]:
             record_carrier_opt_out(tx, due.patient_id, due.to, due.message_seq)
         _report(tx, due, DeliveryReport(status="failed", error_code=outcome.error_code, error=item.last_error))
     return [None] * len(items)
+
+
+def _how_long(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} minutes" if minutes < 120 else f"{round(minutes / 60)} hours"
 
 
 def _forget_code(item: OutboxItem) -> None:
@@ -195,18 +240,23 @@ def _report(tx: Tx, due: Due, report: DeliveryReport) -> None:
     record_delivery_batch(tx, [(due.channel, report)])
 
 
-def fail_stale_claims(tx: Tx, _: list[None]) -> list[int]:
-    """Claims nobody settled in time (a stopped hub, a failed write) are failed, visibly."""
+def fail_stale_claims(tx: Tx, items: list[datetime]) -> list[int]:
+    """Claims nobody settled in time (a stopped hub, a failed write): on a channel whose provider
+    can be asked, looked up at the next claim (`unknown`); elsewhere failed, visibly. Item: now."""
+    now = min(items)
     rows = (
         tx.session.execute(
             select(OutboxItem)
-            .where(OutboxItem.state == "sending", OutboxItem.claimed_at < utcnow() - STALE_CLAIM)
+            .where(OutboxItem.state == "sending", OutboxItem.claimed_at < now - STALE_CLAIM)
             .with_for_update(skip_locked=True)
         )
         .scalars()
         .all()
     )
     for item in rows:
+        if item.channel in ASKABLE:
+            item.state, item.next_attempt_at, item.claimed_by, item.claimed_at = "unknown", now, None, None
+            continue
         item.state, item.last_error, item.claimed_by, item.claimed_at = "failed", UNKNOWN_OUTCOME, None, None
         _forget_code(item)
         if item.message_seq is not None:
@@ -214,4 +264,4 @@ def fail_stale_claims(tx: Tx, _: list[None]) -> list[int]:
                 tx,
                 [(item.channel, DeliveryReport(status="failed", message_seq=item.message_seq, error=UNKNOWN_OUTCOME))],
             )
-    return [len(rows)]
+    return [len(rows)] * len(items)

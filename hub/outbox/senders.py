@@ -8,14 +8,15 @@ after the request went out), fail visibly rather than risk the patient getting i
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Protocol
 
 import aiosmtplib
 import httpx
 
 from channels.base import SendOutcome
-from channels.sms.adapter import OutboundSms, read_send_reply, render_send
-from hub.outbox.queue import STALE_CLAIM, Due
+from channels.sms.adapter import OutboundSms, read_lookup, read_send_reply, render_lookup, render_send
+from hub.outbox.queue import STALE_CLAIM, UNKNOWN_OUTCOME, Due
 from hub.settings import Settings
 
 
@@ -26,6 +27,10 @@ class Sender(Protocol):
 
     async def send(self, due: Due) -> SendOutcome:
         """Hand one item to the provider."""
+
+    async def reconcile(self, due: Due) -> SendOutcome | None:
+        """After an unclear answer: the provider's own record of this item (accepted, with its id),
+        None when it has none (send it), or a retry outcome when it could not be asked."""
 
 
 class SmsSender:
@@ -55,11 +60,29 @@ class SmsSender:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             return SendOutcome("retry", error=f"could not reach the SMS provider ({type(exc).__name__})")
         except httpx.HTTPError as exc:  # sent, but no answer: it may or may not have gone out
-            return SendOutcome(
-                "rejected",
-                error=f"no answer from the SMS provider ({type(exc).__name__}); not resent in case it went out",
-            )
+            return SendOutcome("unknown", error=f"no answer from the SMS provider ({type(exc).__name__})")
         return read_send_reply(r.status_code, r.content)
+
+    async def reconcile(self, due: Due) -> SendOutcome | None:
+        if due.to is None:
+            return None
+        path, query = render_lookup(
+            self._sms.account_sid, self._sms.from_number, due.to, due.written_at or datetime.now(UTC)
+        )
+        url: str | None = self._sms.api_base_url.rstrip("/") + path
+        params: list[tuple[str, str]] | None = query
+        for _page in range(5):  # the newest first: ours is on the first page or two
+            try:
+                r = await self._client.get(url, params=params, auth=(self._sms.account_sid, self._sms.auth_token))
+            except httpx.HTTPError as exc:
+                return SendOutcome("retry", error=f"could not ask the SMS provider ({type(exc).__name__})")
+            found, next_page = read_lookup(
+                r.status_code, r.content, due.body, due.written_at or datetime.now(UTC), set(due.known_ids)
+            )
+            if found is not None or next_page is None:
+                return found
+            url, params = self._sms.api_base_url.rstrip("/") + next_page, None
+        return SendOutcome("retry", error="the SMS provider's list is longer than expected")
 
 
 def _form(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
@@ -91,6 +114,10 @@ class EmailSender:
     @property
     def configured(self) -> bool:
         return bool(self._smtp.host and self._smtp.from_address)
+
+    async def reconcile(self, due: Due) -> SendOutcome | None:
+        # A relay keeps no list to ask: an unclear send is never repeated (hub.outbox.queue.ASKABLE).
+        return SendOutcome("rejected", error=UNKNOWN_OUTCOME)
 
     async def send(self, due: Due) -> SendOutcome:
         if due.to is None:

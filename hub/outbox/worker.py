@@ -2,9 +2,10 @@
 
 Woken after every commit (and every second regardless), it claims due items through the
 writer, sends them concurrently (bounded), and settles each outcome through the writer:
-accepted, retried with backoff (the provider did not take it: 429, 5xx, no connection),
-rejected, or opted out. A request that may have reached the provider (it timed out waiting
-for the answer) is not retried blindly: it is failed with the reason shown to the agent.
+accepted, retried with capped backoff for hours (the provider did not take it: 429, 503, no
+connection), rejected, or opted out. A request that may have reached the provider (no clear
+answer came back) is never sent again blindly: the provider is asked first (hub.outbox.queue).
+Time is the clock it is given (the wall clock; a test's own, to live through a long outage).
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 
 import httpx
 
+from hub.db.types import utcnow
 from hub.db.writer import Writer
-from hub.outbox.queue import Due, claim_due, fail_stale_claims, settle
+from hub.outbox.queue import Due, RetryPolicy, claim_due, fail_stale_claims, settle
 from hub.outbox.senders import EmailSender, Sender, SmsSender
 from hub.settings import Settings
 
@@ -27,8 +31,12 @@ log = logging.getLogger(__name__)
 
 
 class OutboxWorker:
-    def __init__(self, settings: Settings, writer: Writer, concurrency: int = 8) -> None:
+    def __init__(
+        self, settings: Settings, writer: Writer, concurrency: int = 8, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._settings = settings
+        self._clock = clock
+        self._policy = RetryPolicy(settings.outbox.retry_window_s, settings.outbox.max_backoff_s)
         self._writer = writer
         self._concurrency = concurrency
         self._wake = asyncio.Event()
@@ -43,7 +51,8 @@ class OutboxWorker:
         self._wake.set()
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        timeout = self._settings.outbox.provider_timeout_s
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
         await self._sweep()
         self._task = asyncio.create_task(self._loop(), name="puente-outbox")
 
@@ -60,12 +69,12 @@ class OutboxWorker:
 
     async def _sweep(self) -> None:
         try:
-            stale = await self._writer.submit(fail_stale_claims, None)
+            stale = await self._writer.submit(fail_stale_claims, self._clock())
         except Exception as exc:
             log.error("outbox sweep failed: %s", type(exc).__name__)
             return
         if stale:
-            log.warning("%d outbound message(s) had an unknown outcome; failed visibly, not resent", stale)
+            log.warning("%d outbound message(s) had an unknown outcome: looked up before any resend", stale)
 
     async def _loop(self) -> None:
         senders: dict[str, Sender] = {
@@ -87,7 +96,7 @@ class OutboxWorker:
                 if not sender.configured or free <= 0:
                     continue  # no provider: its items wait in the outbox, shown as queued
                 try:
-                    due = await self._writer.submit(claim_due, (channel, free, self._claimant))
+                    due = await self._writer.submit(claim_due, (channel, free, self._claimant, self._clock()))
                 except Exception as exc:
                     log.error("outbox claim failed: %s", type(exc).__name__)
                     continue
@@ -97,14 +106,15 @@ class OutboxWorker:
                     task.add_done_callback(self._inflight.discard)
 
     async def _deliver(self, sender: Sender, due: Due) -> None:
-        outcome = await sender.send(due)
+        found = await sender.reconcile(due) if due.check_first else None
+        outcome = found if found is not None else await sender.send(due)
         for attempt in range(3):  # recording the outcome must not be lost to a passing failure
             try:
-                await self._writer.submit(settle, (due, outcome))
+                await self._writer.submit(settle, (due, outcome, self._clock(), self._policy))
                 return
             except Exception as exc:
                 log.error(
                     "outbox settle of item %d failed (%s), attempt %d", due.outbox_id, type(exc).__name__, attempt + 1
                 )
                 await asyncio.sleep(1 + attempt)
-        # Still unrecorded: the stale-claim sweep fails it visibly; it is never resent.
+        # Still unrecorded: the stale-claim sweep makes it unknown; it is looked up, never blindly resent.

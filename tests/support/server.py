@@ -6,7 +6,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -68,14 +70,33 @@ def hub_settings(
 ALL_DAY = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
+class TestClock:
+    """A wall clock the test moves forward: now() is the real time plus what was added."""
+
+    def __init__(self) -> None:
+        self._ahead = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._ahead
+
+    def advance(self, by: timedelta) -> None:
+        with self._lock:
+            self._ahead += by
+
+
 class HubServer:
-    def __init__(self, settings: Settings, open_all_hours: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, open_all_hours: bool = True, clock: Callable[[], datetime] | None = None
+    ) -> None:
         """open_all_hours: with the bot on, every team is open around the clock, so a test does
         not depend on the hour it runs at (the demo's teams keep office hours; a test of after
-        hours closes the clinic with a holiday)."""
+        hours closes the clinic with a holiday). clock: the outbox's, for a test that lives
+        through hours of a provider's outage in seconds (TestClock)."""
         self.settings = settings
         self.open_all_hours = open_all_hours and settings.bot.enabled
-        self.app = create_app(settings)
+        self.app = create_app(settings, clock)
         self.hub = self.app.state.hub
         port = settings.server.port
         self.base_url = f"http://127.0.0.1:{port}"
