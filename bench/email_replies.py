@@ -84,7 +84,8 @@ def _report(path: Path, parse_mime) -> None:  # noqa: ANN001
             misses.append((case, v, got))
     ok = sum(t[0] for t in by_shape.values())
     lost = sum(1 for _, v, _ in misses if v == "LOST")
-    print(f"  {ok}/{len(cases)} shown as expected; {lost} lost the patient's words; {len(misses) - lost} left history in")
+    left = len(misses) - lost
+    print(f"  {ok}/{len(cases)} shown as expected; {lost} lost the patient's words; {left} left history in")
     print("  by shape: " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(by_shape.items())))
     print("  by language: " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(by_lang.items())))
     for case, v, got in misses:

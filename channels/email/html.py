@@ -2,8 +2,9 @@
 
 The text conversion is our own small pass over the standard library's HTML parser rather than a
 library, because it must also know which parts are quoted history: Gmail's `gmail_quote`, Apple
-Mail's and Thunderbird's `<blockquote type="cite">`, Outlook's `divRplyFwdMsg` (after which
-everything is the previous message), Yahoo's `yahoo_quoted`. It returns the whole text and the
+Mail's and Thunderbird's `<blockquote type="cite">` (a blockquote without it is the writer's own
+indenting, kept), Outlook's `divRplyFwdMsg` (after which everything is the previous message),
+Yahoo's `yahoo_quoted`. It returns the whole text and the
 text without those parts; the caller strips the rest (reply headers, signatures) as plain text.
 """
 
@@ -72,7 +73,9 @@ class _Text(HTMLParser):
         if tag in VOID:
             return
         quoted = (
-            (tag == "blockquote" and (a.get("type", "").lower() == "cite" or "gmail_quote" in classes or not classes))
+            # A blockquote a client made for the old message; a plain one is the writer's own
+            # indenting (Gmail's "Indent more"), and stays.
+            (tag == "blockquote" and (a.get("type", "").lower() == "cite" or "gmail_quote" in classes))
             or bool(classes & QUOTE_CLASSES)
             or bool(classes & SIGNATURE_CLASSES)
         )
