@@ -52,6 +52,7 @@ from hub.i18n_routes import web_catalog
 from hub.language.controllers import check_language
 from hub.media.controllers import media_file
 from hub.media.worker import MediaWorker
+from hub.openapi import document
 from hub.outbox.worker import OutboxWorker
 from hub.patients.controllers import PatientController
 from hub.realtime.fanout import Fanout
@@ -253,4 +254,5 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         request_max_body_size=settings.server.max_body_bytes,
     )
     app.state.hub = hub
+    document(app)
     return app
