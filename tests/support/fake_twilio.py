@@ -32,8 +32,9 @@ class FakeTwilio:
         self.accepted: list[dict] = []  # the messages it took, as its list shows them, oldest first
         self.lookups = 0  # GETs of the list
         self.take_then_fail: list[tuple[int, dict]] = []  # take the next messages, then answer these
-        self.down = False  # 503 to every send while set
+        self.down = False  # 503 to every send and call look-up while set
         self.hang_s = 0.0  # take each message, then wait this long before answering
+        self.calls: dict[str, dict] = {}  # CallSid -> its record ("from", "to", "status"...)
         self._lock = threading.Lock()
         self._count = 0
         fake = self
@@ -61,6 +62,21 @@ class FakeTwilio:
                 return True
 
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                call = urlsplit(self.path).path.removeprefix(f"/2010-04-01/Accounts/{fake.account_sid}/Calls/")
+                if call.endswith(".json") and "/" not in call:  # a call record
+                    expected = "Basic " + base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
+                    if self.headers.get("Authorization") != expected:
+                        self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                        return
+                    if fake.down:
+                        self._reply(503, {"code": 20503, "message": "Service Unavailable"})
+                        return
+                    record = fake.calls.get(call.removesuffix(".json"))
+                    if record is None:
+                        self._reply(404, {"code": 20404, "message": "The requested resource was not found"})
+                    else:
+                        self._reply(200, {"sid": call.removesuffix(".json"), "account_sid": fake.account_sid, **record})
+                    return
                 if not self._authorised():
                     return
                 query = dict(parse_qsl(urlsplit(self.path).query))
