@@ -1,7 +1,8 @@
 """A raw message (RFC 5322 / MIME bytes) into everything the hub needs. Pure: no I/O.
 
-Real mail is messy, so nothing here gives up on a message it can read any part of: an unknown or
-wrong charset falls back to UTF-8, then Windows-1252; broken MIME keeps what the parser recovered;
+Real mail is messy, so nothing here gives up on a message it can read any part of: charsets are
+read as browsers read them, and a wrong one falls back to a reading that makes sense (charsets.py);
+broken MIME keeps what the parser recovered;
 each such repair is noted as a defect code. A message is refused only when it names no sender at
 all (no usable From and no envelope sender) and is not a delivery report.
 """
@@ -20,6 +21,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 import msgspec
 
 from channels.base import InvalidPayload
+from channels.email.charsets import decode
 from channels.email.html import html_to_text, inline_images, sanitise
 from channels.email.ids import MAX_REFERENCES, hash_id, ids_in, token_in
 from channels.email.quotes import strip_quotes
@@ -90,22 +92,13 @@ def clean(text: str) -> str:
 
 
 def _bytes_text(data: bytes, charset: str | None, defects: set[str] | None = None) -> str:
-    charset = (charset or "").strip().strip('"').lower()
-    if charset and charset not in ("unknown-8bit", "x-unknown", "unknown"):
-        try:
-            return data.decode(charset)
-        except LookupError:
-            if defects is not None:
-                defects.add(UNKNOWN_CHARSET)
-        except UnicodeDecodeError:
-            if defects is not None:
-                defects.add(UNDECODABLE)
-            if charset in ("utf-8", "utf8"):
-                return data.decode("utf-8", "replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")  # undefined bytes of cp1252 become U+FFFD
+    text, unknown, replaced = decode(data, charset)
+    if defects is not None:
+        if unknown:
+            defects.add(UNKNOWN_CHARSET)
+        if replaced:
+            defects.add(UNDECODABLE)
+    return text
 
 
 def header_text(value: str | Header | None) -> str:
@@ -118,8 +111,25 @@ def header_text(value: str | Header | None) -> str:
         return clean(str(value))
     out = []
     for data, charset in chunks:
-        out.append(data if isinstance(data, str) else _bytes_text(data, charset))
+        if isinstance(data, str):
+            out.append(data)
+        elif charset == "unknown-8bit":  # raw 8-bit bytes, maybe beside encoded words
+            out.append(_ENCODED_WORD.sub(_encoded_word, _ADJACENT_WORDS.sub("", _bytes_text(data, None))))
+        else:
+            out.append(_bytes_text(data, charset))
     return " ".join(clean("".join(out)).split())
+
+
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[QqBb]\?[^?\s]*\?=")
+_ADJACENT_WORDS = re.compile(r"(?<=\?=)\s+(?==\?[^?\s]+\?[QqBb]\?)")
+
+
+def _encoded_word(m: re.Match[str]) -> str:
+    try:
+        ((data, charset),) = decode_header(m.group(0))
+    except Exception:  # noqa: BLE001 - malformed: shown as it came
+        return m.group(0)
+    return data if isinstance(data, str) else _bytes_text(data, charset)
 
 
 def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
@@ -148,7 +158,7 @@ def _is_attachment(part: Message) -> bool:
         return True
     if part.get_content_maintype() != "text":
         return True
-    return part.get_content_type() not in ("text/plain", "text/html") or bool(part.get_filename())
+    return part.get_content_type() not in ("text/plain", "text/html")
 
 
 def _filename(part: Message) -> str | None:
@@ -167,6 +177,7 @@ class _Body:
         self.plain: list[str] = []
         self.html: list[str] = []
         self.parts: list[Part] = []
+        self.forwarded: list[Message] = []  # messages carried whole (message/rfc822)
         self.defects: set[str] = set()
 
     def text_of(self, part: Message) -> str:
@@ -183,6 +194,8 @@ class _Body:
         if kind == "message/rfc822":  # a message forwarded as an attachment: kept whole
             inner = part.get_payload()
             data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                self.forwarded.append(inner[0])
         else:
             payload = part.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""
@@ -210,10 +223,14 @@ class _Body:
             return
         if _is_attachment(part):
             self.attach(part)
-        elif kind == "text/html":
+            return
+        # Text shown inline is read, named or not (a named one also stays a file to download).
+        if kind == "text/html":
             self.html.append(self.text_of(part))
         else:
             self.plain.append(self.text_of(part))
+        if _filename(part):
+            self.attach(part)
 
     def _alternative(self, children: list[Message]) -> None:
         """Each alternative says the same thing: the first plain version and the last (richest)
@@ -234,6 +251,29 @@ class _Body:
                     self.parts.append(p)
 
 
+def _show_forward(msg: Message, body: _Body) -> bool:
+    """A message forwarded whole is shown as text, under its own From, Date and Subject: when it is
+    the message itself (message/rfc822 at the top level), or the only thing a message carries.
+    At the top level its attachments are the message's (its .eml is the original itself)."""
+    top = msg.get_content_type() == "message/rfc822"
+    if not body.forwarded or not (top or not (body.plain or body.html)):
+        return False
+    inner = body.forwarded[0]
+    sub = _Body()
+    sub.walk(inner)
+    body.defects |= sub.defects
+    if sub.plain:
+        text = "\n\n".join(t.strip("\n") for t in sub.plain)
+    else:
+        text = html_to_text("\n".join(sub.html))[0]
+    head = [f"{name}: {value}" for name in ("From", "Date", "Subject", "To") if (value := header_text(inner.get(name)))]
+    body.plain = ["\n".join(["---------- Forwarded message ----------", *head]) + "\n\n" + text]
+    body.html = sub.html
+    if top:
+        body.parts = sub.parts
+    return True
+
+
 def parse_mime(raw: bytes, envelope_from: str | None = None, envelope_to: Sequence[str] = ()) -> ParsedEmail:
     """`envelope_from` is the SMTP MAIL FROM ("" for the null sender <>), `envelope_to` the RCPT
     TOs, when the message came by SMTP (or a provider passed them on)."""
@@ -244,6 +284,7 @@ def parse_mime(raw: bytes, envelope_from: str | None = None, envelope_to: Sequen
     if any(p.defects for p in msg.walk()):
         body.defects.add(BROKEN_MIME)
     body.walk(msg)
+    forward = _show_forward(msg, body)
     defects = body.defects
 
     subject = header_text(msg.get("Subject"))[:MAX_SUBJECT]
@@ -279,7 +320,7 @@ def parse_mime(raw: bytes, envelope_from: str | None = None, envelope_to: Sequen
         full_text, own = clean(full_text), clean(own)
     else:
         full_text = own = ""
-    text, stripped = strip_quotes(own, subject)
+    text, stripped = (full_text.strip(), False) if forward else strip_quotes(own, subject)
     if not text.strip() and full_text.strip():
         text, stripped = full_text.strip(), False
     if len(text) > MAX_TEXT:
