@@ -6,7 +6,8 @@ size limit: 552 (announced in EHLO as SIZE, checked again on DATA). A message wi
 all: 550 5.1.7; one the hub cannot take for another reason: 550 5.6.0 with the reason; a failure
 to store it: 451 (the sending server tries again later, and the Message-ID makes it land once).
 A repeated Message-ID is answered 250 again and stored once. With a certificate configured it
-offers STARTTLS, and may require it (530 until the sender starts TLS).
+offers STARTTLS, and may require it (530 until the sender starts TLS). Lines longer than the 998
+octets RFC 5321 allows are taken as they come (the size limit bounds them).
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ STOP_GRACE_S = 10.0  # a message being stored when the hub stops gets this long 
 def _line(text: str) -> str:
     """An SMTP reply's text: one line of printable ASCII."""
     return " ".join(text.encode("ascii", "replace").decode().split())[:400]
+
+
+class _SMTP(SMTP):
+    """aiosmtpd answers a line over RFC 5321's 998 octets `500 Line too long` and drops the message
+    (its `line_length_limit`, also the limit of its stream reader). A relay folds such lines; a
+    direct sender may not, and the patient's message would be refused for good. So a line may be
+    as long as the whole message may be: the size limit alone bounds what a sender can make us
+    hold (a longer line is over it, and refused). Command lines keep their own limit (512)."""
+
+    def __init__(self, handler: _Handler, *, line_limit: int, **kwargs: Any) -> None:
+        self.line_length_limit = line_limit  # read by SMTP.__init__ for its reader
+        super().__init__(handler, **kwargs)
 
 
 class _Handler:
@@ -90,8 +103,9 @@ class SmtpListener:
         hostname = next(iter(sorted(self.domains)), "localhost")
 
         def session() -> SMTP:
-            smtp = SMTP(
+            smtp = _SMTP(
                 handler,
+                line_limit=(self._max_bytes or 25 * 1024 * 1024) + 2,  # 0: no size limit
                 data_size_limit=self._max_bytes,
                 enable_SMTPUTF8=True,
                 hostname=hostname,
