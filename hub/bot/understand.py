@@ -17,7 +17,8 @@ How a phrase matches a message (the data files' headers say the same for their r
    c/s/z before e/i (cita, sita), qu/k/c (quiero, kiero), b/v, ph/f, doubled letters (recetta,
    apointment).
 3. Close words. A word also matches when it is the phrase's word plus an ending (bills, citas,
-   cancelled, breathing, respira for respirar), or within a small edit distance (letters swapped,
+   cancelled, breathing, respira for respirar; a Spanish past tense in -ió for its stem: adormeció
+   for adormecida, torció for torcida), or within a small edit distance (letters swapped,
    missing, extra or wrong: 1 in words of 5 to 8 letters, 2 in longer ones; factrua, apointmnet),
    never in the first letter, and no typo at all in words of 4 letters or fewer ("pain" is not
    "paint"; "painting" is never "pain": whole words only).
@@ -284,7 +285,8 @@ class _Vocabulary:
 
     def near(self, written: str, known: bool = False) -> dict[str, int]:
         """The words `written` may stand for, with how far it is from each: 0 the same; 1 an ending
-        away (bills: bill, citas: cita, cancelled: cancel) or the same stem (respira: respirar); else
+        away (bills: bill, citas: cita, cancelled: cancel) or the same stem (respira: respirar;
+        adormeció: adormecida, the -ió past tense of -er/-ir verbs, which _stem leaves with its i); else
         the typos (1 in words of 5 to 8 letters, 2 in longer ones; never the first letter). A
         `known` word (one the bot knows as written) may only be a word with an ending, never a typo
         (cancer: cancel) nor another form of its stem (cuento: cuenta)."""
@@ -306,6 +308,9 @@ class _Vocabulary:
             return found
         for word in self.by_stem.get(_stem(written), ()):
             found.setdefault(word, 1)
+        if written.endswith("io") and len(written) >= 6:  # adormeció, torció: the stem of adormecida, torcida
+            for word in self.by_stem.get(written[:-2], ()):
+                found.setdefault(word, 1)
         for length in range(len(written) - 2, len(written) + 3):
             for word, limit in self.by_shape.get((written[0], length), ()):
                 if word not in found and abs(length - len(written)) <= limit:
@@ -514,6 +519,7 @@ def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
     for p in SEED_RED_FLAGS:
         (en if p.language == "en" else es if p.language == "es" else set()).update(keys([p.phrase]))
     neutral = {spelling_key(fold(w)) for w in _NEUTRAL} | (en & es)
+    neutral |= {k for k in en | es if k.isdigit()}  # "2 month old" (a red flag): numbers say nothing of the language
     return frozenset(en - neutral), frozenset(es - neutral)
 
 
