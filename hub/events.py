@@ -34,8 +34,11 @@ class EventKind(StrEnum):
     # data.playable_url (a copy every browser plays, or null when the original is one).
     VOICE_NOTE = "voice_note"
     # TRANSCRIPT, the final outcome, once per note: data.state "done" with `text` the transcript, read
-    # like the patient's own text (search, the bot's red-flag check), data.language, data.confidence
-    # (0..1 or null), data.low_confidence and data.engine; or data.state "failed" with text null and
+    # like the patient's own text (search, the bot's red-flag check), data.language (what the voice was
+    # in, as detected), data.confidence (0..1 or null), data.low_confidence, data.engine and, when the
+    # engine gives them, data.language_probability and data.segments ([{start, end, text, confidence}]);
+    # the bot hands a low-confidence, empty or unserved-language transcript to a person (reason
+    # "voice_unclear") after its red-flag check; or data.state "failed" with text null and
     # data.reason (English), data.reason_code. author_type is system, channel the message's. A message
     # whose audio attachment has `voice` set gets exactly one per note: a reader (the bot) may wait for
     # it rather than take the message for one without words.

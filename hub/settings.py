@@ -189,11 +189,13 @@ class VoiceSettings:
 
     max_bytes: int = 8 * 1024 * 1024  # a larger recording is refused (uploads) or not transcribed
     max_seconds: int = 300  # a longer one stays playable, but is not transcribed
-    # pocketsphinx (offline, English), command (PUENTE_VOICE_COMMAND, a program on this machine),
-    # or package.module:factory; see hub/voice/engines.py. Audio never leaves the machine by default.
-    engine: str = "pocketsphinx"
+    # faster-whisper (offline, English and Spanish, the model wheels pyproject.toml pins), pocketsphinx
+    # (offline, English only, small), command (PUENTE_VOICE_COMMAND, a program on this machine), or
+    # package.module:factory; see hub/voice/engines.py. Audio never leaves the machine by default.
+    engine: str = "faster-whisper"
     command: str = ""
-    workers: int = 1  # child processes transcribing at once (each takes one CPU core while busy)
+    workers: int = 1  # child processes transcribing at once (each takes `threads` CPU cores while busy)
+    threads: int = 1  # CPU threads each child's engine uses
     max_attempts: int = 3  # a crashed or timed-out child is retried this many times in all
     retry_base_s: float = 5.0  # 5 s, 20 s, 80 s, ... between attempts
     uploads_per_hour: int = 30  # web-chat recordings per visitor
@@ -353,9 +355,10 @@ def load_settings() -> Settings:
         voice=VoiceSettings(
             max_bytes=_env_int("VOICE_MAX_BYTES", 8 * 1024 * 1024),
             max_seconds=_env_int("VOICE_MAX_SECONDS", 300),
-            engine=_env("VOICE_ENGINE", "pocketsphinx"),
+            engine=_env("VOICE_ENGINE", "faster-whisper"),
             command=_env("VOICE_COMMAND", ""),
             workers=_env_int("VOICE_WORKERS", 1),
+            threads=_env_int("VOICE_THREADS", 1),
             max_attempts=_env_int("VOICE_MAX_ATTEMPTS", 3),
             retry_base_s=float(_env("VOICE_RETRY_BASE", "5")),
             uploads_per_hour=_env_int("VOICE_UPLOADS_PER_HOUR", 30),

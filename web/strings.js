@@ -380,6 +380,7 @@ const MESSAGES = {
   "reason.asked_for_a_person": _("The patient asked for a person."),
   "reason.not_understood": _("The assistant did not understand twice."),
   "reason.attachment": _("The patient sent a file or a photo."),
+  "reason.voice_unclear": _("The voice note could not be understood reliably."),
   "reason.cannot_verify": _("There is nothing on file to verify the patient with."),
   "reason.verification_failed": _("The patient's identity could not be verified."),
   "reason.verified": _("The patient's identity is verified."),

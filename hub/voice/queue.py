@@ -146,6 +146,8 @@ class Heard(msgspec.Struct, frozen=True):
     confidence: float | None
     low_confidence: bool
     engine: str
+    segments: list[dict[str, Any]] = []  # {start, end, text, confidence} as the engine heard them
+    language_probability: float | None = None
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -186,7 +188,7 @@ def settle(tx: Tx, items: list[Outcome]) -> list[None]:
             row.confidence, row.low_confidence, row.engine = h.confidence, h.low_confidence, h.engine[:60]
             row.error_code = row.error = None
             row.error_params = {}
-            _finish(tx, row)
+            _finish(tx, row, {"segments": h.segments, "language_probability": h.language_probability})
             continue
         row.error_code, row.error, row.error_params = outcome.code, outcome.error, dict(outcome.params)
         if outcome.transient and outcome.due.attempt < outcome.max_attempts:
@@ -236,8 +238,9 @@ def _ours(tx: Tx, due: Due) -> VoiceNote | None:
     return row
 
 
-def _finish(tx: Tx, row: VoiceNote) -> None:
-    """A final state: shown on the message's attachment, recorded as a transcript event."""
+def _finish(tx: Tx, row: VoiceNote, heard: dict[str, Any] | None = None) -> None:
+    """A final state: shown on the message's attachment, recorded as a transcript event (with what
+    the engine says of its segments and of the language, when it says)."""
     row.settled_at = utcnow()
     url = playable_url(row.media_id) if row.playable_sha256 else None
     if row.state == "done":
@@ -254,6 +257,7 @@ def _finish(tx: Tx, row: VoiceNote) -> None:
             "confidence": row.confidence,
             "low_confidence": row.low_confidence,
             "engine": row.engine,
+            **{k: v for k, v in (heard or {}).items() if v not in (None, [])},
         }
     else:
         shown = {"state": "failed", "error_code": row.error_code, "error": row.error}

@@ -55,7 +55,9 @@ class VoiceWorker(JobWorker[Due]):
         self._settings = settings
         self._voice = settings.voice
         self.store = store
-        self.pool = EnginePool(self._voice.workers, self._voice.engine, self._voice.command, str(store.root))
+        self.pool = EnginePool(
+            self._voice.workers, self._voice.engine, self._voice.command, str(store.root), self._voice.threads
+        )
         self.uploads = Window(self._voice.uploads_per_hour, 3600)  # web-chat recordings, per visitor
         self._last_keep = self._last_sweep = 0.0
 
@@ -138,18 +140,31 @@ class VoiceWorker(JobWorker[Due]):
         got = await self._child(
             "transcribe",
             {"path": str(path), "max_s": float(voice.max_seconds), "language_hint": due.language_hint},
-            timeout_s=60 + 4 * duration,  # about 0.5 s of CPU per second of audio here: ample
+            timeout_s=60 + 4 * duration,  # at most about 1 s of CPU per second of audio here: ample
         )
         cpu = got["decode_cpu_s"] + got["recognise_cpu_s"]
         log.info(
-            "voice note %d transcribed by %s: %.1f s of audio, %.2f s CPU (%.2f per second of audio)",
+            "voice note %d transcribed by %s: %.1f s of audio, %.2f s CPU (%.2f per second of audio), "
+            "language %s, confidence %s%s; the child's peak memory %s MB",
             due.note_id,
             got["engine"],
             got["seconds"],
             cpu,
             cpu / max(got["seconds"], 0.001),
+            got["language"],
+            got["confidence"],
+            " (low)" if got["low_confidence"] else "",
+            got.get("peak_rss_mb"),
         )
-        heard = Heard(got["text"], got["language"], got["confidence"], got["low_confidence"], got["engine"])
+        heard = Heard(
+            got["text"],
+            got["language"],
+            got["confidence"],
+            got["low_confidence"],
+            got["engine"],
+            segments=got.get("segments") or [],
+            language_probability=got.get("language_probability"),
+        )
         return Outcome(due, heard=heard)
 
     async def _child(self, op: str, args: dict[str, Any], timeout_s: float) -> dict[str, Any]:
