@@ -163,6 +163,7 @@ class _Word(NamedTuple):
     key: str  # spelling-by-ear key
     start: int
     end: int
+    alias: bool = False  # another reading of the word before it, in the same place ("20" as "many")
 
 
 def fold(text: str) -> str:
@@ -194,9 +195,14 @@ def spelling_key(word: str) -> str:
     return word
 
 
+# Words whose apostrophe carries their meaning: "OD'd" is not "odd".
+_APOSTROPHE_WORDS = {"od'd": "overdosed", "od'ed": "overdosed", "od'ing": "overdosing"}
+
+
 @lru_cache(maxsize=65536)
 def _fold_word(word: str) -> str:
-    return fold(word).translate(_APOSTROPHES)
+    folded = fold(word)
+    return _APOSTROPHE_WORDS.get(re.sub(r"['’ʼ`´]", "'", folded)) or folded.translate(_APOSTROPHES)
 
 
 def _raw_words(text: str) -> list[tuple[str, int, int]]:
@@ -362,11 +368,13 @@ class _Matcher:
         return found
 
     def find(self, words: list[_Word]) -> list[_Found]:
-        content = _content(words)
+        content: list[_Word] = []  # one per position: an alias shares the place of its word
         at: dict[str, list[tuple[int, int]]] = {}
-        for position, word in enumerate(content):
+        for word in _content(words):
+            if not word.alias or not content:
+                content.append(word)
             for key, cost in self.near(word.key):
-                at.setdefault(key, []).append((position, cost))
+                at.setdefault(key, []).append((len(content) - 1, cost))
         candidates = {i for key in at for i in self.using[key]}
         out = []
         for index in sorted(candidates):
@@ -672,6 +680,20 @@ def _cached_list(phrases: tuple[RedFlagPhrase, ...]) -> RedFlagList:
     return RedFlagList(phrases)
 
 
+_MANY = tuple(_Word(w, spelling_key(w), 0, 0) for w in ("many", "muchas"))
+
+
+def _counted(words: list[_Word]) -> list[_Word]:
+    """A count of 5 to 999 also reads as "many" / "muchas": "took 20 ibuprofen" and "se tomó como 30
+    pastillas" are "took many pills" and "tomó muchas pastillas" (a year, 1000 and up, is no count)."""
+    out = []
+    for w in words:
+        out.append(w)
+        if w.text.isdigit() and 5 <= int(w.text) < 1000:
+            out += [m._replace(start=w.start, end=w.end, alias=True) for m in _MANY]
+    return out
+
+
 def red_flags(text: str, phrases: Iterable[Any]) -> list[RedFlagMatch]:
     """The red-flag phrases found in the text, in any of their languages, in the order they appear
     (the first is the one the text starts with). Negation is not understood, on purpose: "no chest
@@ -686,7 +708,7 @@ def red_flags(text: str, phrases: Iterable[Any]) -> list[RedFlagMatch]:
         flags = _cached_list(tuple(as_red_flag_list(phrases)))
     if not flags:
         return []
-    found = flags.matcher().find(_words(text, SHORTHAND))
+    found = flags.matcher().find(_counted(_words(text, SHORTHAND)))
 
     def outdone(f: _Found, g: _Found) -> bool:  # g says the same as f, and more or better
         if g is f or flags[g.index].category != flags[f.index].category or not g.positions >= f.positions:
