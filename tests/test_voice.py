@@ -600,7 +600,7 @@ def test_a_voice_note_that_cannot_be_understood_goes_to_a_person(bot_voice_hub, 
     if sound == "german":
         wav = spoken(GERMAN, GERMAN_VOICE)
     elif sound == "reversed":
-        wav = _reversed(LONG_SENTENCE)
+        wav = _reversed(SENTENCE)
     else:
         wav = spoken(SPANISH, SPANISH_VOICE)
         wav = wav[:44] + bytes(len(wav) - 44)

@@ -6,11 +6,12 @@ For each note: the first 30-second window is encoded once and serves both the la
 and the first window's decoding (Whisper encodes whole windows, short notes included: that is most
 of a short note's cost). The language is the clinic's most likely one (English or Spanish; the
 patient's language on record decides a close call), unless the voice is clearly in another, which
-is then reported as such. Each segment carries its confidence: the geometric mean of its tokens'
-probabilities (exp of the average log-probability). A transcript is low confidence when it is
-empty, when the voice is in a language the clinic does not serve, when the language itself was
-unclear, when the decoding went round in a loop ("no, no, no, ..." heard in noise), or when its
-words are doubtful as a whole or in any one part.
+is then reported as such. Each segment carries its confidence: the geometric mean of its words'
+probabilities (Whisper's own; word timings cost about 8% more CPU). A transcript is low confidence
+when it is empty, when the voice is in a language the clinic does not serve, when the language
+itself was unclear, when the decoding went round in a loop ("no, no, no, ..." heard in noise), or
+when its words are doubtful as a whole or in any one part. The thresholds were set on the bench's
+synthetic speech (bench/voice.py): notes with most words wrong fall below them.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from hub.voice.model import FILES, NAME, ModelFile, ModelProblem, checked_model
 
 SERVED = ("en", "es")  # what the clinic answers in (hub.i18n.SUPPORTED), the languages detected
 FOREIGN = 0.5  # another language this likely is reported as that language (and low confidence)
-LOW = 0.5  # below this confidence (tokens' geometric mean probability) the transcript is doubtful
-LOW_SEGMENT = 0.35  # ...and so is a transcript with any one segment below this
+LOW = 0.55  # below this confidence (its words' geometric mean probability) the transcript is doubtful
+LOW_SEGMENT = 0.4  # ...and so is a transcript with any one segment below this
 LOW_LANGUAGE = 0.3  # the chosen language's own probability below this: unclear speech
 LOOPING = 2.4  # a segment whose text compresses this well repeats itself: a decoding loop, not speech
 HINT = 0.5  # the patient's language on record wins when at least this share of the best's odds
@@ -76,7 +77,7 @@ class FasterWhisperEngine:
             repetition_penalty=1,
             no_repeat_ngram_size=0,
             log_prob_threshold=-1.0,
-            no_speech_threshold=0.6,
+            no_speech_threshold=None,  # a voice was heard (silence is cut before): keep its words, doubts and all
             compression_ratio_threshold=2.4,
             condition_on_previous_text=False,  # a doubtful window does not lead the next one astray
             prompt_reset_on_temperature=0.5,
@@ -87,7 +88,7 @@ class FasterWhisperEngine:
             suppress_tokens=get_suppressed_tokens(tokenizer, (-1,)),
             without_timestamps=False,
             max_initial_timestamp=1.0,
-            word_timestamps=False,
+            word_timestamps=True,  # each word's probability, for each segment's own confidence
             prepend_punctuations="\"'“¿([{-",
             append_punctuations="\"'.。,，!！?？:：”)]}、",
             multilingual=False,
@@ -102,13 +103,17 @@ class FasterWhisperEngine:
             if not text:
                 continue
             looping = looping or s.compression_ratio > LOOPING
-            confidence = math.exp(min(0.0, s.avg_logprob))
-            segments.append(Segment(round(offset + s.start, 2), round(offset + s.end, 2), text, round(confidence, 3)))
+            if s.words:  # the geometric mean of its words' probabilities
+                confidence = math.exp(sum(math.log(max(w.probability, 1e-6)) for w in s.words) / len(s.words))
+            else:
+                confidence = math.exp(min(0.0, s.avg_logprob))
+            start_s, end_s = round(offset + float(s.start), 2), round(offset + float(s.end), 2)
+            segments.append(Segment(start_s, end_s, text, round(float(confidence), 3)))
             weights.append(max(1, len(s.tokens)))
         text = " ".join(s.text for s in segments)
         weighted = sum(s.confidence * w for s, w in zip(segments, weights, strict=True))
         confidence = weighted / sum(weights) if weights else 0.0
-        language_probability = odds.get(language, 0.0)
+        language_probability = float(odds.get(language, 0.0))
         low = (
             not text
             or foreign
@@ -120,8 +125,8 @@ class FasterWhisperEngine:
         return Transcript(
             text,
             language,
-            round(confidence, 3),
-            low,
+            round(float(confidence), 3),
+            bool(low),
             self.name,
             segments=tuple(segments),
             language_probability=round(language_probability, 3),
