@@ -14,8 +14,45 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
-from hub.bounds import explain, text
-from hub.events import Attachment
+# --- bounds on what providers send: text with no NUL (PostgreSQL refuses it) -----------------------
+
+NO_NUL = r"^[^\x00]*$"
+MAX_SEQ = 2**63 - 1  # BIGINT sequence numbers
+Seq = Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
+
+
+def text(max_length: int, min_length: int = 0) -> object:
+    """A string of bounded length without NUL characters."""
+    return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length, pattern=NO_NUL)]
+
+
+def explain(message: str) -> str:
+    """msgspec names the NUL rule by its regex; say it in words."""
+    return message.replace(f"Expected `str` matching regex {NO_NUL!r}", "NUL characters are not allowed")
+
+
+# Content types as providers write them, and as the hub knows them.
+CONTENT_TYPE_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "audio/opus": "audio/ogg",
+    "application/ogg": "audio/ogg",
+    "audio/mp3": "audio/mpeg",
+    "audio/mpeg3": "audio/mpeg",
+    "audio/x-mpeg": "audio/mpeg",
+    "audio/x-m4a": "audio/mp4",
+    "audio/m4a": "audio/mp4",
+    "audio/x-aac": "audio/aac",
+    "audio/x-wav": "audio/wav",
+    "audio/wave": "audio/wav",
+    "audio/vnd.wave": "audio/wav",
+}
+
+
+def canonical(content_type: str | None) -> str:
+    """'Image/JPG; charset=x' -> 'image/jpeg' (parameters dropped, aliases resolved)."""
+    base = (content_type or "").split(";", 1)[0].strip().lower()
+    return CONTENT_TYPE_ALIASES.get(base, base)
 
 
 class Channel(StrEnum):
@@ -34,6 +71,33 @@ class Sender(msgspec.Struct, forbid_unknown_fields=True):
     kind: str
     address: text(320, 1)  # type: ignore[valid-type]
     name: text(200) | None = None  # type: ignore[valid-type]
+
+
+class VoiceNoteInfo(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Set by the hub on a voice note's audio attachment, as its VOICE_NOTE and TRANSCRIPT events say."""
+
+    state: Literal["pending", "transcribing", "done", "failed"]
+    duration_s: float | None = None
+    playable_url: str | None = None
+    text: str | None = None
+    language: str | None = None
+    confidence: float | None = None
+    low_confidence: bool = False
+    error_code: str | None = None
+    error: str | None = None
+
+
+class Attachment(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    content_type: text(200, 1)  # type: ignore[valid-type]
+    url: text(2000) | None = None  # type: ignore[valid-type]
+    name: text(300) | None = None  # type: ignore[valid-type]
+    size: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
+    # Set by the hub for media it fetches and keeps itself (an MMS photo): `url` is then
+    # /api/media/{media_id}. Ignored when an integration sends them.
+    media_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
+    state: Literal["pending", "stored", "failed"] | None = None
+    error: text(300) | None = None  # type: ignore[valid-type]
+    voice: VoiceNoteInfo | None = None  # set by the hub on audio it keeps (hub/voice/)
 
 
 class InboundMessage(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,6 +124,19 @@ class SendOutcome(msgspec.Struct, frozen=True):
     status: str | None = None
     error_code: str | None = None
     error: str | None = None
+
+
+DeliveryState = Literal["queued", "sending", "sent", "undelivered", "failed", "delivered", "read"]
+
+
+class DeliveryReport(msgspec.Struct, forbid_unknown_fields=True):
+    """A provider's word on one outbound message, found by our seq or the provider's id."""
+
+    status: DeliveryState
+    message_seq: Seq | None = None
+    provider_message_id: text(200, 1) | None = None  # type: ignore[valid-type]
+    error_code: text(40) | None = None  # type: ignore[valid-type]
+    error: text(500) | None = None  # type: ignore[valid-type]
 
 
 class InvalidPayload(ValueError):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 
-from hub.bounds import text
+from channels.base import Attachment  # the types channels and the hub share
 
 
 class EventKind(StrEnum):
@@ -71,33 +71,6 @@ class ConversationStatus(StrEnum):
     OPEN = "open"
     PENDING = "pending"
     RESOLVED = "resolved"
-
-
-class VoiceNoteInfo(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """Set by the hub on a voice note's audio attachment, as its VOICE_NOTE and TRANSCRIPT events say."""
-
-    state: Literal["pending", "transcribing", "done", "failed"]
-    duration_s: float | None = None
-    playable_url: str | None = None
-    text: str | None = None
-    language: str | None = None
-    confidence: float | None = None
-    low_confidence: bool = False
-    error_code: str | None = None
-    error: str | None = None
-
-
-class Attachment(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    content_type: text(200, 1)  # type: ignore[valid-type]
-    url: text(2000) | None = None  # type: ignore[valid-type]
-    name: text(300) | None = None  # type: ignore[valid-type]
-    size: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
-    # Set by the hub for media it fetches and keeps itself (an MMS photo): `url` is then
-    # /api/media/{media_id}. Ignored when an integration sends them.
-    media_id: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
-    state: Literal["pending", "stored", "failed"] | None = None
-    error: text(300) | None = None  # type: ignore[valid-type]
-    voice: VoiceNoteInfo | None = None  # set by the hub on audio it keeps (hub/voice/)
 
 
 class TimelineEventOut(msgspec.Struct, forbid_unknown_fields=True):

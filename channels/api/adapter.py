@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from channels.base import (
+    Attachment,
     Channel,
     ChannelAdapter,
     InboundMessage,
@@ -17,7 +18,6 @@ from channels.base import (
     Text,
     decode_json,
 )
-from hub.events import Attachment
 
 
 class ApiMessage(msgspec.Struct, forbid_unknown_fields=True):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from channels.base import Channel, ChannelAdapter, InboundMessage, InvalidPayload, Sender
+from channels.base import Attachment, Channel, ChannelAdapter, InboundMessage, InvalidPayload, Sender, canonical
 from channels.email.forms import (
     FORM,
     MULTIPART,
@@ -24,8 +24,6 @@ from channels.email.forms import (
     sendgrid_mail,
 )
 from channels.email.mime import ParsedEmail, parse_mime
-from hub.events import Attachment
-from hub.media.sniff import canonical
 
 RFC822 = "message/rfc822"
 MAX_ADDRESS = 320

@@ -15,9 +15,16 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from channels.base import Channel, ChannelAdapter, InboundMessage, InvalidPayload, Sender, SendOutcome
-from hub.events import Attachment
-from hub.timeline.delivery import DeliveryReport
+from channels.base import (
+    Attachment,
+    Channel,
+    ChannelAdapter,
+    DeliveryReport,
+    InboundMessage,
+    InvalidPayload,
+    Sender,
+    SendOutcome,
+)
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

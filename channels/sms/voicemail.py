@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import re
 
-from channels.base import Channel, InboundMessage, InvalidPayload, Sender
+from channels.base import Attachment, Channel, InboundMessage, InvalidPayload, Sender
 from channels.sms.adapter import _required, parse_form
-from hub.events import Attachment
 
 # RecordingStatus values that mean there is nothing to keep (no audio was captured)
 NOTHING_RECORDED = {"absent", "failed", "deleted"}

@@ -7,6 +7,7 @@ the type its bytes sniff as are all allowed and name the same kind of file. Acti
 
 from __future__ import annotations
 
+from channels.base import CONTENT_TYPE_ALIASES, canonical  # noqa: F401 - the hub names them here too
 from hub.media.reasons import Failure
 
 # type -> the family its bytes must sniff as
@@ -29,21 +30,6 @@ ALLOWED: dict[str, str] = {
     "video/3gpp": "3gpp",
     "video/webm": "webm",
     "application/pdf": "pdf",
-}
-ALIASES = {
-    "image/jpg": "image/jpeg",
-    "image/pjpeg": "image/jpeg",
-    "audio/opus": "audio/ogg",
-    "application/ogg": "audio/ogg",
-    "audio/mp3": "audio/mpeg",
-    "audio/mpeg3": "audio/mpeg",
-    "audio/x-mpeg": "audio/mpeg",
-    "audio/x-m4a": "audio/mp4",
-    "audio/m4a": "audio/mp4",
-    "audio/x-aac": "audio/aac",
-    "audio/x-wav": "audio/wav",
-    "audio/wave": "audio/wav",
-    "audio/vnd.wave": "audio/wav",
 }
 # Shown inline by browsers (an <img>, an <audio>, a <video>); anything else is a download.
 INLINE = {t for t in ALLOWED if t.split("/")[0] in ("image", "audio", "video")} - {"image/heic", "image/heif"}
@@ -70,12 +56,6 @@ EXTENSIONS = {
 SNIFF_BYTES = 64  # enough of the head to tell every allowed family apart
 
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-
-
-def canonical(content_type: str | None) -> str:
-    """'Image/JPG; charset=x' -> 'image/jpeg' (parameters dropped, aliases resolved)."""
-    base = (content_type or "").split(";", 1)[0].strip().lower()
-    return ALIASES.get(base, base)
 
 
 def sniff(head: bytes) -> str | None:

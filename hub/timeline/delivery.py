@@ -8,29 +8,16 @@ kept as the latest, for display.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 from sqlalchemy import select
 
-from hub.bounds import Seq, text
+from channels.base import DeliveryReport, DeliveryState  # noqa: F401 - the report channels parse
 from hub.db.models import Conversation, TimelineEvent
 from hub.db.writer import Tx
 from hub.events import AuthorType, EventKind
 from hub.timeline.append import append_event
 
-DeliveryState = Literal["queued", "sending", "sent", "undelivered", "failed", "delivered", "read"]
 RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "undelivered": 3, "failed": 3, "delivered": 4, "read": 5}
-
-
-class DeliveryReport(msgspec.Struct, forbid_unknown_fields=True):
-    """A provider's word on one outbound message, found by our seq or the provider's id."""
-
-    status: DeliveryState
-    message_seq: Seq | None = None
-    provider_message_id: text(200, 1) | None = None  # type: ignore[valid-type]
-    error_code: text(40) | None = None  # type: ignore[valid-type]
-    error: text(500) | None = None  # type: ignore[valid-type]
 
 
 class DeliveryResult(msgspec.Struct):

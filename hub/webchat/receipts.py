@@ -89,7 +89,7 @@ def record_visitor_receipts(tx: Tx, items: list[VisitorReceipt]) -> list[int]:
 
 
 def _chat_of(point_id: int | None) -> list[ColumnElement[bool]]:
-    """In SQL, the rule of channels.webchat.adapter.visitor_frame: an anonymous visitor's chat is
+    """In SQL, the rule of hub.webchat.frames.visitor_frame: an anonymous visitor's chat is
     what they wrote from their contact point and the replies addressed to it. None: a portal user,
     all of it."""
     if point_id is None:

@@ -19,7 +19,6 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from sqlalchemy import select
 
-from channels.webchat.adapter import visitor_frame
 from hub.bounds import MAX_SEQ
 from hub.db.models import ContactPoint, Conversation
 from hub.deps import Hub, HubDep
@@ -33,6 +32,7 @@ from hub.events import (
 )
 from hub.realtime.fanout import VisitorQueue
 from hub.webchat.cors import origin_allowed
+from hub.webchat.frames import visitor_frame
 from hub.webchat.receipts import VisitorReceipt, read_upto, record_visitor_receipts, visitor_events
 from hub.webchat.tokens import BadToken, verify
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels.webchat.adapter import visitor_frame
 from hub.events import AuthorType, EventKind, TimelineEventOut, VisitorMessageFrame
+from hub.webchat.frames import visitor_frame
 from hub.webchat.tokens import BadToken, issue, portal_identity_ok, portal_signature, verify
 
 AT = datetime(2026, 11, 23, 15, 4, 5, tzinfo=UTC)
