@@ -34,6 +34,7 @@ from hub.bot.understand import (
     SEED_RED_FLAGS,
     RedFlagList,
     RedFlagPhrase,
+    phrase_size,
     phrase_words,
 )
 from hub.bounds import IdPath, text
@@ -170,7 +171,7 @@ def check_new(language: str, phrase: str, category: str) -> None:
             _("“{phrase}” has no word to look for: little words such as “the”, “my” or “de” are left out."),
             phrase=phrase,
         )
-    if len(words) > MAX_PHRASE_WORDS:
+    if phrase_size(phrase) > MAX_PHRASE_WORDS:
         raise Refused(
             400,
             _("A phrase is at most {max} words: short phrases catch more ways of saying the same thing."),

@@ -320,6 +320,8 @@ class _Vocabulary:
         for length in range(len(written) - 2, len(written) + 3):
             for word, limit in self.by_shape.get((written[0], length), ()):
                 if word not in found and abs(length - len(written)) <= limit:
+                    if length == len(written):  # two letters wrong in a word of the same length: another word
+                        limit = 1  # (anticoagulante is not anticongelante); a letter missing or extra is a typo
                     distance = _distance(written, word, limit)
                     if distance <= limit:
                         found[word] = distance
@@ -338,21 +340,30 @@ class _Found(NamedTuple):
 
 
 class _Matcher:
-    """Phrases compiled for matching: each one's words (keys), indexed by word."""
+    """Phrases compiled for matching: each one's slots (a slot is a word, or the words any one of
+    which will do: "(took|swallowed)", "{med}"), indexed by word."""
 
     def __init__(
-        self, phrases: Sequence[str], shorthand: dict[str, tuple[str, ...]], known: frozenset[str] | None
+        self,
+        phrases: Sequence[str],
+        shorthand: dict[str, tuple[str, ...]],
+        known: frozenset[str] | None,
+        classes: dict[str, tuple[str, ...]] | None = None,
+        diminutives: bool = False,
     ) -> None:
         self.shorthand = shorthand
-        self.known = known  # intents: words taken as written; None (red flags): no such rule
-        self.words: list[tuple[str, ...]] = []
-        self.using: dict[str, list[int]] = {}
+        self.known = known  # words taken as written (never a typo of another word); None: no such rule
+        self.slots: list[tuple[tuple[str, ...], ...]] = []  # per variant
+        self.owner: list[int] = []  # per variant: the phrase it says
+        self.using: dict[str, list[int]] = {}  # key -> the variants that use it
         for index, phrase in enumerate(phrases):
-            keys = tuple(dict.fromkeys(w.key for w in _content(_words(phrase, shorthand))))
-            self.words.append(keys)
-            for key in keys:
-                self.using.setdefault(key, []).append(index)
+            for slots in phrase_variants(phrase, shorthand, classes):
+                for key in {k for slot in slots for k in slot}:
+                    self.using.setdefault(key, []).append(len(self.slots))
+                self.slots.append(slots)
+                self.owner.append(index)
         self.vocabulary = _Vocabulary(self.using)
+        self.diminutives = diminutives
         self._near: dict[str, tuple[tuple[str, int], ...]] = {}
 
     def near(self, written: str) -> tuple[tuple[str, int], ...]:
@@ -361,7 +372,16 @@ class _Matcher:
         if cached is not None:
             return cached
         known = self.known is not None and written in self.known
-        found = tuple(self.vocabulary.near(written, known).items())
+        near = self.vocabulary.near(written, known)
+        if self.diminutives and not near:  # Spanish diminutives: flojito, abuelita, semanitas, calientita
+            m = _DIMINUTIVE.match(written)
+            if m is not None:
+                stem, plural = m.groups()
+                stems = (stem, stem[:-1], stem[:-2]) if stem.endswith("s") else (stem,)  # mesecito: mes
+                for base in (b + vowel + plural for b in stems for vowel in ("o", "a", "e", "")):
+                    if len(base) >= 3 and base in self.vocabulary.words:
+                        near[base] = 1
+        found = tuple(near.items())
         if len(self._near) > 50_000:
             self._near.clear()
         self._near[written] = found
@@ -373,31 +393,49 @@ class _Matcher:
         for word in _content(words):
             if not word.alias or not content:
                 content.append(word)
+            if word.alias:  # our own word, spelt right: only itself
+                if word.key in self.using:
+                    at.setdefault(word.key, []).append((len(content) - 1, 0))
+                continue
             for key, cost in self.near(word.key):
                 at.setdefault(key, []).append((len(content) - 1, cost))
         candidates = {i for key in at for i in self.using[key]}
-        out = []
-        for index in sorted(candidates):
-            keys = self.words[index]
-            if not keys or any(k not in at for k in keys):
+        found: dict[int, _Found] = {}
+        for variant in sorted(candidates):
+            slots = self.slots[variant]
+            per_slot: list[list[tuple[int, int]]] = []
+            for slot in slots:
+                if len(slot) == 1:
+                    events = at.get(slot[0])
+                else:
+                    events = [e for k in slot if k in at for e in at[k]]
+                if not events:
+                    break
+                per_slot.append(events)
+            if not slots or len(per_slot) < len(slots):
                 continue
-            best = _best_window(keys, at)
+            best = _best_window(per_slot)
             if best is None:
                 continue
             positions, cost, span = best
-            score = round(max(0.0, 1.0 - 0.1 * cost - 0.05 * (span - len(keys))), 2)
+            score = round(max(0.0, 1.0 - 0.1 * cost - 0.05 * (span - len(slots))), 2)
             first, last = min(positions), max(positions)
-            out.append(_Found(index, frozenset(positions), score, content[first].start, content[last].end))
-        return out
+            index = self.owner[variant]
+            mine = found.get(index)
+            if mine is None or (score, len(positions)) > (mine.score, len(mine.positions)):
+                found[index] = _Found(index, frozenset(positions), score, content[first].start, content[last].end)
+        return [found[i] for i in sorted(found)]
 
 
-def _best_window(keys: tuple[str, ...], at: dict[str, list[tuple[int, int]]]) -> tuple[list[int], int, int] | None:
-    """The tightest run of the message's content words that holds every one of the phrase's words
-    (any order), then the one with the fewest typos: (positions used, typos, span), or None when
-    none is within MAX_EXTRA extra words."""
-    events = sorted((position, which, cost) for which, key in enumerate(keys) for position, cost in at[key])
-    need = len(keys)
+def _best_window(slots: list[list[tuple[int, int]]]) -> tuple[list[int], int, int] | None:
+    """The tightest run of the message's content words that holds a word for every one of the
+    phrase's slots (any order; `slots` has, for each, the positions and typos of the words that
+    fill it), then the one with the fewest typos: (positions used, typos, span), or None when none
+    is within MAX_EXTRA extra words."""
+    events = sorted((position, which, cost) for which, filling in enumerate(slots) for position, cost in filling)
+    need = len(slots)
     best: tuple[int, int, list[int]] | None = None
+    clash = False  # a window held every slot only by reading one word twice: search it exactly
     counts = [0] * need
     covered = 0
     left = 0
@@ -413,15 +451,101 @@ def _best_window(keys: tuple[str, ...], at: dict[str, list[tuple[int, int]]]) ->
                     if w not in chosen or cost < chosen[w][1]:
                         chosen[w] = (position, cost)
                 positions = [p for p, _ in chosen.values()]
-                if len(set(positions)) == need:  # one message word per phrase word
+                if len(set(positions)) == need:  # one message word per phrase slot
                     cost = sum(c for _, c in chosen.values())
                     if best is None or (span, cost) < (best[0], best[1]):
                         best = (span, cost, positions)
+                else:
+                    clash = True
             w = events[left][1]
             counts[w] -= 1
             covered -= counts[w] == 0
             left += 1
+    if clash:
+        exact = _exact_window(slots)
+        if exact is not None and (best is None or exact[:2] < best[:2]):
+            best = exact
     return None if best is None else (best[2], best[1], best[0])
+
+
+def _exact_window(slots: list[list[tuple[int, int]]]) -> tuple[int, int, list[int]] | None:
+    """(span, typos, positions) of the best choice of one distinct message word per slot, searched
+    exactly: for the rare phrase whose words one message word could each stand for ("juntando" is
+    both "juntando" and a form of "juntas")."""
+    limit = len(slots) + MAX_EXTRA
+    options = []
+    for filling in slots:
+        cheapest: dict[int, int] = {}
+        for position, cost in filling:
+            cheapest[position] = min(cost, cheapest.get(position, cost))
+        options.append(sorted(cheapest.items()))
+    options.sort(key=len)
+    best: tuple[int, int, list[int]] | None = None
+    chosen: list[int] = []
+
+    def search(k: int, low: int, high: int, cost: int) -> None:
+        nonlocal best
+        if k == len(options):
+            if best is None or (high - low + 1, cost) < best[:2]:
+                best = (high - low + 1, cost, list(chosen))
+            return
+        for position, c in options[k]:
+            if position in chosen:
+                continue
+            lo, hi = min(low, position), max(high, position)
+            span = hi - lo + 1
+            if span > limit or (best is not None and (span, cost + c) >= best[:2]):
+                continue
+            chosen.append(position)
+            search(k + 1, lo, hi, cost + c)
+            chosen.pop()
+
+    search(0, 1 << 30, -1, 0)
+    return best
+
+
+_DIMINUTIVE = re.compile(r"^(\w{3,}?)it[oa](s?)$")
+_ALTERNATIVES = re.compile(r"\(([^()]*)\)|\{([^{}]*)\}")
+
+
+MAX_VARIANTS = 64  # ways a phrase with several-word alternatives is spelled out, at most
+
+
+def phrase_variants(
+    phrase: str, shorthand: dict[str, tuple[str, ...]], classes: dict[str, tuple[str, ...]] | None = None
+) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """A phrase's ways of being said (its variants), each a tuple of slots, each slot the keys of the
+    words that fill it. A plain word is a slot of one. "(took|swallowed|ate)" is one slot any of
+    whose words will do; an alternative of several words ("(hard to wake|won't wake)") makes a
+    variant of the phrase with each. "{med}" is any word of the list's class `med` ([words] in
+    red-flags.toml; a class's name is one of its words). Little words are left out; a slot that is
+    there twice counts once."""
+    parts: list[list[tuple[str, ...]]] = []  # each part: its alternatives, each a run of keys
+
+    def plain(part: str) -> None:
+        parts.extend([(w.key,)] for w in _content(_words(part, shorthand)))
+
+    at = 0
+    for m in _ALTERNATIVES.finditer(phrase):
+        plain(phrase[at : m.start()])
+        if m.group(1) is not None:
+            alternatives = m.group(1).split("|")
+        else:
+            name = fold(m.group(2).strip())
+            alternatives = list((classes or {}).get(name, (name,)))
+        runs = list(dict.fromkeys(tuple(w.key for w in _content(_words(a, shorthand))) for a in alternatives))
+        runs = [r for r in runs if r] or [()]
+        parts.append(runs)
+        at = m.end()
+    plain(phrase[at:])
+    variants: list[list[tuple[str, ...]]] = [[]]
+    for runs in parts:
+        single = tuple(dict.fromkeys(r[0] for r in runs if len(r) == 1))
+        longer = [r for r in runs if len(r) != 1]
+        grown = [v + [single] for v in variants] if single else []
+        grown += [v + [(k,) for k in r] for v in variants for r in longer]
+        variants = grown[:MAX_VARIANTS]
+    return tuple(dict.fromkeys(tuple(dict.fromkeys(v)) for v in variants))
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -450,6 +574,7 @@ class _Data(NamedTuple):
     menu_fillers: frozenset[str]
     categories: dict[str, RedFlagCategory]
     seed: tuple[RedFlagPhrase, ...]
+    classes: dict[str, tuple[str, ...]]  # red flags' word classes ({med}): name -> words
 
 
 def _load() -> _Data:
@@ -483,6 +608,11 @@ def _load() -> _Data:
         if unknown:
             raise DataError(f"intent.{info.name}.beats: no intent {unknown[0]}")
     flags = tomllib.loads(RED_FLAGS_FILE.read_text(encoding="utf-8"))
+    classes: dict[str, tuple[str, ...]] = {}
+    for name, words in flags.pop("words", {}).items():
+        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            raise DataError(f"red-flags words.{name}: a class is a list of words")
+        classes[fold(name)] = tuple(w.strip() for w in words)
     categories, seed = {}, []
     for key, entry in flags.items():
         if not isinstance(entry, dict) or "call" not in entry:
@@ -490,7 +620,7 @@ def _load() -> _Data:
         categories[key] = RedFlagCategory(key, tuple(entry["call"]), dict(entry.get("label", {})))
         for language, phrases in _phrases_of(key, {k: v for k, v in entry.items() if k != "label"}).items():
             seed.extend(RedFlagPhrase(language, p, key) for p in phrases)
-    return _Data(shorthand, intents, numbers, fillers, categories, tuple(seed))
+    return _Data(shorthand, intents, numbers, fillers, categories, tuple(seed), classes)
 
 
 _DATA = _load()
@@ -499,6 +629,7 @@ INTENTS: dict[str, IntentInfo] = _DATA.intents
 MENU: dict[int, str] = {i.menu: i.name for i in INTENTS.values() if i.menu is not None}
 RED_FLAG_CATEGORIES: dict[str, RedFlagCategory] = _DATA.categories
 SEED_RED_FLAGS: tuple[RedFlagPhrase, ...] = _DATA.seed
+WORD_CLASSES: dict[str, tuple[str, ...]] = _DATA.classes
 
 
 def intent_info(intent: str) -> tuple[str, bool]:
@@ -508,9 +639,24 @@ def intent_info(intent: str) -> tuple[str, bool]:
 
 
 def phrase_words(phrase: str) -> tuple[str, ...]:
-    """The words a phrase is matched by (keys, sorted): two phrases with the same words are the
-    same phrase to the matcher; none means it has nothing to match (only little words)."""
-    return tuple(sorted({w.key for w in _content(_words(phrase, SHORTHAND))}))
+    """The words a phrase is matched by (keys, sorted; a slot of alternatives as "(a|b)"): two
+    phrases with the same words are the same phrase to the matcher; none means it has nothing to
+    match (only little words). A phrase with several-word alternatives has one bracketed entry per
+    variant (phrase_variants)."""
+
+    def words(slots: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+        return tuple(sorted(slot[0] if len(slot) == 1 else "(" + "|".join(sorted(slot)) + ")" for slot in slots))
+
+    variants = phrase_variants(phrase, SHORTHAND, WORD_CLASSES)
+    if len(variants) == 1:
+        return words(variants[0])
+    return tuple(sorted("[" + " ".join(words(v)) + "]" for v in variants))
+
+
+def phrase_size(phrase: str) -> int:
+    """A phrase's number of words, for MAX_PHRASE_WORDS: its longest variant's slots (a bracketed
+    set of alternatives or a {class} is one word)."""
+    return max((len(v) for v in phrase_variants(phrase, SHORTHAND, WORD_CLASSES)), default=0)
 
 
 # --- language -----------------------------------------------------------------------------------
@@ -525,7 +671,8 @@ def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
         en |= keys(info.phrases.get("en", ()))
         es |= keys(info.phrases.get("es", ()))
     for p in SEED_RED_FLAGS:
-        (en if p.language == "en" else es if p.language == "es" else set()).update(keys([p.phrase]))
+        plain = _ALTERNATIVES.sub(lambda m: " " if m.group(2) is not None else m.group(), p.phrase)
+        (en if p.language == "en" else es if p.language == "es" else set()).update(keys([plain]))
     neutral = {spelling_key(fold(w)) for w in _NEUTRAL} | (en & es)
     neutral |= {k for k in en | es if k.isdigit()}  # "2 month old" (a red flag): numbers say nothing of the language
     return frozenset(en - neutral), frozenset(es - neutral)
@@ -652,6 +799,18 @@ def match_intent(text: str, language: str | None = None) -> IntentMatch | None:
 # --- red flags ----------------------------------------------------------------------------------
 
 
+# Red flags: words taken as written, never as a typo or another form of a phrase's word, because
+# they are common words of their own one or two letters away from one ("anticoagulante", a blood
+# thinner, is not "anticongelante", antifreeze; "pasado" is not "pesado"). Only what patients do
+# write: a misspelt phrase word is still forgiven.
+RED_FLAG_WORDS = frozenset(
+    spelling_key(fold(w))
+    for w in """
+    pasado pasada pasados pasadas
+    """.split()
+)
+
+
 class RedFlagList(tuple):  # type: ignore[type-arg]
     """An immutable list of red-flag phrases that keeps its compiled matcher: pass the same one to
     red_flags() again and again (hub/bot/redflags.py hands these out)."""
@@ -660,7 +819,9 @@ class RedFlagList(tuple):  # type: ignore[type-arg]
 
     def matcher(self) -> _Matcher:
         if self._matcher is None:
-            self._matcher = _Matcher([p.phrase for p in self], SHORTHAND, None)
+            self._matcher = _Matcher(
+                [p.phrase for p in self], SHORTHAND, RED_FLAG_WORDS, WORD_CLASSES, diminutives=True
+            )
         return self._matcher
 
 
@@ -680,18 +841,234 @@ def _cached_list(phrases: tuple[RedFlagPhrase, ...]) -> RedFlagList:
     return RedFlagList(phrases)
 
 
-_MANY = tuple(_Word(w, spelling_key(w), 0, 0) for w in ("many", "muchas"))
+def _aliases(*words: str) -> tuple[_Word, ...]:
+    return tuple(_Word(w, spelling_key(w), 0, 0, alias=True) for w in words)
 
 
-def _counted(words: list[_Word]) -> list[_Word]:
-    """A count of 5 to 999 also reads as "many" / "muchas": "took 20 ibuprofen" and "se tomó como 30
-    pastillas" are "took many pills" and "tomó muchas pastillas" (a year, 1000 and up, is no count)."""
+# What a number in a message also reads as, for red flags (each in the number's place, as an alias):
+_MANY = _aliases("many", "muchas")  # a count of 5 to 999 ("took 20 ibuprofen", "se tomó 30 pastillas")
+_FEVER = _aliases("fever", "fiebre")  # a temperature of 100.4 °F / 38 °C or more ("101 rectal", "38.2")
+_YOUNG = _aliases("newborn", "neonato")  # an age under about 3 months ("3 week old", "bebé de 10 días")
+_PREGNANT = _aliases("pregnant", "embarazada")  # 20 to 42 weeks ("im 35 weeks", "tengo 30 semanas")
+_HIGH_BP = _aliases("highbp")  # a blood-pressure reading of 160/110 or more ("170/110")
+_CHILD = _aliases("child", "nino")  # a child's age, 12 years or less ("my 2 year old", "3 yo")
+_LOW = _aliases("low", "bajo", "baja")  # an oxygen saturation of 50 to 91 ("oxygen is 84", "oxímetro marca 85")
+_OXYGEN = frozenset(
+    (
+        "oxygen",
+        "oxigeno",
+        "oxigenacion",
+        "ox",
+        "oximeter",
+        "oximetro",
+        "sat",
+        "sats",
+        "saturation",
+        "saturacion",
+        "spo",
+        "pulse",
+        "pulsioximetro",
+    )
+)
+_YEARS = frozenset(("year", "years", "yr", "yrs", "yo", "ano", "anos", "anito", "anitos"))
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_READING = re.compile(r"(\d{2,3})\s*/\s*(\d{2,3})(?!\d|\s*/)")
+_NUMBER_WORDS = {
+    **dict.fromkeys(("a", "an", "one", "un", "una", "uno"), 1),
+    **dict.fromkeys(("two", "dos"), 2),
+    **dict.fromkeys(("three", "tres"), 3),
+    **dict.fromkeys(("four", "cuatro"), 4),
+    **dict.fromkeys(("five", "cinco"), 5),
+    **dict.fromkeys(("six", "seis"), 6),
+    **dict.fromkeys(("seven", "siete"), 7),
+    **dict.fromkeys(("eight", "ocho"), 8),
+    **dict.fromkeys(("nine", "nueve"), 9),
+    **dict.fromkeys(("ten", "diez"), 10),
+    **dict.fromkeys(("eleven", "once"), 11),
+    **dict.fromkeys(("twelve", "doce"), 12),
+    **dict.fromkeys(("fifteen", "quince"), 15),
+    **dict.fromkeys(("twenty", "veinte"), 20),
+    **dict.fromkeys(("thirty", "treinta"), 30),
+    **dict.fromkeys(("forty", "cuarenta"), 40),
+    **dict.fromkeys(("fifty", "cincuenta"), 50),
+    **dict.fromkeys(("hundred", "cien"), 100),
+}
+# After a number: what it measures, so it is no count of pills (a dose, a reading, a time, an age...).
+_UNITS = frozenset(
+    """
+    mg mgs mcg ml mls cc g gr gram grams gramo gramos milligram milligrams miligramo miligramos unit units unidad
+    unidades iu ui lb lbs pound pounds libra libras kg kilo kilos oz mmhg bpm percent porciento pm am hour hours hr
+    hora horas minute minutes min mins minuto minutos second seconds segundo segundos day days dia dias diita diitas
+    week weeks semana semanas semanita semanitas month months mo mos mes meses mesecito mesecitos year years yr yrs
+    yo ano anos dollar dollars bucks dolar dolares degree degrees grado grados f c fahrenheit celsius st nd rd th
+    """.split()
+)
+_AGE_DAYS = {
+    **dict.fromkeys(("day", "days", "dia", "dias", "diita", "diitas"), 1),
+    **dict.fromkeys(("week", "weeks", "semana", "semanas", "semanita", "semanitas"), 7),
+    **dict.fromkeys(("month", "months", "mo", "mos", "mes", "meses", "mesecito", "mesecitos"), 30),
+}
+_WEEKS = frozenset(("week", "weeks", "semana", "semanas", "semanita", "semanitas"))
+_BORN = frozenset(("old", "nacido", "nacida", "nacidos", "nacidas", "nacidito", "nacidita"))
+_BABY = frozenset(
+    """
+    baby babys babies newborn infant son daughter girl boy grandson granddaughter nephew niece bebe bebes bebito bebita
+    beba bebecito bebecita nino nina ninos ninito ninita hijo hija hijito hijita nene nena nieto nieta nietecito sobrino
+    sobrina recien
+    """.split()
+)
+# Before a number of days or weeks: a length of time, not an age ("for 3 days", "hace 2 semanas").
+_DURATION = frozenset(
+    """
+    for hace last past since desde durante por in en within after despues every cada llevo lleva llevamos about like
+    around than mas menos
+    """.split()
+)
+_DAILY = frozenset(("daily", "everyday", "diario", "diaria", "diarios", "diarias", "diariamente", "nightly"))
+_PER = frozenset(("a", "al", "per", "por", "each", "cada", "every"))
+_PERIOD = frozenset(("day", "dia", "night", "noche", "morning", "manana", "week", "semana", "meal", "comida"))
+
+
+def _value(text: str, start: int) -> tuple[float, int]:
+    """The number written at `start` with its decimals (38.5, 38,5; 1,000 is a thousand), and where it ends."""
+    m = _NUMBER.match(text, start)
+    assert m is not None
+    written = m.group()
+    if "," in written and len(written.split(",")[1]) == 3:
+        written = written.replace(",", "")
+    return float(written.replace(",", ".")), m.end()
+
+
+def _numbers(text: str, words: list[_Word]) -> list[_Word]:
+    """The words of a red-flag check, with what their numbers also read as (aliases in their place):
+    a count of 5 to 999 is also "many" / "muchas", but not a dose, a reading, a time or a date (a
+    number next to / or :, or before a unit: "500 mg", "150/95", "2:30"), nor a regimen ("6 pills a
+    day", "6 pastillas diarias"), nor a year (1000 and up); a temperature from 100.4 °F or 38 °C is
+    also "fever" / "fiebre"; a baby's age under about 3 months ("3 week old", "bebé de 10 días",
+    "niña de mes y medio") is also "newborn" / "neonato"; 20 to 42 weeks not after "for" or "hace"
+    ("im 35 weeks", "tengo 30 semanas") is also "pregnant" / "embarazada"; a child's age of 12 years
+    or less ("my 2 year old", "3 yo") is also "child" / "nino"; an oxygen saturation of 50 to 91
+    after "oxygen", "oxímetro"... is also "low" / "bajo" / "baja"; a blood pressure of 160/110 or more
+    is also "highbp"."""
+    n = len(words)
+    extra: dict[int, tuple[_Word, ...]] = {}
+    parts: set[int] = set()  # a number's decimals, or the second half of a reading: never a number of their own
+
+    def add(i: int, aliases: tuple[_Word, ...]) -> None:
+        w = words[i]
+        extra[i] = extra.get(i, ()) + tuple(a._replace(start=w.start, end=w.end) for a in aliases)
+
+    def text_at(i: int) -> str:
+        return words[i].text if 0 <= i < n else ""
+
+    for i, w in enumerate(words):
+        unit = _AGE_DAYS.get(w.text, 365 if w.text in _YEARS else None)
+        if unit is not None:  # an age or a length of time: "3 week old", "de 10 días", "de mes y medio"
+            before = text_at(i - 1)
+            if before.isdigit() and i - 1 not in parts:
+                count, at = _value(text, words[i - 1].start)[0], i - 1
+            elif before in _NUMBER_WORDS:
+                count, at = _NUMBER_WORDS[before], i - 1
+            elif before == "de" and w.text in ("mes", "semana", "semanita", "mesecito"):
+                count, at = 1, i
+            else:
+                count, at = 0, i
+            if text_at(i + 1) == "y" and text_at(i + 2) in ("medio", "media"):
+                count += 0.5
+            if count and w.text in _YEARS:
+                last = i + 1 if text_at(i + 1) in _BORN else i
+                timed = text_at(at - 1) in _DURATION or text_at(last + 1) in ("ago", "atras")
+                baby = any(text_at(j) in _BABY for j in range(max(0, at - 5), at))
+                if count <= 12 and (last > i or w.text == "yo" or baby) and not timed:
+                    add(last, _CHILD)
+            elif count:
+                last = i + 1 if text_at(i + 1) in _BORN else i + 2 if text_at(i + 2) in _BORN else i
+                after = text_at(last + 1)
+                timed = text_at(at - 1) in _DURATION or after in ("ago", "atras", "despues", "later")
+                baby = any(text_at(j) in _BABY for j in range(max(0, at - 5), at))
+                if (last > i or (baby and not timed)) and count * unit <= 92:
+                    add(last, _YOUNG)
+                elif w.text in _WEEKS and 20 <= count <= 42 and last == i and not timed:
+                    add(i, _PREGNANT)
+        if not w.text.isdigit() or i in parts:
+            continue
+        value, end = _value(text, w.start)
+        j = i + 1
+        while j < n and words[j].start < end:
+            parts.add(j)
+            j += 1
+        reading = _READING.match(text, w.start)
+        if reading is not None and end == w.start + len(reading.group(1)):
+            high, low = int(reading.group(1)), int(reading.group(2))
+            if 60 <= high <= 300 and 30 <= low <= 200 and (high >= 160 or low >= 110):
+                add(i, _HIGH_BP)
+            while j < n and words[j].start < reading.end():
+                parts.add(j)
+                j += 1
+            continue
+        if value == int(value) and 50 <= value <= 91 and any(text_at(k) in _OXYGEN for k in range(i - 4, i)):
+            add(i, _LOW)
+            continue
+        previous = text[w.start - 1] if w.start else ""
+        following = text[end] if end < len(text) else ""
+        if previous in "/:$#" and previous or following in "/:%" and following:
+            continue  # a reading, a date, a time, money, a label, a percentage
+        after = text_at(j)
+        if after in _UNITS:
+            if after in ("f", "c", "degree", "degrees", "grado", "grados", "fahrenheit", "celsius"):
+                if 100.4 <= value <= 108 or 38 <= value <= 43:
+                    add(i, _FEVER)
+            continue
+        if 100.4 <= value <= 108 or 38 <= value <= 43:
+            add(i, _FEVER)
+        if value != int(value) or not 5 <= value < 1000:
+            continue
+        soon = [text_at(k) for k in range(j, j + 4)]
+        if any(x in _DAILY for x in soon) or any(
+            x in _PER and y in _PERIOD and z not in ("in", "en", "one", "un", "una")
+            for z, x, y in zip([text_at(j - 1), *soon], soon, soon[1:], strict=False)
+        ):
+            continue  # a regimen: "6 pills a day", "6 pastillas diarias"
+        add(i, _MANY)
+    for i, w in enumerate(words):  # number words count too: "took fifteen pills", "se tomó veinte pastillas"
+        if w.text in _NUMBER_WORDS and _NUMBER_WORDS[w.text] >= 5 and text_at(i + 1) not in _UNITS:
+            add(i, _MANY)
+    if not extra:
+        return words
     out = []
-    for w in words:
+    for i, w in enumerate(words):
         out.append(w)
-        if w.text.isdigit() and 5 <= int(w.text) < 1000:
-            out += [m._replace(start=w.start, end=w.end, alias=True) for m in _MANY]
+        out.extend(extra.get(i, ()))
     return out
+
+
+_GROUP = re.compile(r"\(([^()]*\|[^()]*)\)")
+
+
+def _phrase_syntax(text: str, words: list[_Word]) -> list[_Word]:
+    """A message written in the list's own syntax (an admin trying a phrase: "took (many|bunch)
+    pills") reads as the phrase does: each alternative after the first in a bracketed group stands
+    in the place of the first, word for word. Patients do not write "(a|b)", so nothing else changes."""
+    if "|" not in text:
+        return words
+    out = list(words)
+    for m in _GROUP.finditer(text):
+        bounds, at = [], m.start(1)
+        for alternative in m.group(1).split("|"):
+            bounds.append((at, at + len(alternative)))
+            at += len(alternative) + 1
+        first = [i for i, w in enumerate(words) if bounds[0][0] <= w.start < bounds[0][1] and w.text not in STOP]
+        if not first:
+            continue
+        for low, high in bounds[1:]:
+            mine = [i for i, w in enumerate(words) if low <= w.start < high and w.text not in STOP]
+            for n, i in enumerate(mine):  # in the place of the first alternative's word as many along
+                anchor = words[first[min(n, len(first) - 1)]]
+                out[i] = words[i]._replace(alias=True, start=anchor.start, end=anchor.end)
+    # aliases go right after the word whose place they share
+    placed = sorted(range(len(out)), key=lambda i: (out[i].start, out[i].alias, i))
+    return [out[i] for i in placed]
 
 
 def red_flags(text: str, phrases: Iterable[Any]) -> list[RedFlagMatch]:
@@ -708,12 +1085,21 @@ def red_flags(text: str, phrases: Iterable[Any]) -> list[RedFlagMatch]:
         flags = _cached_list(tuple(as_red_flag_list(phrases)))
     if not flags:
         return []
-    found = flags.matcher().find(_counted(_words(text, SHORTHAND)))
+    found = flags.matcher().find(_numbers(text, _phrase_syntax(text, _words(text, SHORTHAND))))
+
+    # Between two phrases that read the same words equally well, the one in the message's language
+    # ("convulsiona" is Spanish "convulsionando" rather than English "convulsions").
+    languages = {flags[f.index].language for f in found}
+    mine = detect_language(text) if len(languages) > 1 else None
 
     def outdone(f: _Found, g: _Found) -> bool:  # g says the same as f, and more or better
         if g is f or flags[g.index].category != flags[f.index].category or not g.positions >= f.positions:
             return False
-        return g.positions > f.positions or (g.score, -g.index) > (f.score, -f.index)
+        return g.positions > f.positions or (g.score, flags[g.index].language == mine, -g.index) > (
+            f.score,
+            flags[f.index].language == mine,
+            -f.index,
+        )
 
     kept = [f for f in found if not any(outdone(f, g) for g in found)]
     kept.sort(key=lambda f: (f.start, -f.end, f.index))
