@@ -64,7 +64,7 @@ from hub.settings import Settings, load_settings
 from hub.sms.webhooks import sms_inbound, sms_status, voicemail
 from hub.templates.controllers import TemplateController, fill_in
 from hub.templates.starter import ensure_starter
-from hub.timeline.inbound import receive
+from hub.timeline.inbound import api_inbound
 from hub.timeline.outbound import delivery_status, outbox
 from hub.voice.controllers import playable_file
 from hub.voice.upload import upload_voice
@@ -191,7 +191,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     handlers: list[Any] = [
         health,
         web_catalog,
-        receive,
+        api_inbound,
         sms_inbound,
         sms_status,
         voicemail,

@@ -25,7 +25,6 @@ from hub.db.models import Agent, Conversation, Patient, Team
 from hub.db.writer import Tx
 from hub.deps import Hub
 from hub.events import ConversationStatus
-from hub.timeline.ingest import check_inbound, ingest_batch
 
 TEAMS = [("scheduling", "Scheduling"), ("billing", "Billing"), ("clinical", "Clinical"), ("intake", "New patients")]
 
@@ -94,12 +93,11 @@ async def seed_demo(hub: Hub) -> bool:
         if (await s.execute(select(func.count(Agent.id)))).scalar_one():
             return False
     w = hub.writer
-    region = hub.settings.clinic.default_region
     staff = await w.submit(_staff, None)
     ana, ben = staff["ana"], staff["ben"]
 
     async def inbound(msg: InboundMessage, first_handler: str = "agent"):  # noqa: ANN202
-        return await w.submit(ingest_batch, check_inbound(msg, region, first_handler))
+        return await hub.door.receive(hub.door.check(msg, first_handler))
 
     # María writes by SMS in Spanish, then by email: one patient, one timeline.
     r = await inbound(

@@ -16,6 +16,7 @@ from hub.media.worker import MediaWorker
 from hub.outbox.worker import OutboxWorker
 from hub.realtime.fanout import Fanout
 from hub.settings import Settings
+from hub.timeline.door import Door
 from hub.voice.worker import VoiceWorker
 from hub.webchat.limits import WebchatLimits
 
@@ -35,10 +36,12 @@ class Hub:
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     webchat_limits: WebchatLimits = field(init=False)
     email: EmailService = field(init=False)
+    door: Door = field(init=False)  # the one way a patient's message enters the timeline
 
     def __post_init__(self) -> None:
         self.webchat_limits = WebchatLimits(self.settings.webchat)
         self.email = EmailService(self.settings)
+        self.door = Door(self.writer, self.settings.clinic.default_region, self.settings.bot.first_handler)
 
 
 # Handlers take the one `hub` dependency: Litestar resolves several dependencies through a

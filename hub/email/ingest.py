@@ -39,7 +39,8 @@ from hub.email.store import Stored
 from hub.events import Attachment, AuthorType, ConversationStatus, EventKind
 from hub.timeline.append import append_event
 from hub.timeline.delivery import DeliveryReport, DeliveryResult, record_delivery_batch
-from hub.timeline.ingest import CheckedInbound, ingest_batch
+from hub.timeline.door import admit
+from hub.timeline.ingest import CheckedInbound
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def ingest_email(tx: Tx, items: list[EmailIn]) -> list[Received]:
 def _one(tx: Tx, item: EmailIn) -> Received:
     s = tx.session
     s.flush()
-    s.expire_all()  # ingest_batch changes rows with Core statements: read conversations afresh
+    s.expire_all()  # admit changes rows with Core statements: read conversations afresh
     p = item.parsed
     known = s.execute(select(EmailMessage).where(EmailMessage.message_id == p.message_id)).scalar_one_or_none()
     if known is not None:
@@ -104,7 +105,7 @@ def _one(tx: Tx, item: EmailIn) -> Received:
             email["follows_conversation"] = conv.id
     if p.auto_reply and conv is None and (patient_id is None or not _has_current(tx, patient_id)):
         return _keep_aside(tx, item, patient_id)
-    (result,) = ingest_batch(tx, [checked])
+    (result,) = admit(tx, [checked])
     if result.duplicate:  # the same provider id came another way first (an integration relaying it)
         return Received(p.kind, True, result.seq, result.conversation_id, result.patient_id)
     _finish(tx, item, result.seq, result.conversation_id, result.patient_id, email)

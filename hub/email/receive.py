@@ -19,7 +19,6 @@ from channels.registry import ALL
 from hub.email.ingest import EmailIn, Received, ingest_email
 from hub.email.store import store_mail
 from hub.patients.contacts import InvalidContact
-from hub.timeline.ingest import check_inbound
 
 if TYPE_CHECKING:
     from hub.deps import Hub
@@ -56,7 +55,7 @@ async def receive_mail(
     if parsed.bounce is None:
         try:
             msg = to_inbound(parsed)
-            checked = check_inbound(msg, settings.clinic.default_region, settings.bot.first_handler)
+            checked = hub.door.check(msg)
         except (InvalidPayload, InvalidContact) as exc:
             raise Refusal(f"the sender's address cannot be used: {exc}", "5.1.7") from None
     stored = await anyio.to_thread.run_sync(store_mail, hub.media.store, raw, parsed.attachments)

@@ -21,7 +21,8 @@ from hub.i18n import SUPPORTED, _, translate
 from hub.outbox.queue import enqueue
 from hub.settings import ClinicSettings
 from hub.timeline.append import append_event
-from hub.timeline.ingest import CheckedInbound, IngestResult, ingest_batch
+from hub.timeline.door import admit
+from hub.timeline.ingest import CheckedInbound, IngestResult
 
 OPTED_OUT = _(
     "You are unsubscribed from {clinic} text messages. No more texts will be sent. Reply START to subscribe again."
@@ -41,7 +42,7 @@ class KeywordMessage(msgspec.Struct, frozen=True):
 def apply_sms_keywords(tx: Tx, items: list[KeywordMessage]) -> list[IngestResult]:
     out = []
     for item in items:
-        (stored,) = ingest_batch(tx, [item.inbound])
+        (stored,) = admit(tx, [item.inbound])
         out.append(stored)
         if stored.duplicate:  # the provider retried: all of this happened the first time
             continue

@@ -29,7 +29,6 @@ from hub.deps import Hub, HubDep
 from hub.patients.contacts import InvalidContact
 from hub.sms.consent import KeywordMessage, apply_sms_keywords
 from hub.timeline.delivery import UnknownMessage, record_delivery_batch
-from hub.timeline.ingest import check_inbound, ingest_batch
 
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 ADAPTER: TwilioSmsAdapter = ALL["sms"]  # type: ignore[assignment]
@@ -64,15 +63,13 @@ async def sms_inbound(request: Request[Any, Any, Any], hub: HubDep) -> Response[
     body = await _signed_body(request, hub)
     try:
         messages = ADAPTER.parse_inbound(body, request.headers.get("content-type", ""))
-        checked = [
-            check_inbound(m, hub.settings.clinic.default_region, hub.settings.bot.first_handler) for m in messages
-        ]
+        checked = [hub.door.check(m) for m in messages]
     except (InvalidPayload, InvalidContact) as exc:
         raise ValidationException(str(exc)) from None
     for item in checked:
         match = classify(item.msg.text) if not item.msg.attachments else None
         if match is None:
-            await hub.writer.submit(ingest_batch, item)
+            await hub.door.receive(item)
         else:
             await hub.writer.submit(
                 apply_sms_keywords, KeywordMessage(item, match, Origin.of(request), hub.settings.clinic)
@@ -108,13 +105,11 @@ async def voicemail(request: Request[Any, Any, Any], hub: HubDep) -> Response[by
             msg = parse_voicemail(body, content_type)
         except CallerUnknown as unknown:  # a recording status callback: the caller is on the call
             msg = parse_voicemail(body, content_type, caller=await _caller_of(hub, unknown.call_sid))
-        checked = (
-            check_inbound(msg, hub.settings.clinic.default_region, hub.settings.bot.first_handler) if msg else None
-        )
+        checked = hub.door.check(msg) if msg else None
     except (InvalidPayload, InvalidContact) as exc:
         raise ValidationException(str(exc)) from None
     if checked is not None:
-        await hub.writer.submit(ingest_batch, checked)
+        await hub.door.receive(checked)
     return Response(EMPTY_TWIML, status_code=200, media_type="text/xml")
 
 

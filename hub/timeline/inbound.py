@@ -19,12 +19,12 @@ from channels.base import InvalidPayload
 from channels.registry import ADAPTERS
 from hub.deps import HubDep
 from hub.patients.contacts import InvalidContact
-from hub.timeline.ingest import IngestResult, check_inbound, ingest_batch
+from hub.timeline.ingest import IngestResult
 from hub.timeline.keys import check_integration_key
 
 
 @post("/api/channels/{name:str}/messages", exclude_from_auth=True, exclude_from_csrf=True, skip_session=True)
-async def receive(name: FromPath[str], request: Request[Any, Any, Any], hub: HubDep) -> Response[IngestResult]:
+async def api_inbound(name: FromPath[str], request: Request[Any, Any, Any], hub: HubDep) -> Response[IngestResult]:
     # Checked here rather than in a guard (Litestar copies the handler for each guard call,
     # on the hottest route), still before the body is read.
     check_integration_key(request, hub.settings.security.ingest_keys)
@@ -34,11 +34,9 @@ async def receive(name: FromPath[str], request: Request[Any, Any, Any], hub: Hub
     body = await request.body()
     try:
         messages = adapter.parse_inbound(body, request.headers.get("content-type", ""))
-        checked = [
-            check_inbound(m, hub.settings.clinic.default_region, hub.settings.bot.first_handler) for m in messages
-        ]
+        checked = [hub.door.check(m) for m in messages]
     except (InvalidPayload, InvalidContact) as exc:
         raise ValidationException(str(exc)) from None
-    results = [await hub.writer.submit(ingest_batch, c) for c in checked]
+    results = [await hub.door.receive(c) for c in checked]
     result = results[0]
     return Response(result, status_code=200 if result.duplicate else 201)

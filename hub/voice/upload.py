@@ -32,7 +32,8 @@ from hub.media.reasons import size_label
 from hub.media.sniff import ALLOWED, SNIFF_BYTES, canonical, sniff
 from hub.media.storage import Incoming
 from hub.refusals import Refused
-from hub.timeline.ingest import CheckedInbound, check_inbound, ingest_batch
+from hub.timeline.door import admit
+from hub.timeline.ingest import CheckedInbound
 from hub.voice.queue import queue_voice_note
 from hub.voice.reasons import REASONS
 from hub.webchat.routes import TOO_FAST, _limit, visitor_of
@@ -105,7 +106,7 @@ async def upload_voice(
         attachments=[Attachment(content_type=content_type)],
         language=language if language in ("en", "es") else None,
     )
-    checked = check_inbound(msg, hub.settings.clinic.default_region, hub.settings.bot.first_handler)
+    checked = hub.door.check(msg)
     sent = await hub.writer.submit(ingest_voice, VoiceUpload(checked, client_id, sha256, incoming.size, content_type))
     return Response(sent, status_code=200 if sent.duplicate else 201)
 
@@ -122,7 +123,7 @@ class VoiceUpload:
 def ingest_voice(tx: Tx, items: list[VoiceUpload]) -> list[VoiceSent]:
     """A batch function: each recording as its visitor's message, its audio kept and queued as a
     voice note; a retried id answers with what was stored the first time."""
-    results = ingest_batch(tx, [it.checked for it in items])
+    results = admit(tx, [it.checked for it in items])
     out = []
     for it, result in zip(items, results, strict=True):
         if result.duplicate:

@@ -35,7 +35,6 @@ from hub.patients.contacts import (
 )
 from hub.ratelimit import Window
 from hub.refusals import Refused
-from hub.timeline.ingest import check_inbound, ingest_batch
 from hub.webchat.strings import WIDGET
 from hub.webchat.tokens import BadToken, Visitor, issue, portal_identity_ok, verify
 from hub.webchat.visitors import (
@@ -187,10 +186,10 @@ class WebchatController(Controller):
             (msg,) = ADAPTER.parse_inbound(
                 body, request.headers.get("content-type", ""), Sender(visitor.kind, visitor.address)
             )
-            checked = check_inbound(msg, hub.settings.clinic.default_region, hub.settings.bot.first_handler)
+            checked = hub.door.check(msg)
         except (InvalidPayload, InvalidContact) as exc:
             raise ValidationException(str(exc)) from None
-        result = await hub.writer.submit(ingest_batch, checked)
+        result = await hub.door.receive(checked)
         own_id = msg.provider_message_id.rsplit("/", 1)[1]
         return Response(Sent(result.seq, own_id, result.duplicate), status_code=200 if result.duplicate else 201)
 
