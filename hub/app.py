@@ -61,13 +61,14 @@ from hub.refusals import Refused, render_refusal
 from hub.search.backfill import backfill_search_text
 from hub.search.controllers import search
 from hub.settings import Settings, load_settings
-from hub.sms.webhooks import sms_inbound, sms_status, voicemail
+from hub.sms.webhooks import sms_inbound, sms_status
 from hub.templates.controllers import TemplateController, fill_in
 from hub.templates.starter import ensure_starter
 from hub.timeline.inbound import api_inbound
 from hub.timeline.outbound import delivery_status, outbox
 from hub.voice.controllers import playable_file
 from hub.voice.upload import upload_voice
+from hub.voice.voicemail import voicemail
 from hub.voice.worker import VoiceWorker
 from hub.webchat.cors import WebchatCORS
 from hub.webchat.routes import WebchatController
