@@ -683,3 +683,56 @@ def test_no_red_flag_twice_and_each_matches_itself() -> None:
         assert any(h.category == phrase.category for h in hits), (phrase, hits)
         assert red_flags(phrase.phrase, [phrase]), phrase
         assert len(phrase.phrase) <= 200
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my bp this morning was 150/95 i already took my pill",  # a reading, not 95 pills
+        "i took 500 mg of ibuprofen for my knee",  # a dose
+        "me tomo 6 pastillas diarias es normal",  # a regimen
+        "my appointment is 10/15 at 2:30 can i take 2 pills before",
+        "puedo tomar tylenol con mi anticoagulante",  # not anticongelante
+        "la radiografia del pecho del mes pasado salio bien",  # pasado is not pesado
+        "mi bebe de 8 meses tiene un poquito de fiebre",  # not a newborn
+        "how many tylenol can i take in a day",
+        "can i get a refill on my epipen",
+    ],
+)
+def test_numbers_and_near_words_raise_no_red_flag(text: str) -> None:
+    assert red_flags(text, SEED) == [], (text, red_flags(text, SEED))
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("took like 20 of her seroquel", "overdose"),
+        ("se tomó veinte pastillas", "overdose"),
+        ("my 3 week old has a fever of 100.8", "newborn"),
+        ("mi bebita de un mes esta calientita 38 grados", "newborn"),
+        ("mi niña de mes y medio tiene fiebre", "newborn"),
+        ("my 6 week old baby is 101 rectal", "newborn"),
+        ("my bp is 170/110 and im 35 weeks", "pregnancy"),
+        ("pulse ox says 86 and im short of breath", "breathing"),
+        ("my oxygen is reading 84 percent", "breathing"),
+        ("my 2 year old got into the dishwasher pods", "overdose"),
+        ("had the baby 10 days ago and i have a high fever", "pregnancy"),
+        ("mi abuelita esta flojita y se cayo", "unconscious"),
+    ],
+)
+def test_numbers_and_word_forms_raise_red_flags(text: str, category: str) -> None:
+    hits = red_flags(text, SEED)
+    assert hits and hits[0].category == category, (text, hits)
+
+
+def test_red_flag_phrase_syntax() -> None:
+    phrases = [RedFlagPhrase("en", "(took|swallowed) (many|bunch) {med}", "overdose", id=7)]
+    assert red_flags("she swallowed a bunch of xanax", phrases)[0].id == 7
+    assert red_flags("took many tylenol", phrases)[0].matched == "took many tylenol"
+    assert red_flags("ate many pills", phrases) == []
+    several = [RedFlagPhrase("es", "(dispararme|pegarme un tiro)", "self_harm")]
+    assert red_flags("quiero pegarme un tiro", several)
+    assert red_flags("me duele la cabeza, un tiro de esquina", several) == []  # no alternative is loose words
+    assert phrase_words("(took|swallowed) many {med}") == phrase_words("(swallowed|took) many {med}")
+    # a Spanish word near an English phrase's goes to the Spanish phrase
+    assert [h.language for h in red_flags("mi hijo esta convulsiona", SEED)] == ["es"]

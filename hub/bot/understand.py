@@ -27,6 +27,13 @@ How a phrase matches a message (the data files' headers say the same for their r
    flags do not have this rule: safety first.
 4. A phrase matches when all its words are in the message, in any order, with at most MAX_EXTRA
    other words among them (little words not counted).
+5. Red flags only: a phrase may hold alternatives, "(took|swallowed) many {med}": bracketed words
+   separated by | are one word of the phrase (an alternative of several words makes a variant of the
+   phrase), {name} any word of a class of red-flags.toml's [words]; numbers also read as words
+   (_numbers: a count is "many", a temperature "fever", a baby's age "newborn"...; a dose, reading,
+   time or date is no count); Spanish diminutives are their word (flojito: flojo); a few common words
+   are never read as another (RED_FLAG_WORDS); two letters wrong in a word of the same length make
+   another word, not a typo (anticoagulante is not anticongelante; intents too).
 
 Why not a library for the language: we only choose between English and Spanish, messages are
 often one or two words ("hola", "ok", "1"), and the answer must be the same every time. The
@@ -851,6 +858,7 @@ _FEVER = _aliases("fever", "fiebre")  # a temperature of 100.4 °F / 38 °C or m
 _YOUNG = _aliases("newborn", "neonato")  # an age under about 3 months ("3 week old", "bebé de 10 días")
 _PREGNANT = _aliases("pregnant", "embarazada")  # 20 to 42 weeks ("im 35 weeks", "tengo 30 semanas")
 _HIGH_BP = _aliases("highbp")  # a blood-pressure reading of 160/110 or more ("170/110")
+_POSTPARTUM = _aliases("postpartum", "posparto")  # a birth days or weeks ago ("had the baby 10 days ago")
 _CHILD = _aliases("child", "nino")  # a child's age, 12 years or less ("my 2 year old", "3 yo")
 _LOW = _aliases("low", "bajo", "baja")  # an oxygen saturation of 50 to 91 ("oxygen is 84", "oxímetro marca 85")
 _OXYGEN = frozenset(
@@ -910,6 +918,7 @@ _AGE_DAYS = {
     **dict.fromkeys(("month", "months", "mo", "mos", "mes", "meses", "mesecito", "mesecitos"), 30),
 }
 _WEEKS = frozenset(("week", "weeks", "semana", "semanas", "semanita", "semanitas"))
+_BIRTH = frozenset(("baby", "birth", "delivered", "delivery", "section", "bebe", "luz", "parto", "cesarea", "pari"))
 _BORN = frozenset(("old", "nacido", "nacida", "nacidos", "nacidas", "nacidito", "nacidita"))
 _BABY = frozenset(
     """
@@ -987,8 +996,11 @@ def _numbers(text: str, words: list[_Word]) -> list[_Word]:
                 after = text_at(last + 1)
                 timed = text_at(at - 1) in _DURATION or after in ("ago", "atras", "despues", "later")
                 baby = any(text_at(j) in _BABY for j in range(max(0, at - 5), at))
+                birth = any(text_at(j) in _BIRTH for j in range(max(0, at - 5), at))
                 if (last > i or (baby and not timed)) and count * unit <= 92:
                     add(last, _YOUNG)
+                elif timed and birth and count * unit <= 365:
+                    add(last, _POSTPARTUM)
                 elif w.text in _WEEKS and 20 <= count <= 42 and last == i and not timed:
                     add(i, _PREGNANT)
         if not w.text.isdigit() or i in parts:
