@@ -28,7 +28,8 @@ from hub.agents.controllers import AuthController, StaffController
 from hub.agents.presence import PresenceController
 from hub.agents.sessions import PrincipalCache, make_session_auth
 from hub.audit.controllers import AuditController
-from hub.bot.redflags import RedFlagController, ensure_red_flags
+from hub.bot.redflag_routes import RedFlagController
+from hub.bot.redflags import ensure_red_flags
 from hub.bot.schedule import ScheduleController
 from hub.bot.worker import BotWorker
 from hub.conversations.controllers import ConversationController

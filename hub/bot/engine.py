@@ -25,6 +25,7 @@ from channels.email.outbound import render_text_mail
 from hub.bot.estimate import wait_estimate
 from hub.bot.hours import DEFAULT_HOURS, is_open, next_opening, open_time_after
 from hub.bot.identity import birth_dates, code_digest, code_in, new_code, still_verified
+from hub.bot.redflags import active_phrases  # the admins' list, read inside each turn
 from hub.bot.routing import able_agents, hand_off, routes, team_by_key
 from hub.bot.say import Voice, say
 from hub.bot.understand import detect_language, intent_info, match_intent, red_flags
@@ -68,8 +69,6 @@ class Turn(msgspec.Struct, frozen=True):
 @routes  # a hand-off chooses an agent
 def bot_turns(tx: Tx, items: list[Turn]) -> list[int]:
     """A batch function: each conversation's pending turn; returns how many messages were answered."""
-    from hub.bot.redflags import active_phrases  # the admins' list, read inside this transaction
-
     phrases = active_phrases(tx.session) if items else []
     return [_turn(tx, item, phrases) for item in items]
 

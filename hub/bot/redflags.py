@@ -20,13 +20,11 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
-from litestar.params import JSONBody
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hub.agents.roles import Principal, Role, requires
+from hub.agents.roles import Principal
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
 from hub.bot.understand import (
     MAX_PHRASE_WORDS,
@@ -37,12 +35,11 @@ from hub.bot.understand import (
     phrase_size,
     phrase_words,
 )
-from hub.bounds import IdPath, text
+from hub.bounds import text
 from hub.db.models import Agent, AuditEntry, RedFlag
 from hub.db.types import utcnow
 from hub.db.writer import Tx
-from hub.deps import HubDep
-from hub.i18n import SUPPORTED, _, language_of
+from hub.i18n import SUPPORTED, _
 from hub.refusals import Refused, one_by_one
 
 CACHE_TTL_S = 2.5  # with the worker's own 2.5 s: an edit elsewhere applies within 5 s
@@ -314,44 +311,8 @@ class NewRedFlagBody(msgspec.Struct, forbid_unknown_fields=True):
     category: text(64)  # type: ignore[valid-type]
 
 
-def _read_all(s: Session) -> list[RedFlagOut]:
+def read_all(s: Session) -> list[RedFlagOut]:
     rows = s.execute(select(RedFlag).order_by(RedFlag.category, RedFlag.language, RedFlag.phrase)).scalars().all()
     names = _names(s, {r.created_by for r in rows})
     deactivated = _deactivations(s, names) if any(not r.active for r in rows) else {}
     return [_out(r, names, deactivated) for r in rows]
-
-
-class RedFlagController(Controller):
-    path = "/api/red-flags"
-
-    @get("/", guards=[requires(Role.SUPERVISOR)])
-    async def index(self, request: Request[Principal, Any, Any], hub: HubDep) -> RedFlagsOut:
-        lang = language_of(request)
-        async with hub.read_sessions() as s:
-            phrases = await s.run_sync(_read_all)
-        categories = [
-            CategoryOut(c.key, c.label.get(lang) or c.label.get("en") or c.key, list(c.call))
-            for c in RED_FLAG_CATEGORIES.values()
-        ]
-        return RedFlagsOut(categories, list(SUPPORTED), MAX_PHRASE_CHARS, phrases)
-
-    @post("/", status_code=201, guards=[requires(Role.ADMIN)])
-    async def add(
-        self, request: Request[Principal, Any, Any], data: JSONBody[NewRedFlagBody], hub: HubDep
-    ) -> RedFlagOut:
-        phrase = tidy(data.phrase)
-        check_new(data.language, phrase, data.category)
-        item = NewPhrase(data.language, phrase, data.category, request.user, Origin.of(request))
-        try:
-            return await hub.writer.submit(add_phrases, item)
-        finally:
-            forget_active_phrases()
-            await hub.bot.reload_phrases()  # the very next message is checked against it
-
-    @delete("/{flag_id:int}", status_code=200, guards=[requires(Role.ADMIN)])
-    async def deactivate(self, request: Request[Principal, Any, Any], flag_id: IdPath, hub: HubDep) -> RedFlagOut:
-        try:
-            return await hub.writer.submit(deactivate_phrases, Deactivation(flag_id, request.user, Origin.of(request)))
-        finally:
-            forget_active_phrases()
-            await hub.bot.reload_phrases()

@@ -24,6 +24,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.bot.engine import READS, BotConfig, Turn, bot_turns
+from hub.bot.redflags import active_phrases  # the admins' list, read inside each turn
 from hub.bot.routing import assign_waiting, escalate_urgent
 from hub.bot.say import Voice
 from hub.bot.understand import red_flags
@@ -122,8 +123,6 @@ class BotWorker:
     async def _refresh_phrases(self, force: bool = False) -> None:
         if not force and time.monotonic() - self._phrases_at < PHRASES_TTL_S:
             return
-        from hub.bot.redflags import active_phrases
-
         try:
             async with self._read_sessions() as s:
                 self._phrases = await s.run_sync(active_phrases)

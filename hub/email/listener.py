@@ -16,14 +16,11 @@ import asyncio
 import logging
 import ssl
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from hub.email.receive import Refusal, receive_mail
-
-if TYPE_CHECKING:
-    from hub.deps import Hub
+from hub.email.receive import MailDesk, Refusal, receive_mail
 
 log = logging.getLogger(__name__)
 # aiosmtpd logs every sender and recipient address at INFO: patients' addresses stay out of logs.
@@ -78,7 +75,7 @@ class _Handler:
 class SmtpListener:
     def __init__(
         self,
-        hub: Hub,
+        hub: MailDesk,
         host: str,
         port: int,
         domains: frozenset[str],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import anyio
 import msgspec
@@ -16,12 +16,27 @@ from channels.base import InvalidPayload
 from channels.email.adapter import EmailAdapter, to_inbound
 from channels.email.mime import NoSender
 from channels.registry import ALL
+from hub.db.writer import Writer
 from hub.email.ingest import EmailIn, Received, ingest_email
 from hub.email.store import store_mail
+from hub.media.storage import MediaStore
 from hub.patients.contacts import InvalidContact
+from hub.settings import Settings
+from hub.timeline.door import Door
 
-if TYPE_CHECKING:
-    from hub.deps import Hub
+
+class _HasStore(Protocol):
+    store: MediaStore
+
+
+class MailDesk(Protocol):
+    """What taking mail needs of the hub (the Hub is one)."""
+
+    settings: Settings
+    writer: Writer
+    door: Door
+    media: _HasStore
+
 
 ADAPTER: EmailAdapter = ALL["email"]  # type: ignore[assignment]
 
@@ -36,7 +51,7 @@ class Refusal(Exception):
 
 
 async def receive_mail(
-    hub: Hub,
+    hub: MailDesk,
     raw: bytes,
     envelope_from: str | None,
     envelope_to: Sequence[str],

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import ssl
 import time
-from typing import TYPE_CHECKING
 
 from hub.email.listener import SmtpListener
 from hub.email.outbound import MailIdentity, accepted_domains, mail_identity
+from hub.email.receive import MailDesk
 from hub.ratelimit import Window
 from hub.settings import EmailSettings, Settings
-
-if TYPE_CHECKING:
-    from hub.deps import Hub
 
 
 class SeenTokens:
@@ -43,7 +40,7 @@ class EmailService:
         self.mailgun_tokens = SeenTokens(settings.email.mailgun_max_age_s * 2 + 60)
         self.listener: SmtpListener | None = None
 
-    async def start(self, hub: Hub) -> None:
+    async def start(self, hub: MailDesk) -> None:
         e = self.settings.email
         if e.listen_port:
             self.listener = SmtpListener(

@@ -22,6 +22,7 @@ from hub.db.models import ContactPoint, OutboxItem, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import EventKind
+from hub.patients.consent import record_carrier_opt_out
 from hub.reasons import backoff
 from hub.timeline.append import last_via
 from hub.timeline.delivery import DeliveryReport, record_delivery_batch
@@ -215,8 +216,6 @@ def settle(tx: Tx, items: list[tuple[Due, SendOutcome, datetime, RetryPolicy]]) 
         _forget_code(item)
         if outcome.kind == "opted_out" and due.to and due.patient_id is not None and due.message_seq is not None:
             # The carrier says this number replied STOP to us: the same consent change as a STOP here.
-            from hub.sms.consent import record_carrier_opt_out  # here: consent queues its replies through us
-
             record_carrier_opt_out(tx, due.patient_id, due.to, due.message_seq)
         _report(tx, due, DeliveryReport(status="failed", error_code=outcome.error_code, error=item.last_error))
     return [None] * len(items)

@@ -12,13 +12,13 @@ import msgspec
 from sqlalchemy import select
 
 from channels.sms.keywords import Keyword, KeywordMatch
-from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
-from hub.db.models import Consent, ContactPoint, Conversation, Patient, TimelineEvent
-from hub.db.types import utcnow
+from hub.audit.record import Origin
+from hub.db.models import ContactPoint, Conversation, Patient
 from hub.db.writer import Tx
 from hub.events import AuthorType, EventKind
 from hub.i18n import SUPPORTED, _, translate
 from hub.outbox.queue import enqueue
+from hub.patients.consent import change_consent
 from hub.settings import ClinicSettings
 from hub.timeline.append import append_event
 from hub.timeline.door import admit
@@ -29,7 +29,6 @@ OPTED_OUT = _(
 )
 OPTED_IN = _("You are subscribed again to {clinic} text messages. Reply STOP to unsubscribe.")
 HELP = _("{clinic}: for help call {phone}. Reply STOP to unsubscribe.")
-CARRIER = Origin(None, "SMS provider")
 
 
 class KeywordMessage(msgspec.Struct, frozen=True):
@@ -61,7 +60,7 @@ def apply_sms_keywords(tx: Tx, items: list[KeywordMessage]) -> list[IngestResult
         opting_out = item.match.keyword == Keyword.OPT_OUT
         if opting_out == (point.opted_out_at is not None):
             continue  # already so: one confirmation only, never a second
-        _change_consent(
+        change_consent(
             tx, conv, point, granted=not opting_out, origin=item.origin, data={"keyword": item.match.keyword}
         )
         if opting_out:  # its one confirmation, sent although the number is now opted out
@@ -77,68 +76,6 @@ def _language(match: KeywordMatch, patient: Patient, clinic: ClinicSettings) -> 
         if candidate and candidate.split("-")[0] in SUPPORTED:
             return candidate.split("-")[0]
     return "en"
-
-
-def _change_consent(
-    tx: Tx, conv: Conversation, point: ContactPoint, *, granted: bool, origin: Origin, data: dict[str, object]
-) -> None:
-    """The number's opt-in or opt-out: on the contact point, in the consent record, as a
-    timeline event and in the audit trail."""
-    point.opted_out_at = None if granted else utcnow()
-    _record_consent(tx, point.patient_id, granted=granted, source=f"SMS from {point.address}")
-    event = append_event(
-        tx,
-        conv,
-        EventKind.CONSENT_CHANGE,
-        author_type=AuthorType.PATIENT,
-        channel="sms",
-        data={"channel": "sms", "granted": granted, "address": point.address, **data},
-    )
-    add_audit(
-        tx,
-        AuditRecord(
-            AuditAction.CONSENT_CHANGE,
-            None,
-            origin,
-            point.patient_id,
-            conv.id,
-            {"seq": event.seq, "channel": "sms", "granted": granted},
-        ),
-    )
-
-
-def record_carrier_opt_out(tx: Tx, patient_id: int, address: str, message_seq: int) -> None:
-    """The carrier refused a message because this number opted out (Twilio 21610)."""
-    point = tx.session.execute(
-        select(ContactPoint).where(
-            ContactPoint.patient_id == patient_id, ContactPoint.kind == "phone", ContactPoint.address == address
-        )
-    ).scalar_one_or_none()
-    message = tx.session.get(TimelineEvent, message_seq)
-    if point is None or message is None or point.opted_out_at is not None:
-        return
-    conv = tx.session.get(Conversation, message.conversation_id)
-    assert conv is not None
-    _change_consent(
-        tx,
-        conv,
-        point,
-        granted=False,
-        origin=CARRIER,
-        data={"reason": "the carrier reports this number opted out (21610)"},
-    )
-
-
-def _record_consent(tx: Tx, patient_id: int, *, granted: bool, source: str) -> None:
-    consent = tx.session.execute(
-        select(Consent).where(Consent.patient_id == patient_id, Consent.channel == "sms")
-    ).scalar_one_or_none()
-    if consent is None:
-        tx.session.add(
-            Consent(patient_id=patient_id, channel="sms", granted=granted, source=source, changed_at=utcnow())
-        )
-    else:
-        consent.granted, consent.source, consent.changed_at = granted, source, utcnow()
 
 
 def _reply(tx: Tx, conv: Conversation, text: str, confirm_opt_out: str | None = None) -> None:
