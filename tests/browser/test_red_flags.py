@@ -38,12 +38,12 @@ def test_an_admin_adds_a_phrase_and_deactivates_one(hub_server: HubServer, page:
     expect(page.get_by_test_id("red-flags-readonly")).to_have_count(0)
 
     # Add a Spanish phrase to the cardiac list.
-    page.get_by_test_id("red-flag-phrase").fill("me arde el pecho")
+    page.get_by_test_id("red-flag-phrase").fill("me quema por dentro el pecho")
     page.get_by_test_id("red-flag-language").select_option("es")
     page.get_by_test_id("red-flag-category").select_option("cardiac")
     page.get_by_test_id("red-flag-add").click()
-    expect(page.get_by_test_id("red-flag-notice")).to_contain_text("“me arde el pecho” was added")
-    added = _phrases(hub_server)["es:me arde el pecho"]
+    expect(page.get_by_test_id("red-flag-notice")).to_contain_text("“me quema por dentro el pecho” was added")
+    added = _phrases(hub_server)["es:me quema por dentro el pecho"]
     assert added["active"] and added["category"] == "cardiac" and added["created_by"] == "Alex Admin"
     row = _row(page, added["id"])
     expect(row).to_contain_text("Added by Alex Admin")
