@@ -7,7 +7,7 @@ COPY web web
 COPY locales locales
 # Editable: the hub finds web/ and locales/ beside its package, as in a checkout.
 RUN pip install --no-cache-dir -e .
-ENV PUENTE_HOST=0.0.0.0 PUENTE_DATA_DIR=/data
+ENV PUENTE_SERVER_HOST=0.0.0.0 PUENTE_DATA_DIR=/data
 VOLUME /data
 EXPOSE 8000
 CMD ["puente"]

@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args()
     if args.demo:
-        os.environ["PUENTE_DEMO"] = "1"
+        os.environ["PUENTE_SERVER_DEMO"] = "1"
     from hub.settings import load_settings
 
     settings = load_settings()

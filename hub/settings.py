@@ -1,63 +1,67 @@
-"""Settings: grouped dataclasses, one environment variable per field, loaded once."""
+"""Settings: grouped dataclasses, loaded once from the environment.
+
+Every field has one environment variable, named after it: PUENTE_<GROUP>_<FIELD> (the group is its
+name in `Settings`: PUENTE_SMS_AUTH_TOKEN is sms.auth_token, PUENTE_ROUTING_REALERT_S is
+routing.realert_s), and PUENTE_DATA_DIR for the data folder. Each default is written once, on its
+field. A field's earlier name still works (`formerly`), so a deployment made before the rename keeps
+running; docs/configuration.md is generated from these classes (`python -m hub.settings`).
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+import sys
+import typing
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"PUENTE_{name}", default)
-
-
-def _env_int(name: str, default: int) -> int:
-    return int(_env(name, str(default)))
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    return _env(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
-
-
-def _env_list(name: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in _env(name, "").split(",") if v.strip())
+def setting(default: Any, *formerly: str, minimum: float | None = None) -> Any:
+    """A field's default, the names its variable had before (without PUENTE_), and its smallest
+    allowed value."""
+    return field(default=default, metadata={"formerly": formerly, "minimum": minimum})
 
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: str = ""
+    url: str = ""  # SQLAlchemy URL: postgresql+asyncpg://... ; empty: a SQLite file in the data folder
     # FULL: a commit acknowledged to a sender survives power loss, not only a crash.
-    sqlite_synchronous: str = "FULL"
-    sqlite_busy_timeout_ms: int = 10_000  # how long a write waits for a lock held elsewhere
-    echo: bool = False
+    sqlite_synchronous: str = setting("FULL", "SQLITE_SYNCHRONOUS")
+    sqlite_busy_timeout_ms: int = setting(
+        10_000, "SQLITE_BUSY_TIMEOUT_MS"
+    )  # how long a write waits for a lock held elsewhere
+    echo: bool = False  # log every SQL statement (development only: statements carry patient data)
 
 
 @dataclass(frozen=True)
 class RealtimeSettings:
-    redis_url: str = ""  # empty: in-process memory backend
-    channel_prefix: str = "puente"
+    redis_url: str = setting("", "REDIS_URL")  # empty: in-process memory backend
+    channel_prefix: str = setting("puente", "CHANNEL_PREFIX")  # names the Redis channels (hubs of one clinic share it)
     # Events a socket may have queued before it is cut off and told to resync.
-    socket_queue: int = 1000
+    socket_queue: int = setting(1000, "SOCKET_QUEUE")
     # More than this many missed events on (re)connect: the client is told to reload.
-    backfill_limit: int = 5000
+    backfill_limit: int = setting(5000, "BACKFILL_LIMIT")
 
 
 @dataclass(frozen=True)
 class SecuritySettings:
-    secret: str = ""
-    idle_timeout_s: int = 900
-    secure_cookies: bool = False
-    ingest_keys: tuple[str, ...] = ()
+    # Signs sessions and visitor tokens; empty: one made at first start and kept in data_dir/secret.key.
+    secret: str = setting("", "SECRET")
+    idle_timeout_s: int = setting(900, "IDLE_TIMEOUT")  # an idle staff session ends (HIPAA automatic logoff)
+    secure_cookies: bool = setting(False, "SECURE_COOKIES")  # set behind HTTPS
+    # Integration keys for the API channel (comma-separated); empty: one kept in data_dir/ingest.key.
+    ingest_keys: tuple[str, ...] = setting((), "INGEST_KEYS")
 
 
 @dataclass(frozen=True)
 class ClinicSettings:
-    name: str = "Puente Demo Clinic"
-    phone: str = "+16502530000"
-    timezone: str = "America/Los_Angeles"
-    default_language: str = "en"
-    default_region: str = "US"  # for phone numbers written without a country code
+    name: str = "Puente Demo Clinic"  # as patients are told it
+    phone: str = "+16502530000"  # the clinic's phone, told to patients (HELP, templates)
+    timezone: str = "America/Los_Angeles"  # opening hours, dates in messages
+    default_language: str = setting("en", "DEFAULT_LANGUAGE")  # for a patient whose language is unknown
+    default_region: str = setting("US", "DEFAULT_REGION")  # for phone numbers written without a country code
     languages: tuple[str, ...] = ("en", "es")  # every published template speaks all of them
 
 
@@ -65,13 +69,13 @@ class ClinicSettings:
 class SmsSettings:
     """A Twilio-compatible SMS provider. Without an auth token, SMS webhooks refuse everything."""
 
-    account_sid: str = ""
-    auth_token: str = ""
-    from_number: str = ""
-    api_base_url: str = "https://api.twilio.com"
+    account_sid: str = setting("", "TWILIO_ACCOUNT_SID")  # the provider account (Twilio: AC...)
+    auth_token: str = setting("", "TWILIO_AUTH_TOKEN")  # signs webhooks and authenticates sends
+    from_number: str = setting("", "SMS_FROM")  # the clinic's number
+    api_base_url: str = setting("https://api.twilio.com", "TWILIO_API_BASE_URL")  # another Twilio-compatible provider
     # The hub's URL as the provider calls it (behind a proxy it differs from what the hub sees);
     # signatures are computed over it. Empty: the URL of the request as received.
-    public_url: str = ""
+    public_url: str = setting("", "PUBLIC_URL")
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class MediaSettings:
     data_dir/media, served to staff only by the hub."""
 
     max_bytes: int = 5 * 1024 * 1024  # a larger file is refused, not stored
-    timeout_s: float = 30.0  # one whole fetch, redirects included
+    timeout_s: float = setting(30.0, "MEDIA_TIMEOUT")  # one whole fetch, redirects included
     max_attempts: int = 5  # transient failures (5xx, timeouts) are retried with backoff
     retry_base_s: float = 1.0  # 1 s, 4 s, 16 s, ... between attempts
     # Plain-http media URLs are refused unless this is set (a local test provider only).
@@ -99,7 +103,7 @@ class SmtpSettings:
     username: str = ""
     password: str = ""
     security: str = "starttls"  # starttls, tls (implicit) or none
-    from_address: str = ""
+    from_address: str = setting("", "SMTP_FROM")
     timeout_s: float = 15.0
     ca_file: str = ""  # a CA bundle to trust for the relay's certificate (a private CA); empty: the system's
 
@@ -115,15 +119,17 @@ class EmailSettings:
     max_bytes: int = 25 * 1024 * 1024  # a larger message is refused (SMTP 552, HTTP 413)
     # STARTTLS on the listener: a PEM certificate (chain) and its key. Mail carries patients' words:
     # senders that can encrypt (Gmail, Outlook...) do when it is offered.
-    tls_cert_file: str = ""
-    tls_key_file: str = ""
+    tls_cert_file: str = setting("", "EMAIL_TLS_CERT")
+    tls_key_file: str = setting("", "EMAIL_TLS_KEY")
     require_tls: bool = False  # refuse mail (530) from senders that will not use STARTTLS
-    from_address: str = ""  # replies come from it; empty: the relay's from address (smtp.from_address)
+    from_address: str = setting(
+        "", "EMAIL_FROM"
+    )  # replies come from it; empty: the relay's from address (smtp.from_address)
     from_name: str = ""  # empty: the clinic's name
     reply_domain: str = ""  # replies ask to be answered at reply+<token>@ it; empty: the from address's domain
     sendgrid_secret: str = ""  # the HTTP Basic password in SendGrid's Parse URL; empty: SendGrid posts refused
     mailgun_signing_key: str = ""  # Mailgun's webhook signing key; empty: Mailgun posts refused
-    mailgun_max_age_s: int = 300  # an older signed timestamp is a replay: refused
+    mailgun_max_age_s: int = setting(300, "EMAIL_MAILGUN_MAX_AGE")  # an older signed timestamp is a replay: refused
     webhooks_per_minute: int = 600  # per IP address
     reopen_days: int = 7  # a reply this soon after resolution reopens the conversation; later, a new one
 
@@ -134,10 +140,10 @@ class WebchatSettings:
 
     # Origins (scheme://host[:port]) whose pages may embed the widget; empty: any origin.
     # Visitors authenticate with a bearer token, never a cookie, so an open list is no CSRF risk.
-    allowed_origins: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = setting((), "WEBCHAT_ORIGINS")
     # The key the clinic's portal signs its logged-in users' ids with (HMAC-SHA256, hex).
     identity_secret: str = ""
-    token_ttl_s: int = 30 * 86400
+    token_ttl_s: int = setting(30 * 86400, "WEBCHAT_TOKEN_TTL")
     max_text: int = 2000
     messages_per_minute: int = 20  # per visitor
     sessions_per_hour: int = 20  # per IP address
@@ -150,7 +156,7 @@ class WebchatSettings:
 class BotSettings:
     """The assistant that answers first. Off: every conversation starts with the agents."""
 
-    enabled: bool = True
+    enabled: bool = setting(True, "BOT")
     failures_before_handoff: int = 2  # not understood this many times in a row: a person takes over
     default_team: str = "scheduling"  # "talk to a person" with nothing else said
     emergency_team: str = "clinical"  # red flags go here, ahead of everyone
@@ -166,9 +172,11 @@ class OutboxSettings:
 
     # A provider that keeps refusing (429, 503, unreachable) is retried this long after the message
     # was written, 1 s, 4 s, 16 s... apart but never more than max_backoff_s.
-    retry_window_s: int = 6 * 3600
-    max_backoff_s: int = 300
-    provider_timeout_s: float = 10.0  # an answer slower than this is unclear: the provider is asked
+    retry_window_s: int = setting(6 * 3600, "OUTBOX_RETRY_WINDOW", minimum=60)
+    max_backoff_s: int = setting(300, "OUTBOX_MAX_BACKOFF", minimum=1)
+    provider_timeout_s: float = setting(
+        10.0, "OUTBOX_PROVIDER_TIMEOUT", minimum=0.1
+    )  # an answer slower than this is unclear: the provider is asked
 
 
 @dataclass(frozen=True)
@@ -177,10 +185,10 @@ class RoutingSettings:
 
     # An urgent conversation nobody has taken: staff are alerted again this often, each time a wider
     # circle (the emergency team, then the whole floor, then everyone signed in).
-    realert_s: int = 60
+    realert_s: int = setting(60, minimum=1)
     # What the clinic promises a patient when nobody of the team is free: a person replies within
     # this many minutes of the team's opening hours ("by 3:40 PM", "by Monday 8:40 AM").
-    reply_within_minutes: int = 120
+    reply_within_minutes: int = setting(120, minimum=1)
 
 
 @dataclass(frozen=True)
@@ -197,17 +205,17 @@ class VoiceSettings:
     workers: int = 1  # child processes transcribing at once (each takes `threads` CPU cores while busy)
     threads: int = 1  # CPU threads each child's engine uses
     max_attempts: int = 3  # a crashed or timed-out child is retried this many times in all
-    retry_base_s: float = 5.0  # 5 s, 20 s, 80 s, ... between attempts
+    retry_base_s: float = setting(5.0, "VOICE_RETRY_BASE")  # 5 s, 20 s, 80 s, ... between attempts
     uploads_per_hour: int = 30  # web-chat recordings per visitor
 
 
 @dataclass(frozen=True)
 class ServerSettings:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_body_bytes: int = 1_048_576
-    bench_routes: bool = False  # the bare /bench/hello route bench/ compares against
-    demo: bool = False  # seed the demo clinic on first start
+    host: str = setting("127.0.0.1", "HOST")  # the address the hub listens on
+    port: int = setting(8000, "PORT")  # its port
+    max_body_bytes: int = setting(1_048_576, "MAX_BODY_BYTES")  # a larger request body is refused (413)
+    bench_routes: bool = setting(False, "BENCH_ROUTES")  # the bare /bench/hello route bench/ compares against
+    demo: bool = setting(False, "DEMO")  # seed the demo clinic on first start (and listen for its mail)
 
 
 @dataclass(frozen=True)
@@ -229,10 +237,10 @@ class Settings:
     email: EmailSettings = field(default_factory=EmailSettings)
 
 
-def _secret(data_dir: Path) -> str:
-    """A secret from the environment, else one made once and kept in the data dir."""
-    if value := _env("SECRET", ""):
-        return value
+def _secret(data_dir: Path, given: str) -> str:
+    """The secret given, else one made once and kept in the data dir."""
+    if given:
+        return given
     path = data_dir / "secret.key"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -241,10 +249,10 @@ def _secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _ingest_keys(data_dir: Path) -> tuple[str, ...]:
-    """Integration keys from the environment, else one made once and kept in the data dir."""
-    if keys := _env_list("INGEST_KEYS"):
-        return keys
+def _ingest_keys(data_dir: Path, given: tuple[str, ...]) -> tuple[str, ...]:
+    """The integration keys given, else one made once and kept in the data dir."""
+    if given:
+        return given
     path = data_dir / "ingest.key"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -253,121 +261,121 @@ def _ingest_keys(data_dir: Path) -> tuple[str, ...]:
     return (path.read_text().strip(),)
 
 
-def _email_settings() -> EmailSettings:
-    """The demo listens for mail on 127.0.0.1:2525 for clinic.example; elsewhere nothing by default."""
-    demo = _env_bool("DEMO", False)
-    return EmailSettings(
-        domains=_env_list("EMAIL_DOMAINS") or (("clinic.example",) if demo else ()),
-        listen_host=_env("EMAIL_LISTEN_HOST", "127.0.0.1"),
-        listen_port=_env_int("EMAIL_LISTEN_PORT", 2525 if demo else 0),
-        max_bytes=_env_int("EMAIL_MAX_BYTES", 25 * 1024 * 1024),
-        tls_cert_file=_env("EMAIL_TLS_CERT", ""),
-        tls_key_file=_env("EMAIL_TLS_KEY", ""),
-        require_tls=_env_bool("EMAIL_REQUIRE_TLS", False),
-        from_address=_env("EMAIL_FROM", "care@clinic.example" if demo else ""),
-        from_name=_env("EMAIL_FROM_NAME", ""),
-        reply_domain=_env("EMAIL_REPLY_DOMAIN", ""),
-        sendgrid_secret=_env("EMAIL_SENDGRID_SECRET", ""),
-        mailgun_signing_key=_env("EMAIL_MAILGUN_SIGNING_KEY", ""),
-        mailgun_max_age_s=_env_int("EMAIL_MAILGUN_MAX_AGE", 300),
-        webhooks_per_minute=_env_int("EMAIL_WEBHOOKS_PER_MINUTE", 600),
-        reopen_days=_env_int("EMAIL_REOPEN_DAYS", 7),
-    )
+class BadSetting(ValueError):
+    """An environment variable whose value cannot be read; says which and why."""
 
 
-def load_settings() -> Settings:
-    data_dir = Path(_env("DATA_DIR", "./data")).resolve()
-    return Settings(
-        data_dir=data_dir,
-        database=DatabaseSettings(
-            url=_env("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'puente.db'}"),
-            sqlite_synchronous=_env("SQLITE_SYNCHRONOUS", "FULL"),
-            sqlite_busy_timeout_ms=_env_int("SQLITE_BUSY_TIMEOUT_MS", 10_000),
-            echo=_env_bool("DATABASE_ECHO", False),
-        ),
-        realtime=RealtimeSettings(
-            redis_url=_env("REDIS_URL", ""),
-            channel_prefix=_env("CHANNEL_PREFIX", "puente"),
-            socket_queue=_env_int("SOCKET_QUEUE", 1000),
-            backfill_limit=_env_int("BACKFILL_LIMIT", 5000),
-        ),
-        security=SecuritySettings(
-            secret=_secret(data_dir),
-            idle_timeout_s=_env_int("IDLE_TIMEOUT", 900),
-            secure_cookies=_env_bool("SECURE_COOKIES", False),
-            ingest_keys=_ingest_keys(data_dir),
-        ),
-        clinic=ClinicSettings(
-            name=_env("CLINIC_NAME", "Puente Demo Clinic"),
-            phone=_env("CLINIC_PHONE", "+16502530000"),
-            timezone=_env("CLINIC_TIMEZONE", "America/Los_Angeles"),
-            default_language=_env("DEFAULT_LANGUAGE", "en"),
-            default_region=_env("DEFAULT_REGION", "US"),
-            languages=_env_list("CLINIC_LANGUAGES") or ("en", "es"),
-        ),
-        sms=SmsSettings(
-            account_sid=_env("TWILIO_ACCOUNT_SID", ""),
-            auth_token=_env("TWILIO_AUTH_TOKEN", ""),
-            from_number=_env("SMS_FROM", ""),
-            api_base_url=_env("TWILIO_API_BASE_URL", "https://api.twilio.com"),
-            public_url=_env("PUBLIC_URL", ""),
-        ),
-        media=MediaSettings(
-            max_bytes=_env_int("MEDIA_MAX_BYTES", 5 * 1024 * 1024),
-            timeout_s=float(_env("MEDIA_TIMEOUT", "30")),
-            max_attempts=_env_int("MEDIA_MAX_ATTEMPTS", 5),
-            allow_http=_env_bool("MEDIA_ALLOW_HTTP", False),
-            auth_origins=_env_list("MEDIA_AUTH_ORIGINS"),
-        ),
-        smtp=SmtpSettings(
-            host=_env("SMTP_HOST", ""),
-            port=_env_int("SMTP_PORT", 587),
-            username=_env("SMTP_USERNAME", ""),
-            password=_env("SMTP_PASSWORD", ""),
-            security=_env("SMTP_SECURITY", "starttls"),
-            from_address=_env("SMTP_FROM", ""),
-            ca_file=_env("SMTP_CA_FILE", ""),
-        ),
-        email=_email_settings(),
-        webchat=WebchatSettings(
-            allowed_origins=_env_list("WEBCHAT_ORIGINS"),
-            identity_secret=_env("WEBCHAT_IDENTITY_SECRET", ""),
-            token_ttl_s=_env_int("WEBCHAT_TOKEN_TTL", 30 * 86400),
-            messages_per_minute=_env_int("WEBCHAT_MESSAGES_PER_MINUTE", 20),
-            sessions_per_hour=_env_int("WEBCHAT_SESSIONS_PER_HOUR", 20),
-            codes_per_hour=_env_int("WEBCHAT_CODES_PER_HOUR", 5),
-        ),
-        bot=BotSettings(
-            enabled=_env_bool("BOT", True),
-            failures_before_handoff=_env_int("BOT_FAILURES_BEFORE_HANDOFF", 2),
-            default_team=_env("BOT_DEFAULT_TEAM", "scheduling"),
-            emergency_team=_env("BOT_EMERGENCY_TEAM", "clinical"),
-        ),
-        outbox=OutboxSettings(
-            retry_window_s=max(60, _env_int("OUTBOX_RETRY_WINDOW", 6 * 3600)),
-            max_backoff_s=max(1, _env_int("OUTBOX_MAX_BACKOFF", 300)),
-            provider_timeout_s=float(_env("OUTBOX_PROVIDER_TIMEOUT", "10")),
-        ),
-        routing=RoutingSettings(
-            realert_s=max(1, _env_int("ROUTING_REALERT_S", 60)),
-            reply_within_minutes=max(1, _env_int("ROUTING_REPLY_WITHIN_MINUTES", 120)),
-        ),
-        voice=VoiceSettings(
-            max_bytes=_env_int("VOICE_MAX_BYTES", 8 * 1024 * 1024),
-            max_seconds=_env_int("VOICE_MAX_SECONDS", 300),
-            engine=_env("VOICE_ENGINE", "faster-whisper"),
-            command=_env("VOICE_COMMAND", ""),
-            workers=_env_int("VOICE_WORKERS", 1),
-            threads=_env_int("VOICE_THREADS", 1),
-            max_attempts=_env_int("VOICE_MAX_ATTEMPTS", 3),
-            retry_base_s=float(_env("VOICE_RETRY_BASE", "5")),
-            uploads_per_hour=_env_int("VOICE_UPLOADS_PER_HOUR", 30),
-        ),
-        server=ServerSettings(
-            host=_env("HOST", "127.0.0.1"),
-            port=_env_int("PORT", 8000),
-            max_body_bytes=_env_int("MAX_BODY_BYTES", 1_048_576),
-            bench_routes=_env_bool("BENCH_ROUTES", False),
-            demo=_env_bool("DEMO", False),
-        ),
+def env_name(group: str, name: str) -> str:
+    return f"PUENTE_{group.upper()}_{name.upper()}"
+
+
+def _convert(raw: str, kind: Any, name: str) -> Any:
+    try:
+        if kind is bool:
+            if raw.strip().lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.strip().lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError("say 1 or 0 (true/false, yes/no, on/off)")
+        if kind is int:
+            return int(raw.strip())
+        if kind is float:
+            return float(raw.strip())
+        if kind == tuple[str, ...]:
+            return tuple(v.strip() for v in raw.split(",") if v.strip())
+        return raw
+    except ValueError as exc:
+        raise BadSetting(f"{name}={raw!r}: {exc}") from None
+
+
+def _group(cls: type, group: str, environ: typing.Mapping[str, str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in fields(cls):
+        names = [env_name(group, f.name), *(f"PUENTE_{n}" for n in f.metadata.get("formerly", ()))]
+        name = next((n for n in names if n in environ), None)
+        if name is None:
+            continue
+        value = _convert(environ[name], hints[f.name], name)
+        minimum = f.metadata.get("minimum")
+        if minimum is not None and value < minimum:
+            raise BadSetting(f"{name}={value}: at least {minimum}")
+        values[f.name] = value
+    return cls(**values)
+
+
+GROUPS = [f for f in fields(Settings) if f.name != "data_dir"]
+
+
+def load_settings(environ: typing.Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    data_dir = Path(environ.get("PUENTE_DATA_DIR", "./data")).resolve()
+    groups = {f.name: _group(typing.get_type_hints(Settings)[f.name], f.name, environ) for f in GROUPS}
+    settings = Settings(data_dir=data_dir, **groups)
+    db, security, email = settings.database, settings.security, settings.email
+    if not db.url:
+        db = replace(db, url=f"sqlite+aiosqlite:///{data_dir / 'puente.db'}")
+    security = replace(
+        security,
+        secret=_secret(data_dir, security.secret),
+        ingest_keys=_ingest_keys(data_dir, security.ingest_keys),
     )
+    if settings.server.demo:  # the demo clinic takes mail for clinic.example on 127.0.0.1:2525
+        demo = {"domains": ("clinic.example",), "listen_port": 2525, "from_address": "care@clinic.example"}
+        given = {f.name for f in fields(EmailSettings) if _group_has(environ, "email", f)}
+        email = replace(email, **{k: v for k, v in demo.items() if k not in given})
+    return replace(settings, database=db, security=security, email=email)
+
+
+def _group_has(environ: typing.Mapping[str, str], group: str, f: Any) -> bool:
+    names = [env_name(group, f.name), *(f"PUENTE_{n}" for n in f.metadata.get("formerly", ()))]
+    return any(n in environ for n in names)
+
+
+def _comments(cls: type) -> dict[str, str]:
+    """What the source says of each field: its trailing comment, else the comment lines above it."""
+    import inspect
+
+    out: dict[str, str] = {}
+    above: list[str] = []
+    for line in inspect.getsource(cls).splitlines()[1:]:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            above.append(stripped.lstrip("# ").strip())
+            continue
+        name, colon, rest = stripped.partition(":")
+        if colon and name.isidentifier():
+            trailing = rest.partition("  # ")[2].strip()
+            out[name] = trailing or " ".join(above)
+        above = []
+    return out
+
+
+def describe() -> str:
+    """docs/configuration.md: every variable, its default, its former name, from the classes."""
+    lines = [
+        "# Configuration",
+        "",
+        "Every setting is an environment variable, named after its group and field (generated by",
+        "`python -m hub.settings` from `hub/settings.py`; do not edit by hand). Lists are comma-separated;",
+        "yes/no settings take 1 or 0. A former name still works.",
+        "",
+        "| variable | default | what it is | formerly |",
+        "|---|---|---|---|",
+        "| `PUENTE_DATA_DIR` | `./data` | the database (SQLite), media, secrets | |",
+    ]
+    for g in GROUPS:
+        cls = typing.get_type_hints(Settings)[g.name]
+        said = _comments(cls)
+        for f in fields(cls):
+            default = f.default if f.default is not MISSING else ""
+            shown = ",".join(default) if isinstance(default, tuple) else default
+            shown = {True: "1", False: "0"}.get(shown, shown) if isinstance(shown, bool) else shown
+            former = ", ".join(f"`PUENTE_{n}`" for n in f.metadata.get("formerly", ()))
+            what = said.get(f.name, "").replace("|", "/")
+            lines.append(f"| `{env_name(g.name, f.name)}` | `{shown}` | {what} | {former} |".replace("``", "(empty)"))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(describe())
