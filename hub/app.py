@@ -48,7 +48,6 @@ from hub.deps import Hub
 from hub.email.views import email_html, email_source
 from hub.email.webhooks import mailgun_inbound, sendgrid_inbound
 from hub.errors import database_error, internal_error, storage_unavailable, validation_error, write_conflict
-from hub.events import Published
 from hub.i18n_routes import web_catalog
 from hub.language.controllers import check_language
 from hub.media.controllers import media_file
@@ -112,20 +111,16 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
         if is_sqlite(settings.database.url)
         else GreenletRunner(make_async_writer_engine(settings.database))
     )
-    outbox: list[OutboxWorker] = []
-
-    def after_commit(published: list[Published]) -> None:
-        fanout.publish(published)
-        outbox[0].wake()  # a reply may have been queued
-        media.notice(published)  # an MMS may have brought media to fetch
-        bot.notice(published)  # a patient's message the bot should answer, or a red flag
-        voice.notice(published)  # stored audio to check and transcribe
-
-    writer = Writer(runner, on_commit=after_commit)
-    outbox.append(OutboxWorker(settings, writer, clock=clock or utcnow))
+    writer = Writer(runner)
+    outbox = OutboxWorker(settings, writer, clock=clock or utcnow)
     media = MediaWorker(settings, writer)
     bot = BotWorker(settings, writer, read_sessions)
     voice = VoiceWorker(settings, writer, media.store)
+    writer.subscribe(fanout.publish)  # agents' sockets
+    writer.subscribe(outbox.wake)  # a reply may have been queued
+    writer.subscribe(media.notice)  # an MMS may have brought media to fetch
+    writer.subscribe(bot.notice)  # a patient's message the bot should answer, or a red flag
+    writer.subscribe(voice.notice)  # stored audio to check and transcribe
     return Hub(
         settings,
         read_engine,
@@ -133,7 +128,7 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
         writer,
         fanout,
         PrincipalCache(read_sessions),
-        outbox[0],
+        outbox,
         media=media,
         bot=bot,
         voice=voice,

@@ -33,7 +33,7 @@ async def test_one_bad_item_does_not_sink_its_batch_and_events_follow_commits(tm
     url = f"sqlite+aiosqlite:///{path}"
     await asyncio.to_thread(upgrade, url)
     runner = ThreadRunner(make_sqlite_writer_engine(DatabaseSettings(url=url)))
-    writer = Writer(runner, on_commit=lambda published: None)
+    writer = Writer(runner)
     writer.start()
     await writer.submit(_write_row, "first")  # id 1 exists now, so "bad" items collide on it
     results = await asyncio.gather(
@@ -66,7 +66,7 @@ async def test_published_events_are_already_committed(tmp_path):
         with sqlite3.connect(path) as db:  # another connection: only committed rows
             visible.append(db.execute("SELECT count(*) FROM audit_log").fetchone()[0] >= len(published))
 
-    writer = Writer(runner, on_commit=on_commit)
+    writer = Writer(runner, [on_commit])
     writer.start()
     await asyncio.gather(*(writer.submit(write, f"x{i}") for i in range(50)))
     assert visible and all(visible)

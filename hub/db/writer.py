@@ -33,6 +33,9 @@ from hub.events import Published
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+Subscriber = Callable[[list[Published]], None]  # told, after each commit, what it published
 
 
 _NEXT_SEQS = text("UPDATE counters SET value = value + :n WHERE name = 'seq' RETURNING value")
@@ -130,17 +133,22 @@ _STOP: Any = object()
 
 
 class Writer:
-    def __init__(self, runner: TxRunner, on_commit: Callable[[list[Published]], None], max_batch: int = 512) -> None:
+    def __init__(self, runner: TxRunner, subscribers: Sequence[Subscriber] = (), max_batch: int = 512) -> None:
         self._runner = runner
-        self._on_commit = on_commit
+        self._subscribers: list[Subscriber] = list(subscribers)
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # committed transactions, for bench figures
         self.items = 0
 
-    async def submit(self, fn: BatchFn, item: Any) -> Any:
-        """Run fn on item in the next group commit; return its result once committed."""
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """After every commit that published events, in commit order (the fan-out, the workers)."""
+        self._subscribers.append(subscriber)
+
+    async def submit(self, fn: Callable[[Tx, list[Item]], Sequence[Result | BaseException]], item: Item) -> Result:
+        """Run fn on item in the next group commit; return its result once committed (or raise
+        the exception fn returned for it, or the database's)."""
         if self._task is None or self._task.done():
             raise RuntimeError("writer is not running")
         job = _Job(fn, item, asyncio.get_running_loop().create_future())
@@ -212,7 +220,8 @@ class Writer:
         self.items += len(batch)
         _settle(batch, results)
         if published:
-            self._on_commit(published)
+            for subscriber in self._subscribers:
+                subscriber(published)
 
 
 def takes_lock_first(key: int) -> Callable[[BatchFn], BatchFn]:
