@@ -17,7 +17,8 @@ run: $(VENV)/.installed
 	$(PY) -m hub --demo
 
 # Debian packages the tests drive: Chromium for the browser tests, espeak-ng to speak the voice-note
-# tests' sentences (the hub itself needs neither: PyAV and pocketsphinx come from their wheels).
+# tests' sentences (the hub itself needs neither: PyAV, faster-whisper and its model, and pocketsphinx
+# come from their wheels).
 system-deps:
 	@command -v chromium >/dev/null && command -v espeak-ng >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng; }
 

@@ -9,6 +9,7 @@ child process (hub/voice/pool.py, hub/voice/child.py), as the voice worker does 
 
 - word error rate against the reference: for notes of three sentences (about 11 s, the shape of a
   voice note), and for every sentence alone (about 3.5 s: harder, less context);
+- how many transcripts the engine marks low confidence (the assistant hands those to a person);
 - CPU seconds per second of audio (decode + recognise, the child's own process time, so the
   figure does not depend on what else the machine does), and the model's load, once per child;
 - the child's peak memory (its maximum resident set, the model's load included);
@@ -144,7 +145,7 @@ async def measure(args: argparse.Namespace, files: dict, tmp: Path) -> dict:
         for (language, fmt, kind), items in files.items():
             edits = total = 0
             cpu = seconds = 0.0
-            detected = []
+            detected, low = [], 0
             for i, (path, reference) in enumerate(items):
                 got = await pool.call("transcribe", {"path": str(path), "max_s": 300.0, "language_hint": None}, 600)
                 e, n = errors(reference, got["text"])
@@ -152,6 +153,7 @@ async def measure(args: argparse.Namespace, files: dict, tmp: Path) -> dict:
                 cpu += got["decode_cpu_s"] + got["recognise_cpu_s"]
                 seconds += got["seconds"]
                 detected.append(got["language"])
+                low += bool(got["low_confidence"])
                 results["peak_mb"] = max(results["peak_mb"], got.get("peak_rss_mb") or 0.0)
                 if args.verbose:
                     print(f"  {language} {fmt} {kind} {i}: {got['text']!r} ({got['confidence']})", flush=True)
@@ -160,6 +162,7 @@ async def measure(args: argparse.Namespace, files: dict, tmp: Path) -> dict:
                 "cpu_per_s": cpu / seconds,
                 "seconds": seconds / len(items),
                 "language_right": sum(d == language for d in detected),
+                "low": low,
                 "count": len(detected),
             }
     finally:
@@ -249,12 +252,13 @@ def main() -> None:
         )
         print(f"peak memory of the child: {results['peak_mb']:.0f} MB (target <= {TARGET_MB:.0f})\n")
         lat = {} if args.no_hub else latency(args, files, tmp)
-        head = f"{'language':<9}{'format':<11}{'notes':<10}{'audio s':>8}{'WER':>7}{'CPU s/s':>9}{'language':>10}"
+        head = f"{'language':<9}{'format':<11}{'notes':<10}{'audio s':>8}{'WER':>7}{'CPU s/s':>9}"
+        head += f"{'language':>10}{'low':>6}"
         print(head + ("" if args.no_hub else f"{'latency p50':>13}{'max':>7}"))
         for (language, fmt, kind), row in results["rows"].items():
             line = (
                 f"{language:<9}{fmt:<11}{kind:<10}{row['seconds']:>8.1f}{row['wer']:>7.3f}{row['cpu_per_s']:>9.3f}"
-                f"{row['language_right']:>6}/{row['count']:<3}"
+                f"{row['language_right']:>6}/{row['count']:<3}{row['low']:>4}/{row['count']:<2}"
             )
             if lat:
                 times = lat[(language, fmt, kind)]

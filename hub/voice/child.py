@@ -78,7 +78,10 @@ def serve(engine_spec: str, command: str, store_root: str, threads: str = "1") -
             reply = ["problem", "engine", {"detail": str(exc)[:200]}]
         except Exception as exc:  # an engine's own bug: reported, and this process lives on
             reply = ["problem", "engine", {"detail": type(exc).__name__}]
-        write_frame(answers, reply)
+        try:
+            write_frame(answers, reply)
+        except (TypeError, msgspec.EncodeError) as exc:  # an engine's answer that is not plain data
+            write_frame(answers, ["problem", "engine", {"detail": f"unreadable answer ({type(exc).__name__})"}])
 
 
 def check(store: MediaStore, path: str, content_type: str, measure_s: float) -> dict[str, Any]:
