@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from hub.db.types import utcnow
 from hub.db.writer import Tx
+from hub.reasons import JobFailure, backoff
 
 
 class Claim(msgspec.Struct, frozen=True):
@@ -80,3 +81,44 @@ def requeue_stale(tx: Tx, model: Any, working: str, sweep: Sweep, fail: Callable
         else:
             fail(row)
     return len(rows)
+
+
+class JobOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """What one attempt at a job came to, beside its own result (a queue adds `due` and that): a
+    failure's code and reason, and whether it is worth another try (`transient`, up to
+    max_attempts, retry_base_s x 4^n apart)."""
+
+    code: str | None = None
+    params: dict[str, Any] = {}
+    transient: bool = False
+    error: str | None = None  # the reason in English, for the record and the event
+    max_attempts: int = 3
+    retry_base_s: float = 5.0
+
+    @classmethod
+    def failed(cls, due: Any, failure: JobFailure, max_attempts: int, retry_base_s: float) -> Any:
+        return cls(
+            due=due,  # type: ignore[call-arg]
+            code=failure.code,
+            params=failure.params,
+            transient=failure.transient,
+            error=failure.text()[:300],
+            max_attempts=max_attempts,
+            retry_base_s=retry_base_s,
+        )
+
+
+def retry_or_fail(row: Any, outcome: JobOutcome, attempt: int) -> bool:
+    """A failed attempt on its row: the reason kept, pending again while worth it, else failed.
+    Returns whether the job ended (failed) and must be finished by its queue."""
+    row.error_code, row.error, row.error_params = outcome.code, outcome.error, dict(outcome.params)
+    if outcome.transient and attempt < outcome.max_attempts:
+        row.state, row.next_attempt_at = "pending", utcnow() + backoff(attempt, outcome.retry_base_s)
+        return False
+    row.state = "failed"
+    return True
+
+
+def interrupt(row: Any, failure: JobFailure) -> None:
+    """A job whose claims kept dying (a hub stopped mid-work each time): failed, with the reason."""
+    row.state, row.error_code, row.error, row.error_params = "failed", failure.code, failure.text(), {}

@@ -21,11 +21,10 @@ from hub.db.models import Conversation, Media, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import AuthorType, EventKind
-from hub.jobs import Claim, Sweep, due_rows, hand_back, next_due, take
+from hub.jobs import Claim, JobOutcome, Sweep, due_rows, hand_back, interrupt, next_due, retry_or_fail, take
 from hub.jobs import requeue_stale as stale_jobs
 from hub.media.reasons import Failure
 from hub.media.sniff import canonical
-from hub.reasons import backoff
 from hub.timeline.append import append_event
 from hub.voice.queue import queue_voice_note
 
@@ -119,29 +118,11 @@ def claim_due(tx: Tx, items: list[Claim]) -> list[Claimed]:
     return out
 
 
-class Outcome(msgspec.Struct, frozen=True):
-    """What one attempt came to; a failure with `transient` is retried up to max_attempts."""
+class Outcome(JobOutcome, frozen=True, kw_only=True):
+    """What one attempt came to: its result, or a failure (hub.jobs.JobOutcome)."""
 
     due: Due
     fetched: Fetched | None = None
-    code: str | None = None
-    params: dict[str, Any] = {}
-    transient: bool = False
-    error: str | None = None  # the reason in English, for the record and the event
-    max_attempts: int = 5
-    retry_base_s: float = 1.0
-
-    @classmethod
-    def failed(cls, due: Due, failure: Failure, max_attempts: int, retry_base_s: float) -> Outcome:
-        return cls(
-            due,
-            code=failure.code,
-            params=failure.params,
-            transient=failure.transient,
-            error=failure.text()[:300],
-            max_attempts=max_attempts,
-            retry_base_s=retry_base_s,
-        )
 
 
 def settle(tx: Tx, items: list[Outcome]) -> list[None]:
@@ -159,12 +140,8 @@ def settle(tx: Tx, items: list[Outcome]) -> list[None]:
             row.error_params = {}
             _finish(tx, row)
             continue
-        row.error_code, row.error, row.error_params = outcome.code, outcome.error, dict(outcome.params)
-        if outcome.transient and due.attempt < outcome.max_attempts:
-            row.state, row.next_attempt_at = "pending", utcnow() + backoff(due.attempt, outcome.retry_base_s)
-            continue
-        row.state = "failed"
-        _finish(tx, row)
+        if retry_or_fail(row, outcome, due.attempt):
+            _finish(tx, row)
     return [None] * len(items)
 
 
@@ -179,8 +156,7 @@ def requeue_stale(tx: Tx, items: list[Sweep]) -> list[int]:
 
 
 def _interrupted(tx: Tx, row: Media) -> None:
-    failure = Failure("interrupted")
-    row.state, row.error_code, row.error, row.error_params = "failed", failure.code, failure.text(), {}
+    interrupt(row, Failure("interrupted"))
     _finish(tx, row)
 
 

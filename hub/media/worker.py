@@ -91,7 +91,7 @@ class MediaWorker(JobWorker[Due]):
         assert self._fetcher is not None
         media = self._settings.media
         try:
-            return Outcome(due, fetched=await self._fetcher.fetch(due))
+            return Outcome(due=due, fetched=await self._fetcher.fetch(due))
         except Failure as failure:
             return Outcome.failed(due, failure, media.max_attempts, media.retry_base_s)
         except Exception as exc:  # a bug must not lose the item: it is retried, then failed visibly

@@ -22,9 +22,8 @@ from hub.db.models import Conversation, Media, Patient, TimelineEvent, VoiceNote
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import AuthorType, EventKind
-from hub.jobs import Claim, Sweep, due_rows, hand_back, next_due, take
+from hub.jobs import Claim, JobOutcome, Sweep, due_rows, hand_back, interrupt, next_due, retry_or_fail, take
 from hub.jobs import requeue_stale as stale_jobs
-from hub.reasons import backoff
 from hub.timeline.append import append_event
 from hub.timeline.views import preview
 from hub.voice.reasons import VoiceFailure
@@ -150,29 +149,11 @@ class Heard(msgspec.Struct, frozen=True):
     language_probability: float | None = None
 
 
-class Outcome(msgspec.Struct, frozen=True):
-    """What one attempt came to; a failure with `transient` is retried up to max_attempts."""
+class Outcome(JobOutcome, frozen=True, kw_only=True):
+    """What one attempt came to: its result, or a failure (hub.jobs.JobOutcome)."""
 
     due: Due
     heard: Heard | None = None
-    code: str | None = None
-    params: dict[str, Any] = {}
-    transient: bool = False
-    error: str | None = None  # the reason in English, for the record and the event
-    max_attempts: int = 3
-    retry_base_s: float = 5.0
-
-    @classmethod
-    def failed(cls, due: Due, failure: VoiceFailure, max_attempts: int, retry_base_s: float) -> Outcome:
-        return cls(
-            due,
-            code=failure.code,
-            params=failure.params,
-            transient=failure.transient,
-            error=failure.text()[:300],
-            max_attempts=max_attempts,
-            retry_base_s=retry_base_s,
-        )
 
 
 def settle(tx: Tx, items: list[Outcome]) -> list[None]:
@@ -190,12 +171,8 @@ def settle(tx: Tx, items: list[Outcome]) -> list[None]:
             row.error_params = {}
             _finish(tx, row, {"segments": h.segments, "language_probability": h.language_probability})
             continue
-        row.error_code, row.error, row.error_params = outcome.code, outcome.error, dict(outcome.params)
-        if outcome.transient and outcome.due.attempt < outcome.max_attempts:
-            row.state, row.next_attempt_at = "pending", utcnow() + backoff(outcome.due.attempt, outcome.retry_base_s)
-            continue
-        row.state = "failed"
-        _finish(tx, row)
+        if retry_or_fail(row, outcome, outcome.due.attempt):
+            _finish(tx, row)
     return [None] * len(items)
 
 
@@ -226,8 +203,7 @@ def requeue_stale(tx: Tx, items: list[Sweep]) -> list[int]:
 
 
 def _interrupted(tx: Tx, row: VoiceNote) -> None:
-    failure = VoiceFailure("interrupted")
-    row.state, row.error_code, row.error, row.error_params = "failed", failure.code, failure.text(), {}
+    interrupt(row, VoiceFailure("interrupted"))
     _finish(tx, row)
 
 

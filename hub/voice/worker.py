@@ -165,7 +165,7 @@ class VoiceWorker(JobWorker[Due]):
             segments=got.get("segments") or [],
             language_probability=got.get("language_probability"),
         )
-        return Outcome(due, heard=heard)
+        return Outcome(due=due, heard=heard)
 
     async def _child(self, op: str, args: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         try:
