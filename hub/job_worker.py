@@ -1,10 +1,11 @@
-"""The loop of a background worker over a job table (hub/jobs.py): media fetches, voice notes.
+"""The one loop of every background worker over a queue: media fetches, voice notes, the outbox.
 
 Woken after a commit that queued work (and when the next retry falls due, and every IDLE_POLL_S
 regardless: another hub may have queued some), it claims due jobs through the writer, works on as
 many at once as it has room for, outside any transaction, and settles each outcome through the
 writer. On start it takes back stale claims; on stop it abandons what is in flight and hands its
-claims back as pending, so the next start resumes them.
+claims back as pending, so the next start resumes them (or, for work that must not be cut off
+half-way, such as a message being handed to its provider, lets it finish and settle).
 
 A worker says what a job is: how to claim, work on and settle one, and how to sweep and release.
 """
@@ -18,6 +19,7 @@ import os
 import socket
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -42,16 +44,20 @@ class JobWorker(ABC, Generic[DueT]):
     claim_due: ClassVar[Any]  # writer batch functions of the job's queue
     settle: ClassVar[Any]
     release: ClassVar[Any]
+    idle_poll_s: ClassVar[float] = IDLE_POLL_S  # how often it looks when nothing woke it
+    finish_in_flight: ClassVar[bool] = False  # at stop: let work in flight finish, or abandon it
 
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Writer, clock: Callable[[], datetime] = utcnow) -> None:
         self._writer = writer
+        self.clock = clock  # what "due" is measured against (a test's own clock, or the wall's)
         self._wake = asyncio.Event()
         self._stopping = False
         self._claimant = f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
 
-    def wake(self) -> None:
+    def wake(self, *_: object) -> None:
+        """Look now (also an after-commit subscriber: any commit may have queued work)."""
         self._wake.set()
 
     # --- what each worker says -------------------------------------------------------------------
@@ -76,6 +82,10 @@ class JobWorker(ABC, Generic[DueT]):
     def describe(self, due: DueT) -> str:
         """The job in logs ("media 12"), never patient data."""
 
+    async def claim(self, free: int) -> Claimed[DueT]:
+        """Up to `free` due jobs, now ours, and when the next falls due."""
+        return await self._writer.submit(type(self).claim_due, Claim(free, self._claimant))
+
     # --- the loop -------------------------------------------------------------------------------
 
     async def start_loop(self) -> None:
@@ -83,15 +93,16 @@ class JobWorker(ABC, Generic[DueT]):
         self._task = asyncio.create_task(self._loop(), name=f"puente-{self.kind}")
 
     async def stop_loop(self) -> None:
-        """Claim nothing more, abandon work in flight, hand its claims back."""
+        """Claim nothing more, abandon (or finish) work in flight, hand its claims back."""
         self._stopping = True
         self._wake.set()
         if self._task:
             await self._task
-        for task in self._inflight:
-            task.cancel()
+        if not self.finish_in_flight:
+            for task in self._inflight:
+                task.cancel()
         if self._inflight:
-            await asyncio.wait(self._inflight, timeout=10)
+            await asyncio.wait(self._inflight, timeout=20 if self.finish_in_flight else 10)
         try:
             released = await self._writer.submit(type(self).release, self._claimant)
             if released:
@@ -110,12 +121,12 @@ class JobWorker(ABC, Generic[DueT]):
             if self._stopping:
                 break
             await self.tick(loop.time())
-            wait_s = IDLE_POLL_S
+            wait_s = self.idle_poll_s
             free = self.room() - len(self._inflight)  # claim only what can start at once
             if free <= 0:
                 continue  # a finishing job wakes the loop
             try:
-                claimed: Claimed[DueT] = await self._writer.submit(type(self).claim_due, Claim(free, self._claimant))
+                claimed = await self.claim(free)
             except Exception as exc:
                 log.error("%s claim failed: %s", self.kind, type(exc).__name__)
                 wait_s = 1.0
@@ -125,7 +136,7 @@ class JobWorker(ABC, Generic[DueT]):
                 self._inflight.add(task)
                 task.add_done_callback(self._done)
             if claimed.next_at is not None:
-                wait_s = min(wait_s, max(0.05, (claimed.next_at - utcnow()).total_seconds()))
+                wait_s = min(wait_s, max(0.05, (claimed.next_at - self.clock()).total_seconds()))
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
