@@ -39,26 +39,75 @@ class Claimed(Protocol[DueT]):  # type: ignore[misc]
     next_at: datetime | None  # when the earliest job still pending falls due
 
 
-class JobWorker(ABC, Generic[DueT]):
-    kind: ClassVar[str]  # in logs: "media fetch", "voice note"
-    claim_due: ClassVar[Any]  # writer batch functions of the job's queue
-    settle: ClassVar[Any]
-    release: ClassVar[Any]
+class WorkerLoop:
+    """A background worker's loop: woken by `wake()` (after a commit that may concern it), or every
+    idle_poll_s regardless; each turn it does its upkeep (`tick`) and its work (`turn`)."""
+
+    kind: ClassVar[str]  # in logs: "media", "voice", "outbox", "routing", "assistant"
     idle_poll_s: ClassVar[float] = IDLE_POLL_S  # how often it looks when nothing woke it
-    finish_in_flight: ClassVar[bool] = False  # at stop: let work in flight finish, or abandon it
 
     def __init__(self, writer: Writer, clock: Callable[[], datetime] = utcnow) -> None:
         self._writer = writer
         self.clock = clock  # what "due" is measured against (a test's own clock, or the wall's)
         self._wake = asyncio.Event()
         self._stopping = False
-        self._claimant = f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._task: asyncio.Task[None] | None = None
-        self._inflight: set[asyncio.Task[None]] = set()
 
     def wake(self, *_: object) -> None:
-        """Look now (also an after-commit subscriber: any commit may have queued work)."""
+        """Look now (also an after-commit subscriber: any commit may have brought work)."""
         self._wake.set()
+
+    async def tick(self, now: float) -> None:
+        """Called on each turn of the loop (loop time `now`): periodic upkeep such as sweeps."""
+
+    async def turn(self) -> float | None:
+        """The work of one turn; returns how soon to look again (None: idle_poll_s)."""
+        return None
+
+    async def start_loop(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name=f"puente-{self.kind}")
+
+    async def stop_loop(self) -> None:
+        """Take no more turns; the turn under way finishes."""
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        wait_s = 0.0  # look at once: a restart resumes what was pending
+        while not self._stopping:
+            if wait_s > 0:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait_s)
+            self._wake.clear()
+            if self._stopping:
+                break
+            try:
+                await self.tick(loop.time())
+                soon = await self.turn()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # never let a worker die: the next turn tries again
+                log.error("%s turn failed: %s", self.kind, type(exc).__name__)
+                soon = 1.0
+            wait_s = self.idle_poll_s if soon is None else min(self.idle_poll_s, soon)
+
+
+class JobWorker(WorkerLoop, ABC, Generic[DueT]):
+    """A worker over a job queue: claims due jobs within its room, works on them outside any
+    transaction, settles each with retries, sweeps stale claims, hands claims back at stop."""
+
+    claim_due: ClassVar[Any]  # writer batch functions of the job's queue
+    settle: ClassVar[Any]
+    release: ClassVar[Any]
+    finish_in_flight: ClassVar[bool] = False  # at stop: let work in flight finish, or abandon it
+
+    def __init__(self, writer: Writer, clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__(writer, clock)
+        self._claimant = f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._inflight: set[asyncio.Task[None]] = set()
 
     # --- what each worker says -------------------------------------------------------------------
 
@@ -69,9 +118,6 @@ class JobWorker(ABC, Generic[DueT]):
     @abstractmethod
     async def sweep(self) -> None:
         """Take back claims a dead hub left behind."""
-
-    async def tick(self, now: float) -> None:
-        """Called on each turn of the loop (loop time `now`): periodic upkeep such as sweeps."""
 
     @abstractmethod
     async def attempt(self, due: DueT) -> Any | None:
@@ -86,18 +132,15 @@ class JobWorker(ABC, Generic[DueT]):
         """Up to `free` due jobs, now ours, and when the next falls due."""
         return await self._writer.submit(type(self).claim_due, Claim(free, self._claimant))
 
-    # --- the loop -------------------------------------------------------------------------------
+    # --- the loop's work ------------------------------------------------------------------------
 
     async def start_loop(self) -> None:
         await self.sweep()
-        self._task = asyncio.create_task(self._loop(), name=f"puente-{self.kind}")
+        await super().start_loop()
 
     async def stop_loop(self) -> None:
         """Claim nothing more, abandon (or finish) work in flight, hand its claims back."""
-        self._stopping = True
-        self._wake.set()
-        if self._task:
-            await self._task
+        await super().stop_loop()
         if not self.finish_in_flight:
             for task in self._inflight:
                 task.cancel()
@@ -110,33 +153,22 @@ class JobWorker(ABC, Generic[DueT]):
         except Exception as exc:  # the stale-claim sweep of the next start takes them back
             log.error("%s release failed: %s", self.kind, type(exc).__name__)
 
-    async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        wait_s = 0.0  # look at once: a restart resumes what was pending
-        while not self._stopping:
-            if wait_s > 0:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait_s)
-            self._wake.clear()
-            if self._stopping:
-                break
-            await self.tick(loop.time())
-            wait_s = self.idle_poll_s
-            free = self.room() - len(self._inflight)  # claim only what can start at once
-            if free <= 0:
-                continue  # a finishing job wakes the loop
-            try:
-                claimed = await self.claim(free)
-            except Exception as exc:
-                log.error("%s claim failed: %s", self.kind, type(exc).__name__)
-                wait_s = 1.0
-                continue
-            for due in claimed.due:
-                task = asyncio.create_task(self._run(due))
-                self._inflight.add(task)
-                task.add_done_callback(self._done)
-            if claimed.next_at is not None:
-                wait_s = min(wait_s, max(0.05, (claimed.next_at - self.clock()).total_seconds()))
+    async def turn(self) -> float | None:
+        free = self.room() - len(self._inflight)  # claim only what can start at once
+        if free <= 0:
+            return None  # a finishing job wakes the loop
+        try:
+            claimed = await self.claim(free)
+        except Exception as exc:
+            log.error("%s claim failed: %s", self.kind, type(exc).__name__)
+            return 1.0
+        for due in claimed.due:
+            task = asyncio.create_task(self._run(due))
+            self._inflight.add(task)
+            task.add_done_callback(self._done)
+        if claimed.next_at is not None:
+            return max(0.05, (claimed.next_at - self.clock()).total_seconds())
+        return None
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
