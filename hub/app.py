@@ -30,7 +30,6 @@ from hub.agents.sessions import PrincipalCache, make_session_auth
 from hub.audit.controllers import AuditController
 from hub.bot.redflag_routes import RedFlagController
 from hub.bot.redflags import ensure_red_flags
-from hub.bot.schedule import ScheduleController
 from hub.bot.worker import BotWorker
 from hub.conversations.controllers import ConversationController
 from hub.db.engine import (
@@ -58,6 +57,8 @@ from hub.patients.controllers import PatientController
 from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
 from hub.refusals import Refused, render_refusal
+from hub.routing.schedule import ScheduleController
+from hub.routing.worker import RoutingWorker
 from hub.search.backfill import backfill_search_text
 from hub.search.controllers import search
 from hub.settings import Settings, load_settings
@@ -116,6 +117,7 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
     media = MediaWorker(settings, writer)
     bot = BotWorker(settings, writer, read_sessions)
     voice = VoiceWorker(settings, writer, media.store)
+    routing = RoutingWorker(settings, writer, read_sessions)  # with the assistant on or off
     writer.subscribe(fanout.publish)  # agents' sockets
     writer.subscribe(outbox.wake)  # a reply may have been queued
     writer.subscribe(media.notice)  # an MMS may have brought media to fetch
@@ -132,6 +134,7 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
         media=media,
         bot=bot,
         voice=voice,
+        routing=routing,
     )
 
 
@@ -160,6 +163,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         await hub.media.start()
         await hub.bot.start()
         await hub.voice.start()
+        await hub.routing.start()
         backfill = asyncio.create_task(backfill_search_text(hub.writer), name="puente-search-backfill")
         try:
             await hub.email.start(hub)  # the SMTP listener: mail is taken once the writer can store it
@@ -173,6 +177,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             with contextlib.suppress(asyncio.CancelledError):
                 await backfill
             await hub.email.stop()  # takes no more mail; messages being stored finish first
+            await hub.routing.stop()
             await hub.bot.stop()  # a turn in flight finishes through the writer
             await hub.voice.stop()  # abandons transcriptions in flight, hands them back for the next start
             await hub.media.stop()  # hands fetches in flight back, for the next start

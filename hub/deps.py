@@ -15,6 +15,7 @@ from hub.email.service import EmailService
 from hub.media.worker import MediaWorker
 from hub.outbox.worker import OutboxWorker
 from hub.realtime.fanout import Fanout
+from hub.routing.worker import RoutingWorker
 from hub.settings import Settings
 from hub.timeline.door import Door
 from hub.voice.worker import VoiceWorker
@@ -33,6 +34,7 @@ class Hub:
     media: MediaWorker
     bot: BotWorker
     voice: VoiceWorker
+    routing: RoutingWorker
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     webchat_limits: WebchatLimits = field(init=False)
     email: EmailService = field(init=False)

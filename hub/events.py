@@ -43,7 +43,7 @@ class EventKind(StrEnum):
     # whose audio attachment has `voice` set gets exactly one per note: a reader (the bot) may wait for
     # it rather than take the message for one without words.
     TRANSCRIPT = "transcript"
-    # URGENT_ALERT: staff were alerted to an urgent conversation nobody has taken yet (hub/bot/urgent.py):
+    # URGENT_ALERT: staff were alerted to an urgent conversation nobody has taken yet (hub/routing/urgent.py):
     # data.circle (Circle: 1 the emergency team, 2 the floor, 3 everyone signed in), data.reason
     # ("handoff": at once; "not_taken": the interval passed; "someone_online": the first person to
     # alert came online), data.alerted (how many staff were signed in to be alerted; 0: nobody yet),

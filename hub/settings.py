@@ -181,7 +181,7 @@ class OutboxSettings:
 
 @dataclass(frozen=True)
 class RoutingSettings:
-    """Hand-offs to people (hub/bot/routing.py, hub/bot/urgent.py), with the assistant on or off."""
+    """Hand-offs to people (hub/routing/queues.py, hub/routing/urgent.py), with the assistant on or off."""
 
     # An urgent conversation nobody has taken: staff are alerted again this often, each time a wider
     # circle (the emergency team, then the whole floor, then everyone signed in).

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hub.bot.hours import DEFAULT_HOURS, BadHours, check_hours, is_open, next_opening
 from hub.bot.identity import birth_dates, code_digest, code_in
+from hub.routing.hours import DEFAULT_HOURS, BadHours, check_hours, is_open, next_opening
 
 LA = "America/Los_Angeles"
 

@@ -1,4 +1,4 @@
-"""Urgent conversations always reach a person (hub/bot/urgent.py): with nobody of the emergency team
+"""Urgent conversations always reach a person (hub/routing/urgent.py): with nobody of the emergency team
 available they go straight to the floor; staff are alerted again, a circle wider, until someone takes
 one; with nobody signed in at all, the first person who signs in is alerted; exactly one person takes
 it, and it leaves the reach (and the live lists) of those it no longer concerns. The patient hears the

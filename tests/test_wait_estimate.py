@@ -1,4 +1,4 @@
-"""What a waiting patient is told (hub/bot/estimate.py, hub/bot/hours.py): a wait only from the team's
+"""What a waiting patient is told (hub/routing/estimate.py, hub/routing/hours.py): a wait only from the team's
 real history, never a constant; with nobody free, the reply-by time the clinic promises within its
 opening hours; when the team is closed, when it opens. The formula and the business-hours arithmetic
 on their own, then on a real hub with history written into its database."""
@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 
-from hub.bot.estimate import estimate_minutes
-from hub.bot.hours import DEFAULT_HOURS, open_time_after
 from hub.db.models import Agent, Conversation, Patient, Team
+from hub.routing.estimate import estimate_minutes
+from hub.routing.hours import DEFAULT_HOURS, open_time_after
 from tests.test_bot import Patient as SmsPatient
 from tests.test_bot import _available, staff  # noqa: F401 (a fixture)
 

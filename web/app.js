@@ -169,7 +169,7 @@ class Inbox {
   }
 
   /** An alert for every urgent conversation nobody has taken that this user is alerted about (the
-   * circles of hub/bot/urgent.py), with how long the patient has waited; hidden ones come back at
+   * circles of hub/routing/urgent.py), with how long the patient has waited; hidden ones come back at
    * the conversation's next alert. Alerts about conversations this user may no longer open go. */
   #renderUrgent(now) {
     this.alerts.retain((id) => {

@@ -58,7 +58,7 @@ export function mayStillSee(me, c) {
     || (c.escalation ?? 0) >= FLOOR;
 }
 
-/** Whether `me` is alerted about this urgent conversation nobody has taken (hub/bot/urgent.py, in_circle). */
+/** Whether `me` is alerted about this urgent conversation nobody has taken (hub/routing/urgent.py, in_circle). */
 export function alertedAbout(me, c, available) {
   if (!c.urgent_since) return false;
   if (me.role !== "agent" || c.assignee_id === me.id || c.escalation >= EVERYONE) return true;

@@ -22,13 +22,13 @@ from hub.audit.record import (
     add_audit,
     write_audit_batch,
 )
-from hub.bot.routing import PRESENCE
 from hub.db.models import Agent, Team
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.deps import HubDep
 from hub.i18n import _
 from hub.refusals import Refused
+from hub.routing.queues import PRESENCE
 
 
 class LoginBody(msgspec.Struct, forbid_unknown_fields=True):

@@ -12,12 +12,12 @@ from sqlalchemy import func, select, update
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
-from hub.bot.routing import assign_waiting
 from hub.db.models import Agent, Conversation
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.deps import HubDep
 from hub.events import ConversationStatus
+from hub.routing.queues import assign_waiting
 
 SEEN_EVERY_S = 60  # how often an open stream says its agent is still there
 

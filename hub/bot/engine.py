@@ -22,11 +22,8 @@ from sqlalchemy import select
 
 from channels.base import Channel
 from channels.email.outbound import render_text_mail
-from hub.bot.estimate import wait_estimate
-from hub.bot.hours import DEFAULT_HOURS, is_open, next_opening, open_time_after
 from hub.bot.identity import birth_dates, code_digest, code_in, new_code, still_verified
 from hub.bot.redflags import active_phrases  # the admins' list, read inside each turn
-from hub.bot.routing import able_agents, hand_off, routes, team_by_key
 from hub.bot.say import Voice, say
 from hub.bot.understand import detect_language, intent_info, match_intent, red_flags
 from hub.db.models import ContactPoint, Conversation, Holiday, Patient, Team, TimelineEvent
@@ -35,6 +32,9 @@ from hub.db.writer import Tx
 from hub.events import AuthorType, ConversationStatus, EventKind
 from hub.i18n import _, supported, translate
 from hub.outbox.queue import enqueue_code
+from hub.routing.estimate import wait_estimate
+from hub.routing.hours import DEFAULT_HOURS, is_open, next_opening, open_time_after
+from hub.routing.queues import able_agents, hand_off, routes, team_by_key
 from hub.timeline.append import append_event
 from hub.voice.queue import is_voice
 from hub.webchat.visitors import mask
@@ -407,7 +407,7 @@ class _Bot:
     ) -> None:
         """To people: the team's queue (or an agent at once), and the patient is told honestly
         what happens next: who answers; else when the team opens; else their place in the queue,
-        with a wait only when the team's own history gives one (hub.bot.estimate); else, with
+        with a wait only when the team's own history gives one (hub.routing.estimate); else, with
         nobody free, that a person will reply by the time the clinic promises. After an emergency
         the safety message stands alone: nothing may suggest that help is a minute away."""
         was_bot = self.conv.handler == "bot"

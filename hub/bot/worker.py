@@ -12,7 +12,6 @@ agents' conversations. Turns go through the writer, so they commit with everythi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -25,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.bot.engine import READS, BotConfig, Turn, bot_turns
 from hub.bot.redflags import active_phrases  # the admins' list, read inside each turn
-from hub.bot.routing import assign_waiting, escalate_urgent
 from hub.bot.say import Voice
 from hub.bot.understand import red_flags
 from hub.db.models import Conversation, TimelineEvent
@@ -33,6 +31,7 @@ from hub.db.types import utcnow
 from hub.db.writer import Writer
 from hub.email.outbound import mail_identity
 from hub.events import ConversationStatus, Published
+from hub.job_worker import WorkerLoop
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,22 +64,21 @@ def bot_config(settings: Settings) -> BotConfig:
     )
 
 
-class BotWorker:
+class BotWorker(WorkerLoop):
+    kind = "assistant"
+    idle_poll_s = SWEEP_S
+
     def __init__(self, settings: Settings, writer: Writer, read_sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(writer)
         self._settings = settings
         self._config = bot_config(settings)
-        self._writer = writer
         self._read_sessions = read_sessions
         self._pending: set[int] = set()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._catching_up: asyncio.Task[None] | None = None
-        self._stopping = False
         self._phrases: list[Any] = []
         self._phrases_at = 0.0
         self._failures: dict[int, int] = {}  # conversation id -> failed turns in a row
-        # Urgent alerts are re-sent at the interval the clinic set, so the sweep runs at least as often.
-        self._sweep_s = min(SWEEP_S, settings.routing.realert_s / 2)
+        self._last_sweep = 0.0
         self.turns = 0  # for tests and operators
 
     def notice(self, published: list[Published]) -> None:
@@ -98,10 +96,7 @@ class BotWorker:
             ):
                 self._pending.add(conv.id)
         if self._pending:
-            self._wake.set()
-
-    def wake(self) -> None:
-        self._wake.set()
+            self.wake()
 
     async def reload_phrases(self) -> None:
         """The red-flag list changed here: the next message is checked against the new one."""
@@ -109,16 +104,14 @@ class BotWorker:
 
     async def start(self) -> None:
         await self._refresh_phrases(force=True)
-        self._task = asyncio.create_task(self._loop(), name="puente-bot")
+        await self.start_loop()
         self._catching_up = asyncio.create_task(self._catch_up(), name="puente-bot-catch-up")  # beside the loop
 
     async def stop(self) -> None:
         self._stopping = True
-        self._wake.set()
         if self._catching_up:
             await self._catching_up
-        if self._task:
-            await self._task
+        await self.stop_loop()
 
     async def _refresh_phrases(self, force: bool = False) -> None:
         if not force and time.monotonic() - self._phrases_at < PHRASES_TTL_S:
@@ -161,40 +154,29 @@ class BotWorker:
                     log.error("bot catch-up in conversation %d failed: %s", cid, type(result).__name__)
                     self._retry_later(cid)  # retried as an ordinary turn: it reads all it has not read
 
-    async def _loop(self) -> None:
-        last_sweep = 0.0
-        while not self._stopping:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._sweep_s)
-            self._wake.clear()
-            if self._stopping:
-                break
-            try:
-                await self._refresh_phrases()
-                if time.monotonic() - last_sweep >= self._sweep_s:
-                    last_sweep = time.monotonic()
-                    self._pending |= await self._unanswered() | self._retries()
-                    # With the bot off too: red-flag hand-offs and transfers wait in queues.
-                    await self._writer.submit(assign_waiting, None)
-                    if await self._any_urgent_untaken():
-                        await self._writer.submit(escalate_urgent, self._settings.routing.realert_s)
-                pending, self._pending = self._pending, set()
-                if pending:
-                    results = await asyncio.gather(
-                        *(self._writer.submit(bot_turns, Turn(cid, self._config)) for cid in sorted(pending)),
-                        return_exceptions=True,
-                    )
-                    for cid, result in zip(sorted(pending), results, strict=True):
-                        if isinstance(result, BaseException):
-                            log.error("bot turn in conversation %d failed: %s", cid, type(result).__name__)
-                            self._retry_later(cid)
-                        else:
-                            self._failures.pop(cid, None)
-                            self.turns += 1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # never let the bot die; the sweep retries what is left
-                log.error("bot loop failed: %s", type(exc).__name__)
+    async def tick(self, now: float) -> None:
+        """The red-flag list re-read every few seconds; every SWEEP_S, the conversations a lost
+        wake-up left unanswered, and failed turns to retry."""
+        await self._refresh_phrases()
+        if now - self._last_sweep >= SWEEP_S:
+            self._last_sweep = now
+            self._pending |= await self._unanswered() | self._retries()
+
+    async def turn(self) -> float | None:
+        pending, self._pending = sorted(self._pending), set()
+        if not pending:
+            return None
+        results = await asyncio.gather(
+            *(self._writer.submit(bot_turns, Turn(cid, self._config)) for cid in pending), return_exceptions=True
+        )
+        for cid, result in zip(pending, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("bot turn in conversation %d failed: %s", cid, type(result).__name__)
+                self._retry_later(cid)
+            else:
+                self._failures.pop(cid, None)
+                self.turns += 1
+        return None
 
     def _retry_later(self, cid: int) -> None:
         """A turn that failed (its transaction rolled back, so nothing is half done) is taken
@@ -207,12 +189,6 @@ class BotWorker:
 
     def _retries(self) -> set[int]:
         return set(self._failures)
-
-    async def _any_urgent_untaken(self) -> bool:
-        """A cheap read first: the sweep's write (and its routing lock) only when there is work."""
-        async with self._read_sessions() as s:
-            found = await s.execute(select(Conversation.id).where(Conversation.urgent_since.is_not(None)).limit(1))
-            return found.first() is not None
 
     async def _unanswered(self) -> set[int]:
         """Bot conversations with patient messages the bot has not read yet (a wake-up lost to a

@@ -15,8 +15,6 @@ from sqlalchemy import select
 from channels.base import Channel
 from hub.agents.roles import Principal, Role
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
-from hub.bot.routing import assign_to, hold, pick_agent, routes
-from hub.bot.urgent import take
 from hub.bounds import text
 from hub.db.models import Agent, Conversation, Team
 from hub.db.types import utcnow
@@ -32,6 +30,8 @@ from hub.i18n import _
 from hub.outbox.queue import enqueue
 from hub.patients.reach import INITIAL_STATUS, default_reply_channel, reply_channels
 from hub.refusals import Refused, one_by_one
+from hub.routing.queues import assign_to, hold, pick_agent, routes
+from hub.routing.urgent import take
 from hub.timeline.append import append_event, webchat_recipient
 from hub.timeline.reads import visible
 from hub.timeline.views import preview

@@ -194,7 +194,7 @@ class Conversation(Base):
     # Who holds it and since when, and how long it waited for them: what wait estimates are made of.
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     waited_s: Mapped[int | None] = mapped_column(Integer)
-    # An urgent conversation (a red flag) nobody has taken yet (hub/bot/urgent.py): since when, the
+    # An urgent conversation (a red flag) nobody has taken yet (hub/routing/urgent.py): since when, the
     # circle of staff alerted so far (0 none, 1 the emergency team, 2 the floor, 3 everyone signed
     # in), and when they were last alerted (None: nobody could be, yet).
     urgent_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

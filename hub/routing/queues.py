@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hub.bot.urgent import alert as urgent_alert
-from hub.bot.urgent import due
 from hub.db.models import Agent, Conversation, Team, agent_teams
 from hub.db.types import utcnow
 from hub.db.writer import Tx, takes_lock_first
 from hub.events import AuthorType, ConversationStatus, EventKind, TimelineEventOut
+from hub.routing.urgent import alert as urgent_alert
+from hub.routing.urgent import due
 from hub.timeline.append import append_event
 
 PRESENCE = timedelta(minutes=3)  # an inbox that has not been seen for longer is closed
@@ -107,7 +107,7 @@ def pick_agent(tx: Tx, conv: Conversation, now: datetime) -> Agent | None:
 def pick_urgent_agent(tx: Tx, conv: Conversation, now: datetime) -> Agent | None:
     """For an emergency: any available agent of the team, whoever is best placed to act now, ahead
     of capacity: one who speaks the patient's language first, then one with room, then the least
-    loaded. Nobody at all available: None (hub.bot.urgent alerts a wider circle)."""
+    loaded. Nobody at all available: None (hub.routing.urgent alerts a wider circle)."""
     _one_router_at_a_time(tx)
     language = _base(conv.language)
     candidates = available_agents(tx, conv.team_id, now)
@@ -122,7 +122,7 @@ def pick_urgent_agent(tx: Tx, conv: Conversation, now: datetime) -> Agent | None
 
 def hold(conv: Conversation, agent_id: int, now: datetime) -> None:
     """The agent holds the conversation from now: out of the queue (how long it waited is kept for
-    wait estimates, hub.bot.estimate), and the bot stops."""
+    wait estimates, hub.routing.estimate), and the bot stops."""
     conv.waited_s = max(0, int((now - conv.queued_at).total_seconds())) if conv.queued_at else None
     conv.assignee_id, conv.handler, conv.queued_at, conv.assigned_at = agent_id, "agent", None, now
 
@@ -159,7 +159,7 @@ def hand_off(
 ) -> Agent | None:
     """The conversation goes to people: its team's queue (urgent ones ahead), then an agent if one
     is free. Returns the agent it went to, or None while it waits. An urgent one goes to any
-    available agent of the team, and staff are alerted until someone takes it (hub.bot.urgent)."""
+    available agent of the team, and staff are alerted until someone takes it (hub.routing.urgent)."""
     now = utcnow()
     previous_team = conv.team_id
     conv.handler = "agent"

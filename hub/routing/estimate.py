@@ -100,7 +100,7 @@ def _waits(tx: Tx, team_id: int | None, now: datetime) -> list[float]:
 
 
 def wait_estimate(tx: Tx, conv: Conversation, agents: list[Agent], now: datetime) -> Waiting:
-    """agents: those who could take this conversation now (hub.bot.routing.able_agents)."""
+    """agents: those who could take this conversation now (hub.routing.queues.able_agents)."""
     ahead = place_in_queue(tx, conv, now)
     if not agents or conv.team_id is None:
         return Waiting(ahead, len(agents), None)

@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
-from hub.bot.hours import DEFAULT_HOURS, BadHours, check_hours, is_open, next_opening
 from hub.bounds import Id, IdPath, text
 from hub.db.models import Holiday, Team
 from hub.db.types import utcnow
@@ -22,6 +21,7 @@ from hub.db.writer import Tx
 from hub.deps import HubDep
 from hub.i18n import _
 from hub.refusals import Refused, one_by_one
+from hub.routing.hours import DEFAULT_HOURS, BadHours, check_hours, is_open, next_opening
 
 Span = Annotated[list[Annotated[str, msgspec.Meta(pattern=r"^\d{2}:\d{2}$")]], msgspec.Meta(min_length=2, max_length=2)]
 HoursBody = dict[str, Annotated[list[Span], msgspec.Meta(max_length=6)]]

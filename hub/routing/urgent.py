@@ -1,5 +1,5 @@
 """Urgent conversations nobody has taken yet: staff are alerted in widening circles until someone
-takes one. Inside the writer's transactions; hub.bot.routing calls it.
+takes one. Inside the writer's transactions; hub.routing.queues calls it.
 
 An urgent hand-off (a red flag) goes to an available agent of the emergency team when there is one.
 Whether or not, staff are alerted at once, in circles (hub.events.Circle):

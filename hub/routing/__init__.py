@@ -1,0 +1,1 @@
+"""Routing: hand-offs to people, team queues and hours, the urgent alert ladder, honest waits."""
