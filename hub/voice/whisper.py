@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 import os
 
-from hub.voice.engines import RATE, EngineError, Segment, Transcript, speech_bounds
 from hub.voice.model import FILES, NAME, ModelFile, ModelProblem, checked_model
+from hub.voice.speech import RATE, EngineError, Segment, Transcript, speech_bounds
 
 SERVED = ("en", "es")  # what the clinic answers in (hub.i18n.SUPPORTED), the languages detected
 FOREIGN = 0.5  # another language this likely is reported as that language (and low confidence)
