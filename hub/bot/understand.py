@@ -813,9 +813,39 @@ def match_intent(text: str, language: str | None = None) -> IntentMatch | None:
 RED_FLAG_WORDS = frozenset(
     spelling_key(fold(w))
     for w in """
-    pasado pasada pasados pasadas
+    pasado pasada pasados pasadas infection infections infeccion infecciones
     """.split()
 )
+
+# English "son" is a Spanish little word ("son" = they are), left out of every message; after a word that
+# says it is someone's son ("my son", "our 3 year old son") it is read as "child", so "my son ate my
+# gummies" is a child eating something and "my son is not responding" a person not responding.
+_SON = frozenset(("son", "sons"))
+_SON_BEFORE = frozenset(
+    """
+    my his her our your their the a mi su older younger oldest youngest eldest little baby teenage teen adult old
+    """.split()
+)
+
+
+# "end up" is not "end": "going to end up late" is no "going to end it".
+_END = frozenset(("end", "ends", "ended", "ending"))
+
+
+def _english_words(words: list[_Word]) -> list[_Word]:
+    """Red flags only: "son" after my, his, our... reads as "child"; the "end" of "end up" is left out."""
+    if not any(w.text in _SON or w.text in _END for w in words):
+        return words
+    out = []
+    for i, w in enumerate(words):
+        before = words[i - 1].text if i else ""
+        after = words[i + 1].text if i + 1 < len(words) else ""
+        if w.text in _SON and before in _SON_BEFORE:
+            w = w._replace(text="child", key=spelling_key("child"))
+        elif w.text in _END and after == "up":
+            continue
+        out.append(w)
+    return out
 
 
 class RedFlagList(tuple):  # type: ignore[type-arg]
@@ -879,6 +909,13 @@ _OXYGEN = frozenset(
     )
 )
 _YEARS = frozenset(("year", "years", "yr", "yrs", "yo", "ano", "anos", "anito", "anitos"))
+# Shortly before a number: what it is a reading of, so it is no count ("my sugar is 140", "azúcar en 180").
+_MEASURED = frozenset(
+    """
+    sugar sugars glucose bs bp pressure reading readings level levels a1c weight temp temperature heart pulse rate
+    azucar glucosa presion nivel niveles peso lectura
+    """.split()
+)
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _READING = re.compile(r"(\d{2,3})\s*/\s*(\d{2,3})(?!\d|\s*/)")
@@ -918,8 +955,16 @@ _AGE_DAYS = {
     **dict.fromkeys(("month", "months", "mo", "mos", "mes", "meses", "mesecito", "mesecitos"), 30),
 }
 _WEEKS = frozenset(("week", "weeks", "semana", "semanas", "semanita", "semanitas"))
-_BIRTH = frozenset(("baby", "birth", "delivered", "delivery", "section", "bebe", "luz", "parto", "cesarea", "pari"))
+_BIRTH = frozenset(
+    """
+    baby birth delivered delivery section bebe luz parto cesarea pari alivie aliviane aliviada aliviado
+    """.split()
+)
 _BORN = frozenset(("old", "nacido", "nacida", "nacidos", "nacidas", "nacidito", "nacidita"))
+# Before a length of time: a baby born that long ago ("born 8 days ago", "nació hace 2 semanas"), an age.
+_BORN_AGO = frozenset(("born", "nacio", "nacido", "nacida", "nacieron"))
+# After one: days or weeks since giving birth ("3 días de parida", "2 semanas de aliviada"), postpartum.
+_DELIVERED = frozenset(("parida", "aliviada", "postpartum", "posparto", "postparto", "cesarea", "operada"))
 _BABY = frozenset(
     """
     baby babys babies newborn infant son daughter girl boy grandson granddaughter nephew niece bebe bebes bebito bebita
@@ -997,8 +1042,11 @@ def _numbers(text: str, words: list[_Word]) -> list[_Word]:
                 timed = text_at(at - 1) in _DURATION or after in ("ago", "atras", "despues", "later")
                 baby = any(text_at(j) in _BABY for j in range(max(0, at - 5), at))
                 birth = any(text_at(j) in _BIRTH for j in range(max(0, at - 5), at))
-                if (last > i or (baby and not timed)) and count * unit <= 92:
+                born = timed and any(text_at(j) in _BORN_AGO for j in range(max(0, at - 3), at))
+                if (last > i or (baby and not timed) or born) and count * unit <= 92:
                     add(last, _YOUNG)
+                elif (text_at(i + 1) in _DELIVERED or text_at(i + 2) in _DELIVERED) and count * unit <= 365:
+                    add(i, _POSTPARTUM)
                 elif timed and birth and count * unit <= 365:
                     add(last, _POSTPARTUM)
                 elif w.text in _WEEKS and 20 <= count <= 42 and last == i and not timed:
@@ -1036,6 +1084,8 @@ def _numbers(text: str, words: list[_Word]) -> list[_Word]:
             add(i, _FEVER)
         if value != int(value) or not 5 <= value < 1000:
             continue
+        if any(text_at(k) in _MEASURED for k in range(i - 3, i)):
+            continue  # a reading: "my sugar is 140"
         soon = [text_at(k) for k in range(j, j + 4)]
         if any(x in _DAILY for x in soon) or any(
             x in _PER and y in _PERIOD and z not in ("in", "en", "one", "un", "una")
@@ -1097,7 +1147,7 @@ def red_flags(text: str, phrases: Iterable[Any]) -> list[RedFlagMatch]:
         flags = _cached_list(tuple(as_red_flag_list(phrases)))
     if not flags:
         return []
-    found = flags.matcher().find(_numbers(text, _phrase_syntax(text, _words(text, SHORTHAND))))
+    found = flags.matcher().find(_numbers(text, _english_words(_phrase_syntax(text, _words(text, SHORTHAND)))))
 
     # Between two phrases that read the same words equally well, the one in the message's language
     # ("convulsiona" is Spanish "convulsionando" rather than English "convulsions").
