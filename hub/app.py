@@ -24,9 +24,13 @@ from litestar.stores.memory import MemoryStore
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from hub.agents.controllers import AuthController, StaffController
+from hub.agents.breakglass import BreakGlassController
+from hub.agents.controllers import AuthController
+from hub.agents.first_admin import admin_from_settings, announce_missing_admin
 from hub.agents.presence import PresenceController
 from hub.agents.sessions import PrincipalCache, make_session_auth
+from hub.agents.staff import StaffController
+from hub.agents.throttle import LoginThrottle
 from hub.audit.controllers import AuditController
 from hub.bot.redflag_routes import RedFlagController
 from hub.bot.redflags import ensure_red_flags
@@ -47,6 +51,7 @@ from hub.deps import Hub
 from hub.email.views import email_html, email_source
 from hub.email.webhooks import mailgun_inbound, sendgrid_inbound
 from hub.errors import database_error, internal_error, storage_unavailable, validation_error, write_conflict
+from hub.headers import security_headers
 from hub.i18n_routes import web_catalog
 from hub.language.controllers import check_language
 from hub.media.controllers import media_file
@@ -87,6 +92,8 @@ PUBLIC = [
     "^/api/channels/",
     "^/api/webchat/",
     "^/api/auth/login",
+    "^/api/auth/reset",
+    "^/api/auth/setup",
     "^/api/i18n/",
 ]
 
@@ -123,18 +130,21 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
     writer.subscribe(media.notice)  # an MMS may have brought media to fetch
     writer.subscribe(bot.notice)  # a patient's message the bot should answer, or a red flag
     writer.subscribe(voice.notice)  # stored audio to check and transcribe
+    principals = PrincipalCache(read_sessions)
+    fanout.on_staff_changed.append(principals.forget)  # a change made by another hub process
     return Hub(
         settings,
         read_engine,
         read_sessions,
         writer,
         fanout,
-        PrincipalCache(read_sessions),
+        principals,
         outbox,
         media=media,
         bot=bot,
         voice=voice,
         routing=routing,
+        login_throttle=LoginThrottle(settings.security.max_failures),
     )
 
 
@@ -159,6 +169,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         hub.writer.start()
         await hub.writer.submit(ensure_starter, settings.clinic.languages)
         await hub.writer.submit(ensure_red_flags, None)
+        await admin_from_settings(hub)  # the first administrator, from PUENTE_ADMIN_* when there is none
         await hub.outbox.start()
         await hub.media.start()
         await hub.bot.start()
@@ -171,6 +182,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                 host = os.environ.get("PUENTE_PUBLIC_HOST", settings.server.host)
                 base = f"http://{host}:{os.environ.get('PUENTE_PUBLIC_PORT', settings.server.port)}"
                 print_logins(base, settings.security.ingest_keys[0])
+            await announce_missing_admin(hub)
             yield
         finally:
             backfill.cancel()  # carried on at the next start
@@ -189,7 +201,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     def provide(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
-    auth = make_session_auth(hub.principals, settings.security.idle_timeout_s, settings.security.secure_cookies, PUBLIC)
+    auth = make_session_auth(hub.principals, settings.security.idle_timeout_s, settings.secure_cookies, PUBLIC)
     handlers: list[Any] = [
         health,
         web_catalog,
@@ -214,6 +226,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         upload_voice,
         visitor_socket,
         AuthController,
+        BreakGlassController,
         PresenceController,
         ScheduleController,
         StaffController,
@@ -232,13 +245,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         lifespan=[lifespan],
         on_app_init=[auth.on_app_init],
         middleware=[DefineMiddleware(WebchatCORS, allowed=settings.webchat.allowed_origins)],
+        before_send=[security_headers(settings.server.public_url.lower().startswith("https://"))],
         stores={"sessions": _session_store(settings)},
         csrf_config=CSRFConfig(
             secret=settings.security.secret,
             cookie_name="puente_csrf",
             header_name="x-csrf-token",
             cookie_samesite="strict",
-            cookie_secure=settings.security.secure_cookies,
+            cookie_secure=settings.secure_cookies,
         ),
         dependencies={"hub": provide(hub)},
         openapi_config=OpenAPIConfig(title="Puente", version="0.1.0", path="/schema"),

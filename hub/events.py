@@ -165,7 +165,18 @@ class TypingFrame(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
     name: str | None
 
 
-StreamFrame = EventFrame | ReadyFrame | ResyncFrame | TypingFrame
+class BreakGlassFrame(msgspec.Struct, tag="break_glass", forbid_unknown_fields=True):
+    """To supervisors and admins: a staff member opened a patient outside their reach (hub/agents/breakglass.py)."""
+
+    agent_id: int
+    agent_name: str
+    patient_id: int
+    patient_name: str
+    reason: str
+    expires_at: datetime
+
+
+StreamFrame = EventFrame | ReadyFrame | ResyncFrame | TypingFrame | BreakGlassFrame
 
 
 # --- frames on a web-chat visitor's WebSocket ---------------------------------------------------
@@ -238,7 +249,18 @@ class VisitorLinkedSignal(msgspec.Struct, tag="linked", forbid_unknown_fields=Tr
     patient_id: int
 
 
-Signal = TypingSignal | ReadSignal | VisitorLinkedSignal
+class StaffChangedSignal(msgspec.Struct, tag="staff", forbid_unknown_fields=True):
+    """A staff account changed (deactivated, role, teams, password, MFA): every process forgets its
+    cached copy, and that person's open sockets close (sent after commit)."""
+
+    agent_id: int
+
+
+class BreakGlassSignal(msgspec.Struct, tag="break_glass", forbid_unknown_fields=True):
+    frame: BreakGlassFrame
+
+
+Signal = TypingSignal | ReadSignal | VisitorLinkedSignal | StaffChangedSignal | BreakGlassSignal
 
 
 class Published(msgspec.Struct):

@@ -50,9 +50,15 @@ class SecuritySettings:
     # Signs sessions and visitor tokens; empty: one made at first start and kept in data_dir/secret.key.
     secret: str = setting("", "SECRET")
     idle_timeout_s: int = setting(900, "IDLE_TIMEOUT")  # an idle staff session ends (HIPAA automatic logoff)
-    secure_cookies: bool = setting(False, "SECURE_COOKIES")  # set behind HTTPS
+    # Cookies only over HTTPS; on by itself when PUENTE_SERVER_PUBLIC_URL is https://.
+    secure_cookies: bool = setting(False, "SECURE_COOKIES")
     # Integration keys for the API channel (comma-separated); empty: one kept in data_dir/ingest.key.
     ingest_keys: tuple[str, ...] = setting((), "INGEST_KEYS")
+    password_min_length: int = setting(12, minimum=8)  # staff passwords; common ones are refused whatever their length
+    reset_code_ttl_s: int = setting(24 * 3600, minimum=60)  # an admin's one-time password-reset code works this long
+    break_glass_minutes: int = setting(30, minimum=1)  # access to a patient outside one's reach lasts this long
+    # Failed sign-in steps (password, TOTP, reset code) allowed per address and per login in 5 minutes.
+    max_failures: int = setting(10, minimum=1)
 
 
 @dataclass(frozen=True)
@@ -213,9 +219,23 @@ class VoiceSettings:
 class ServerSettings:
     host: str = setting("127.0.0.1", "HOST")  # the address the hub listens on
     port: int = setting(8000, "PORT")  # its port
+    # The hub's URL as staff and providers reach it (https://puente.clinic.example). https: cookies
+    # are Secure and pages ask for HSTS; it is also the SMS provider's URL unless PUENTE_SMS_PUBLIC_URL says.
+    public_url: str = ""
     max_body_bytes: int = setting(1_048_576, "MAX_BODY_BYTES")  # a larger request body is refused (413)
     bench_routes: bool = setting(False, "BENCH_ROUTES")  # the bare /bench/hello route bench/ compares against
     demo: bool = setting(False, "DEMO")  # seed the demo clinic on first start (and listen for its mail)
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """The first administrator, made at start (and by `puente create-admin`) when the hub has none.
+    Nothing is done without a login; an existing admin is never changed."""
+
+    login: str = ""  # the first admin's login; empty: none is made from the environment
+    display_name: str = "Administrator"  # their name as staff see it
+    password: str = ""  # prefer password_file (a Docker secret): a variable shows in `docker inspect`
+    password_file: str = ""  # a file whose first line is the first admin's password
 
 
 @dataclass(frozen=True)
@@ -235,6 +255,11 @@ class Settings:
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.security.secure_cookies or self.server.public_url.lower().startswith("https://")
 
 
 def _secret(data_dir: Path, given: str) -> str:
@@ -312,7 +337,9 @@ def load_settings(environ: typing.Mapping[str, str] | None = None) -> Settings:
     data_dir = Path(environ.get("PUENTE_DATA_DIR", "./data")).resolve()
     groups = {f.name: _group(typing.get_type_hints(Settings)[f.name], f.name, environ) for f in GROUPS}
     settings = Settings(data_dir=data_dir, **groups)
-    db, security, email = settings.database, settings.security, settings.email
+    db, security, email, sms = settings.database, settings.security, settings.email, settings.sms
+    if not sms.public_url and settings.server.public_url:
+        sms = replace(sms, public_url=settings.server.public_url)
     if not db.url:
         db = replace(db, url=f"sqlite+aiosqlite:///{data_dir / 'puente.db'}")
     security = replace(
@@ -324,7 +351,7 @@ def load_settings(environ: typing.Mapping[str, str] | None = None) -> Settings:
         demo = {"domains": ("clinic.example",), "listen_port": 2525, "from_address": "care@clinic.example"}
         given = {f.name for f in fields(EmailSettings) if _group_has(environ, "email", f)}
         email = replace(email, **{k: v for k, v in demo.items() if k not in given})
-    return replace(settings, database=db, security=security, email=email)
+    return replace(settings, database=db, security=security, email=email, sms=sms)
 
 
 def _group_has(environ: typing.Mapping[str, str], group: str, f: Any) -> bool:

@@ -1,7 +1,9 @@
-"""Sign in and out; staff accounts."""
+"""Sign in (password, then TOTP or a recovery code when the account has MFA or its role needs it) and
+out; one's own password, preferences and MFA; a reset code an admin gave."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -9,12 +11,15 @@ import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 
-from hub.agents.passwords import hash_password, verify_password
+from hub.agents import mfa
+from hub.agents.passwords import hash_password, password_problem, verify_password
 from hub.agents.roles import Principal, Role, requires
-from hub.agents.sessions import ROTATE, new_sid, principal_of, revoke
+from hub.agents.sessions import principal_of, revoke, start_session
+from hub.agents.tickets import code_hash
+from hub.agents.tickets import read as read_ticket
+from hub.agents.tickets import sign as sign_ticket
 from hub.audit.record import (
     AuditAction,
     AuditRecord,
@@ -22,24 +27,96 @@ from hub.audit.record import (
     add_audit,
     write_audit_batch,
 )
-from hub.db.models import Agent, Team
+from hub.db.models import Agent, RolePolicy
 from hub.db.types import utcnow
 from hub.db.writer import Tx
-from hub.deps import HubDep
+from hub.deps import Hub, HubDep
+from hub.events import StaffChangedSignal
 from hub.i18n import _
-from hub.refusals import Refused
-from hub.routing.queues import PRESENCE
+from hub.refusals import Refused, one_by_one
+
+TICKET_TTL_S = 300  # between the password and the second step
+ENROL_TTL_S = 900  # to scan the code and type the first one
+Ticket = Annotated[str, msgspec.Meta(min_length=10, max_length=2000)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
     login: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    password: Password
+
+
+class LoginStep(msgspec.Struct):
+    """The password was right; the sign-in needs a second step: `totp` (a code from the app, or a
+    recovery code) or `enrol` (the role needs MFA and the account has none yet: set it up now)."""
+
+    step: Literal["totp", "enrol"]
+    ticket: str
+
+
+class CodeBody(msgspec.Struct, forbid_unknown_fields=True):
+    ticket: Ticket
+    code: Code
+
+
+class TicketBody(msgspec.Struct, forbid_unknown_fields=True):
+    ticket: Ticket
+
+
+class Enrolment(msgspec.Struct):
+    """A TOTP secret to add to an authenticator app: scan `qr` or type `secret`; then confirm with a code."""
+
+    secret: str
+    uri: str
+    qr: str  # an SVG QR code as a data: URL
+    enrolment: str  # hand back with the first code
+
+
+class ConfirmBody(msgspec.Struct, forbid_unknown_fields=True):
+    enrolment: Ticket
+    code: Code
+
+
+class Enrolled(msgspec.Struct):
+    """MFA is on. The recovery codes are shown this once: each signs in once without the app."""
+
+    recovery_codes: list[str]
+    me: Principal | None = None  # signed in by it (the enrolment at sign-in)
 
 
 class MeChanges(msgspec.Struct, forbid_unknown_fields=True):
     """What staff may change about themselves; a field left out stays as it is."""
 
     ui_language: Literal["en", "es"] | None | msgspec.UnsetType = msgspec.UNSET  # None: the browser's
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current: Password
+    new: Password
+
+
+class ResetBody(msgspec.Struct, forbid_unknown_fields=True):
+    login: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    code: Code
+    password: Password
+
+
+class MfaState(msgspec.Struct):
+    enrolled: bool
+    required: bool  # the role needs it
+    recovery_codes_left: int
+
+
+class SetupState(msgspec.Struct):
+    """Whether the hub has an administrator yet; without one nobody can sign in (run `puente create-admin`)."""
+
+    has_admin: bool
+
+
+def mfa_required(s: Any, role: str) -> bool:
+    policy = s.get(RolePolicy, role)
+    return bool(policy and policy.mfa_required)
 
 
 def _change_me(tx: Tx, items: list[tuple[Principal, MeChanges, Origin]]) -> list[Principal | Exception]:
@@ -57,21 +134,126 @@ def _change_me(tx: Tx, items: list[tuple[Principal, MeChanges, Origin]]) -> list
     return out
 
 
+def _pass_totp(tx: Tx, item: tuple[int, int, str, str, Origin]) -> tuple[Principal, int, int]:
+    """The second step: a TOTP code never used before, or a recovery code (used up). Answers the
+    principal, their epoch and how many recovery codes are left."""
+    agent_id, epoch, code, secret, origin = item
+    agent = tx.session.get(Agent, agent_id)
+    if agent is None or not agent.active or agent.session_epoch != epoch or not agent.totp_secret:
+        raise Refused(401, _("This sign-in has expired: start again."))
+    step = mfa.totp_step(agent.totp_secret, code)
+    if step is not None:
+        if agent.totp_last_step is not None and step <= agent.totp_last_step:
+            add_audit(tx, AuditRecord(AuditAction.MFA_FAILED, agent.id, origin, detail={"why": "replayed"}))
+            raise Refused(401, _("This code was used already: wait for the next one."))
+        agent.totp_last_step = step
+        add_audit(tx, AuditRecord(AuditAction.LOGIN, agent.id, origin, detail={"mfa": "totp"}))
+        return principal_of(agent), agent.session_epoch, len(agent.recovery_codes or [])
+    left = mfa.use_recovery_code(secret, list(agent.recovery_codes or []), code)
+    if left is None:
+        add_audit(tx, AuditRecord(AuditAction.MFA_FAILED, agent.id, origin, detail={"why": "wrong"}))
+        raise Refused(401, _("Wrong code."))
+    agent.recovery_codes = left
+    add_audit(tx, AuditRecord(AuditAction.LOGIN, agent.id, origin, detail={"mfa": "recovery_code", "left": len(left)}))
+    return principal_of(agent), agent.session_epoch, len(left)
+
+
+def _enrol(tx: Tx, item: tuple[int, int, str, str, str, Origin]) -> tuple[Principal, int, list[str]]:
+    """Turn MFA on with a secret the person has proved they hold (a code from it, never used)."""
+    agent_id, epoch, totp_secret, code, secret, origin = item
+    agent = tx.session.get(Agent, agent_id)
+    if agent is None or not agent.active or agent.session_epoch != epoch:
+        raise Refused(401, _("This sign-in has expired: start again."))
+    step = mfa.totp_step(totp_secret, code)
+    if step is None:
+        add_audit(tx, AuditRecord(AuditAction.MFA_FAILED, agent.id, origin, detail={"why": "enrol"}))
+        raise Refused(400, _("Wrong code: type the 6 digits your app shows now."))
+    codes, hashes = mfa.recovery_codes(secret)
+    replaced = agent.totp_secret is not None
+    agent.totp_secret, agent.totp_last_step, agent.recovery_codes = totp_secret, step, hashes
+    agent.mfa_enrolled_at = utcnow()
+    agent.session_epoch += 1  # sessions from before (perhaps someone else's) end; this one starts anew
+    add_audit(tx, AuditRecord(AuditAction.MFA_ENROL, agent.id, origin, detail={"replaced": replaced}))
+    return principal_of(agent), agent.session_epoch, codes
+
+
+def _change_password(tx: Tx, item: tuple[int, str, Origin]) -> int:
+    agent_id, password_hash, origin = item
+    agent = tx.session.get(Agent, agent_id)
+    if agent is None or not agent.active:
+        raise Refused(401, _("Sign in first."))
+    agent.password_hash, agent.password_changed_at = password_hash, utcnow()
+    agent.session_epoch += 1  # every other session of theirs ends
+    add_audit(tx, AuditRecord(AuditAction.PASSWORD_CHANGE, agent.id, origin))
+    return agent.session_epoch
+
+
+def _redeem_reset(tx: Tx, item: tuple[str, str, str, Origin]) -> int:
+    login, code_digest, password_hash, origin = item
+    agent = tx.session.execute(select(Agent).where(Agent.login == login)).scalar_one_or_none()
+    now = utcnow()
+    if agent is None or not agent.active or agent.reset_code_hash is None:
+        raise Refused(400, _("This reset code is wrong or has been used."))
+    if agent.reset_expires_at is None or agent.reset_expires_at < now:
+        agent.reset_code_hash = agent.reset_expires_at = None
+        add_audit(tx, AuditRecord(AuditAction.PASSWORD_RESET_FAILED, agent.id, origin, detail={"why": "expired"}))
+        raise Refused(400, _("This reset code has expired: ask an administrator for a new one."))
+    if not hmac.compare_digest(agent.reset_code_hash, code_digest):
+        add_audit(tx, AuditRecord(AuditAction.PASSWORD_RESET_FAILED, agent.id, origin, detail={"why": "wrong"}))
+        raise Refused(400, _("This reset code is wrong or has been used."))
+    agent.password_hash, agent.password_changed_at = password_hash, now
+    agent.reset_code_hash = agent.reset_expires_at = None
+    agent.session_epoch += 1
+    add_audit(tx, AuditRecord(AuditAction.PASSWORD_RESET_USED, agent.id, origin))
+    return agent.id
+
+
+# A refusal is its item's answer and the batch still commits: what a refused attempt recorded (its
+# audit row, an expired code cleared) is kept.
+pass_totp, enrol, change_password = one_by_one(_pass_totp), one_by_one(_enrol), one_by_one(_change_password)
+redeem_reset = one_by_one(_redeem_reset)
+
+
+async def _checked_password(hub: Hub, password: str, *context: str) -> str:
+    """The argon2 hash of an acceptable new password, else a 400 saying why not."""
+    problem = password_problem(password, hub.settings.security.password_min_length, *context)
+    if problem:
+        raise Refused(400, problem[0], **problem[1])
+    return await anyio.to_thread.run_sync(hash_password, password)
+
+
+def _throttled(hub: Hub, origin: Origin, login: str) -> None:
+    if wait := hub.login_throttle.retry_after(origin.ip, login):
+        raise Refused(429, _("Too many failed sign-ins. Try again in {seconds} seconds."), seconds=wait)
+
+
 class AuthController(Controller):
     path = "/api/auth"
 
+    @get("/setup", exclude_from_auth=True)
+    async def setup(self, hub: HubDep) -> SetupState:
+        """Public: the sign-in page says how to make the first administrator when there is none."""
+        async with hub.read_sessions() as s:
+            admins = (
+                await s.execute(select(func.count()).where(Agent.role == Role.ADMIN, Agent.active.is_(True)))
+            ).scalar_one()
+        return SetupState(has_admin=admins > 0)
+
     @post("/login", status_code=HTTP_200_OK, exclude_from_auth=True)
-    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], hub: HubDep) -> Principal:
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], hub: HubDep
+    ) -> Principal | LoginStep:
+        """The password. Signed in at once (the principal), or told the second step (LoginStep)."""
         origin = Origin.of(request)
-        if wait := hub.login_throttle.retry_after(origin.ip, data.login):
-            raise Refused(429, _("Too many failed sign-ins. Try again in {seconds} seconds."), seconds=wait)
+        _throttled(hub, origin, data.login)
         async with hub.read_sessions() as s:
             agent = (await s.execute(select(Agent).where(Agent.login == data.login))).scalar_one_or_none()
+            required = agent is not None and await s.run_sync(lambda sync: mfa_required(sync, agent.role))
         # argon2 takes ~0.1 s of CPU by design: off the event loop, so sign-ins never stall
         # everyone else's requests and sockets.
         ok = await anyio.to_thread.run_sync(verify_password, agent.password_hash if agent else None, data.password)
         principal = principal_of(agent) if agent is not None and ok and agent.active else None
-        if principal is None:
+        if principal is None or agent is None:
             hub.login_throttle.failed(origin.ip, data.login)
             await hub.writer.submit(
                 write_audit_batch,
@@ -80,10 +262,158 @@ class AuthController(Controller):
                 ),
             )
             raise Refused(401, _("Wrong login or password."))
+        if agent.totp_secret or required:
+            step: Literal["totp", "enrol"] = "totp" if agent.totp_secret else "enrol"
+            payload = {"agent_id": agent.id, "epoch": agent.session_epoch}
+            return LoginStep(step, sign_ticket(hub.settings.security.secret, step, payload, TICKET_TTL_S))
         await hub.writer.submit(write_audit_batch, AuditRecord(AuditAction.LOGIN, principal.id, origin))
-        request.scope[ROTATE] = True  # type: ignore[typeddict-unknown-key]
-        request.set_session({"agent_id": principal.id, "sid": new_sid()})
+        start_session(request, principal.id, agent.session_epoch)
         return principal
+
+    def _ticket(self, hub: Hub, purpose: str, token: str) -> dict[str, Any]:
+        payload = read_ticket(hub.settings.security.secret, purpose, token)
+        if payload is None:
+            raise Refused(401, _("This sign-in has expired: start again."))
+        return payload
+
+    @post("/login/totp", status_code=HTTP_200_OK, exclude_from_auth=True)
+    async def login_totp(self, request: Request[Any, Any, Any], data: JSONBody[CodeBody], hub: HubDep) -> Principal:
+        """The second step: a code from the authenticator app, or one of the recovery codes."""
+        origin = Origin.of(request)
+        ticket = self._ticket(hub, "totp", data.ticket)
+        key = f"mfa:{ticket['agent_id']}"
+        _throttled(hub, origin, key)
+        try:
+            principal, epoch, _left = await hub.writer.submit(
+                pass_totp, (ticket["agent_id"], ticket["epoch"], data.code, hub.settings.security.secret, origin)
+            )
+        except Refused:
+            hub.login_throttle.failed(origin.ip, key)
+            raise
+        start_session(request, principal.id, epoch)
+        return principal
+
+    @post("/login/enrol", status_code=HTTP_200_OK, exclude_from_auth=True)
+    async def login_enrol(self, data: JSONBody[TicketBody], hub: HubDep) -> Enrolment:
+        """The role needs MFA and the account has none: a new secret to scan (nothing stored yet)."""
+        ticket = self._ticket(hub, "enrol", data.ticket)
+        async with hub.read_sessions() as s:
+            agent = await s.get(Agent, ticket["agent_id"])
+        if agent is None or not agent.active or agent.session_epoch != ticket["epoch"]:
+            raise Refused(401, _("This sign-in has expired: start again."))
+        return self._enrolment(hub, agent)
+
+    @post("/login/enrol/confirm", status_code=HTTP_200_OK, exclude_from_auth=True)
+    async def login_enrol_confirm(
+        self, request: Request[Any, Any, Any], data: JSONBody[ConfirmBody], hub: HubDep
+    ) -> Enrolled:
+        principal, epoch, codes = await self._confirm(request, data, hub)
+        start_session(request, principal.id, epoch)
+        return Enrolled(codes, principal)
+
+    def _enrolment(self, hub: Hub, agent: Agent) -> Enrolment:
+        secret = mfa.new_secret()
+        uri = mfa.provisioning_uri(secret, agent.login, hub.settings.clinic.name)
+        token = sign_ticket(
+            hub.settings.security.secret,
+            "confirm",
+            {"agent_id": agent.id, "epoch": agent.session_epoch, "secret": secret},
+            ENROL_TTL_S,
+        )
+        return Enrolment(secret, uri, mfa.qr_data_uri(uri, "QR"), token)
+
+    async def _confirm(
+        self, request: Request[Any, Any, Any], data: ConfirmBody, hub: HubDep
+    ) -> tuple[Principal, int, list[str]]:
+        origin = Origin.of(request)
+        ticket = self._ticket(hub, "confirm", data.enrolment)
+        key = f"mfa:{ticket['agent_id']}"
+        _throttled(hub, origin, key)
+        try:
+            out = await hub.writer.submit(
+                enrol,
+                (
+                    ticket["agent_id"],
+                    ticket["epoch"],
+                    ticket["secret"],
+                    data.code,
+                    hub.settings.security.secret,
+                    origin,
+                ),
+            )
+        except Refused:
+            hub.login_throttle.failed(origin.ip, key)
+            raise
+        hub.principals.forget(ticket["agent_id"])
+        hub.fanout.signal(StaffChangedSignal(ticket["agent_id"]))
+        return out
+
+    @get("/mfa", guards=[requires(Role.AGENT)])
+    async def mfa_state(self, request: Request[Principal, Any, Any], hub: HubDep) -> MfaState:
+        async with hub.read_sessions() as s:
+            agent = await s.get(Agent, request.user.id)
+            assert agent is not None
+            required = await s.run_sync(lambda sync: mfa_required(sync, agent.role))
+        return MfaState(agent.totp_secret is not None, required, len(agent.recovery_codes or []))
+
+    @post("/mfa/enrol", status_code=HTTP_200_OK, guards=[requires(Role.AGENT)])
+    async def mfa_enrol(self, request: Request[Principal, Any, Any], hub: HubDep) -> Enrolment:
+        """Set up (or replace) one's own authenticator app: nothing changes until it is confirmed."""
+        async with hub.read_sessions() as s:
+            agent = await s.get(Agent, request.user.id)
+        assert agent is not None
+        return self._enrolment(hub, agent)
+
+    @post("/mfa/confirm", status_code=HTTP_200_OK, guards=[requires(Role.AGENT)])
+    async def mfa_confirm(
+        self, request: Request[Principal, Any, Any], data: JSONBody[ConfirmBody], hub: HubDep
+    ) -> Enrolled:
+        ticket = read_ticket(hub.settings.security.secret, "confirm", data.enrolment)
+        if ticket is None or ticket["agent_id"] != request.user.id:
+            raise Refused(400, _("This set-up has expired or is not yours: start it again."))
+        principal, epoch, codes = await self._confirm(request, data, hub)
+        start_session(request, principal.id, epoch)  # other sessions ended; this one goes on
+        return Enrolled(codes)
+
+    @post("/password", status_code=HTTP_200_OK, guards=[requires(Role.AGENT)])
+    async def password(
+        self, request: Request[Principal, Any, Any], data: JSONBody[PasswordChange], hub: HubDep
+    ) -> dict[str, bool]:
+        """Change one's own password: the current one first; every other session of theirs ends."""
+        origin, who = Origin.of(request), request.user
+        _throttled(hub, origin, who.login)
+        async with hub.read_sessions() as s:
+            agent = await s.get(Agent, who.id)
+        assert agent is not None
+        if not await anyio.to_thread.run_sync(verify_password, agent.password_hash, data.current):
+            hub.login_throttle.failed(origin.ip, who.login)
+            await hub.writer.submit(
+                write_audit_batch, AuditRecord(AuditAction.PASSWORD_CHANGE_FAILED, who.id, origin)
+            )
+            raise Refused(400, _("The current password is wrong."))
+        if data.new == data.current:
+            raise Refused(400, _("The new password must differ from the current one."))
+        password_hash = await _checked_password(hub, data.new, who.login, who.display_name)
+        epoch = await hub.writer.submit(change_password, (who.id, password_hash, origin))
+        hub.principals.forget(who.id)
+        start_session(request, who.id, epoch)
+        return {"changed": True}
+
+    @post("/reset", status_code=HTTP_200_OK, exclude_from_auth=True)
+    async def reset(self, request: Request[Any, Any, Any], data: JSONBody[ResetBody], hub: HubDep) -> dict[str, bool]:
+        """A new password with the one-time code an administrator made; then sign in with it."""
+        origin = Origin.of(request)
+        _throttled(hub, origin, data.login)
+        password_hash = await _checked_password(hub, data.password, data.login)
+        digest = code_hash(hub.settings.security.secret, "reset", mfa.normalised(data.code))
+        try:
+            result = await hub.writer.submit(redeem_reset, (data.login, digest, password_hash, origin))
+        except Refused:
+            hub.login_throttle.failed(origin.ip, data.login)
+            raise
+        hub.principals.forget(result)
+        hub.fanout.signal(StaffChangedSignal(result))
+        return {"changed": True}
 
     @post("/logout", status_code=HTTP_200_OK, guards=[requires(Role.AGENT)])
     async def logout(self, request: Request[Principal, Any, Any], hub: HubDep) -> dict[str, bool]:
@@ -105,106 +435,3 @@ class AuthController(Controller):
         hub.principals.forget(request.user.id)
         return principal
 
-
-class AgentOut(msgspec.Struct):
-    id: int
-    login: str
-    display_name: str
-    role: Role
-    languages: list[str]
-    team_ids: list[int]
-    active: bool
-
-
-class NewAgent(msgspec.Struct, forbid_unknown_fields=True):
-    login: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9._-]{2,80}$")]
-    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-    password: Annotated[str, msgspec.Meta(min_length=12, max_length=200)]
-    role: Role = Role.AGENT
-    languages: list[Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]] = msgspec.field(
-        default_factory=lambda: ["en"]
-    )
-    team_ids: list[int] = msgspec.field(default_factory=list)
-
-
-class TeamMember(msgspec.Struct):
-    id: int
-    display_name: str
-    available: bool  # said so, and their inbox is open: routing may give them conversations
-    languages: list[str]
-
-
-class TeamOut(msgspec.Struct):
-    id: int
-    key: str
-    name: str
-    members: list[TeamMember] = msgspec.field(default_factory=list)  # for transfers: who is in it
-
-
-def _agent_out(a: Agent) -> AgentOut:
-    return AgentOut(
-        a.id, a.login, a.display_name, Role(a.role), list(a.languages or []), sorted(t.id for t in a.teams), a.active
-    )
-
-
-def _create_agent(tx: Tx, items: list[tuple[NewAgent, str, Principal, Origin]]) -> list[AgentOut | Exception]:
-    out: list[AgentOut | Exception] = []
-    for data, password_hash, by, origin in items:
-        teams = (tx.session.execute(select(Team).where(Team.id.in_(data.team_ids)))).scalars().all()
-        if len(teams) != len(set(data.team_ids)):
-            out.append(Refused(400, _("Unknown team.")))
-            continue
-        if (tx.session.execute(select(Agent.id).where(Agent.login == data.login))).first():
-            out.append(Refused(400, _("The login {login} is taken."), login=data.login))
-            continue
-        agent = Agent(
-            login=data.login,
-            display_name=data.display_name,
-            password_hash=password_hash,
-            role=data.role,
-            languages=data.languages,
-            teams=list(teams),
-            active=True,
-        )
-        tx.session.add(agent)
-        tx.session.flush()
-        add_audit(tx, AuditRecord(AuditAction.AGENT_CREATE, by.id, origin, detail={"agent_id": agent.id}))
-        out.append(_agent_out(agent))
-    return out
-
-
-class StaffController(Controller):
-    path = "/api"
-
-    @get("/agents", guards=[requires(Role.SUPERVISOR)])
-    async def list_agents(self, hub: HubDep) -> list[AgentOut]:
-        async with hub.read_sessions() as s:
-            agents = (await s.execute(select(Agent).order_by(Agent.id))).scalars().all()
-            return [_agent_out(a) for a in agents]
-
-    @post("/agents", guards=[requires(Role.ADMIN)])
-    async def create_agent(
-        self, request: Request[Principal, Any, Any], data: JSONBody[NewAgent], hub: HubDep
-    ) -> AgentOut:
-        try:
-            password_hash = await anyio.to_thread.run_sync(hash_password, data.password)
-            return await hub.writer.submit(_create_agent, (data, password_hash, request.user, Origin.of(request)))
-        except IntegrityError:
-            raise Refused(400, _("The login {login} is taken."), login=data.login) from None
-
-    @get("/teams", guards=[requires(Role.AGENT)])
-    async def list_teams(self, hub: HubDep) -> list[TeamOut]:
-        """Teams and their active members, for transferring a conversation to a team or a colleague."""
-        now = utcnow()
-        async with hub.read_sessions() as s:
-            teams = {
-                t.id: TeamOut(t.id, t.key, t.name) for t in (await s.execute(select(Team).order_by(Team.id))).scalars()
-            }
-            agents = (
-                await s.execute(select(Agent).where(Agent.active.is_(True)).order_by(Agent.display_name))
-            ).scalars()
-            for a in agents:
-                online = a.available and a.last_seen_at is not None and a.last_seen_at >= now - PRESENCE
-                for team in a.teams:
-                    teams[team.id].members.append(TeamMember(a.id, a.display_name, online, list(a.languages or [])))
-        return list(teams.values())

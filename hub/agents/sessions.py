@@ -13,6 +13,7 @@ from litestar.middleware.session.server_side import (
 )
 from litestar.security.session_auth import SessionAuth
 from litestar.stores.base import Store
+from litestar.types import Empty, Message, ScopeSession
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.agents.roles import Principal, Role
@@ -32,6 +33,16 @@ class _RotatingBackend(ServerSideSessionBackend):
             return sid
         return super().get_session_id(connection)
 
+    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
+        """Only a signed-in session is kept. A request that signs nobody in (a page, widget.js, a
+        webhook, a failed sign-in) stores nothing and sets no session cookie: anonymous traffic costs
+        the store nothing. A cookie whose session has ended is cleared."""
+        if scope_session is not Empty and not scope_session:
+            if not connection.cookies.get(self.config.key):
+                return
+            scope_session = Empty
+        await super().store_in_message(scope_session, message, connection)
+
 
 SESSION_COOKIE = "puente_session"
 
@@ -46,23 +57,29 @@ class SessionConfig(ServerSideSessionConfig):
 
 class PrincipalCache:
     """Staff records change rarely; a short cache saves a query on every request while a
-    deactivated login still stops working within seconds."""
+    deactivated login still stops working within seconds (at once in this process and, through the
+    staff-changed signal, in the others)."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_s: float = 5.0) -> None:
         self._sessions = sessions
         self._ttl = ttl_s
-        self._cache: dict[int, tuple[float, Principal | None]] = {}
+        self._cache: dict[int, tuple[float, Principal | None, int]] = {}
 
-    async def get(self, agent_id: int) -> Principal | None:
+    async def current(self, agent_id: int) -> tuple[Principal | None, int]:
+        """The active staff member and their session epoch (sessions made in an older one have ended)."""
         hit = self._cache.get(agent_id)
         now = time.monotonic()
         if hit and hit[0] > now:
-            return hit[1]
+            return hit[1], hit[2]
         async with self._sessions() as s:
             agent = await s.get(Agent, agent_id)
             principal = principal_of(agent) if agent is not None and agent.active else None
-        self._cache[agent_id] = (now + self._ttl, principal)
-        return principal
+            epoch = agent.session_epoch if agent is not None else -1
+        self._cache[agent_id] = (now + self._ttl, principal, epoch)
+        return principal, epoch
+
+    async def get(self, agent_id: int) -> Principal | None:
+        return (await self.current(agent_id))[0]
 
     def forget(self, agent_id: int) -> None:
         """The agent's record changed here: read it afresh on their next request."""
@@ -91,6 +108,12 @@ def new_sid() -> str:
     return secrets.token_urlsafe(18)
 
 
+def start_session(connection: ASGIConnection[Any, Any, Any, Any], agent_id: int, epoch: int) -> None:
+    """Sign in: a fresh session id (a planted cookie never becomes a session) in the account's epoch."""
+    connection.scope[ROTATE] = True  # type: ignore[typeddict-unknown-key]
+    connection.set_session({"agent_id": agent_id, "sid": new_sid(), "epoch": epoch})
+
+
 async def revoke(connection: ASGIConnection[Any, Any, Any, Any], session: dict[str, Any], idle_timeout_s: int) -> None:
     sid = session.get("sid")
     if isinstance(sid, str):
@@ -103,13 +126,16 @@ async def revoked(connection: ASGIConnection[Any, Any, Any, Any], session: dict[
     return not isinstance(sid, str) or await SessionConfig.store_of(connection).exists(f"revoked:{sid}")
 
 
-async def still_signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+async def still_signed_in(connection: ASGIConnection[Any, Any, Any, Any], cache: PrincipalCache) -> bool:
     """For a long-lived connection (the stream): is the session it opened with still good?
     Reads without renewing: watching is not activity."""
     store = SessionConfig.store_of(connection)
     if await store.get(connection.cookies.get(SESSION_COOKIE, "")) is None:
         return False  # idle-logged-off, or signed out
-    return not await revoked(connection, connection.session)
+    if await revoked(connection, connection.session):
+        return False
+    _, epoch = await cache.current(connection.session.get("agent_id", -1))
+    return connection.session.get("epoch", 0) == epoch
 
 
 def make_session_auth(cache: PrincipalCache, idle_timeout_s: int, secure: bool, exclude: list[str]) -> SessionAuth:
@@ -119,7 +145,10 @@ def make_session_auth(cache: PrincipalCache, idle_timeout_s: int, secure: bool, 
             return None
         if await revoked(connection, session):
             return None  # signed out; this copy came back with a request that was in flight
-        return await cache.get(agent_id)
+        principal, epoch = await cache.current(agent_id)
+        if session.get("epoch", 0) != epoch:
+            return None  # the password, MFA or account changed since this session began
+        return principal
 
     return SessionAuth[Principal, Any](
         retrieve_user_handler=retrieve,

@@ -51,6 +51,7 @@ class Team(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    name_es: Mapped[str | None] = mapped_column(String(120))  # its Spanish name, when it differs
     # Opening hours in the clinic's time zone: {"mon": [["08:00", "17:00"]], ..., "sun": []}.
     hours: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
 
@@ -106,7 +107,45 @@ class Agent(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     capacity: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Sign-in (hub/agents/): bumped when a password, the account's MFA or its active flag changes, so
+    # every session signed in before it ends (a session carries the epoch it was made in).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A one-time password-reset code an admin made (its HMAC only) and until when it works.
+    reset_code_hash: Mapped[str | None] = mapped_column(String(64))
+    reset_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP (RFC 6238): the shared secret (base32), the last time step accepted (a code is never taken
+    # twice), and the recovery codes' HMACs (each one usable once: used ones are removed).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    mfa_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recovery_codes: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
     teams: Mapped[list[Team]] = relationship(secondary=agent_teams, lazy="selectin")
+
+
+class RolePolicy(Base):
+    """What admins require of each role: MFA at sign-in."""
+
+    __tablename__ = "role_policies"
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BreakGlass(Base):
+    """Access to a patient outside a staff member's reach, asked for with a reason: read-only, for a
+    limited time, audited, and announced to supervisors."""
+
+    __tablename__ = "break_glass"
+    __table_args__ = (Index("ix_break_glass_agent_patient", "agent_id", "patient_id", "expires_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(500))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Patient(Base):
@@ -423,6 +462,10 @@ class AuditEntry(Base):
     __table_args__ = (
         Index("ix_audit_log_patient_at", "patient_id", "at"),
         Index("ix_audit_log_agent_at", "agent_id", "at"),
+        # the audit viewer pages newest first by id (keyset), filtered by any of these
+        Index("ix_audit_log_patient_id", "patient_id", "id"),
+        Index("ix_audit_log_agent_id", "agent_id", "id"),
+        Index("ix_audit_log_action_id", "action", "id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

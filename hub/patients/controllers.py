@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 
+from hub.agents.breakglass import reach
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
 from hub.bounds import IdPath, SeqQuery
@@ -18,7 +19,7 @@ from hub.events import TimelineEventOut
 from hub.i18n import _
 from hub.patients.reach import ReplyChannel, reply_channels
 from hub.refusals import Refused
-from hub.timeline.reads import may_see_patient, patient_timeline
+from hub.timeline.reads import patient_timeline
 
 
 class ContactPointOut(msgspec.Struct):
@@ -60,7 +61,8 @@ class PatientController(Controller):
     @get("/{patient_id:int}")
     async def show(self, request: Request[Principal, Any, Any], patient_id: IdPath, hub: HubDep) -> PatientOut:
         async with hub.read_sessions() as s:
-            if not await may_see_patient(s, request.user, patient_id):
+            seen = await reach(s, request.user, patient_id)
+            if seen is None:
                 raise Refused(404, _("No patient {id} that you can see."), id=patient_id)
             p = await s.get(Patient, patient_id)
             assert p is not None
@@ -75,8 +77,10 @@ class PatientController(Controller):
                 [ConsentOut(c.channel, c.granted, c.source, c.changed_at) for c in p.consents],
                 await s.run_sync(reply_channels, patient_id),
             )
+        detail = {"break_glass": seen[1]} if seen[1] else {}
         await hub.writer.submit(
-            write_audit_batch, AuditRecord(AuditAction.PATIENT_READ, request.user.id, Origin.of(request), patient_id)
+            write_audit_batch,
+            AuditRecord(AuditAction.PATIENT_READ, request.user.id, Origin.of(request), patient_id, detail=detail),
         )
         return out
 
@@ -90,9 +94,10 @@ class PatientController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> Timeline:
         async with hub.read_sessions() as s:
-            if not await may_see_patient(s, request.user, patient_id):
+            seen = await reach(s, request.user, patient_id)  # a break-glass grant reads the whole record
+            if seen is None:
                 raise Refused(404, _("No patient {id} that you can see."), id=patient_id)
-            events = await patient_timeline(s, request.user, patient_id, before, limit + 1)
+            events = await patient_timeline(s, seen[0], patient_id, before, limit + 1)
         has_more = len(events) > limit
         events = events[-limit:]
         await hub.writer.submit(
@@ -102,7 +107,7 @@ class PatientController(Controller):
                 request.user.id,
                 Origin.of(request),
                 patient_id,
-                detail={"before": before, "count": len(events)},
+                detail={"before": before, "count": len(events), **({"break_glass": seen[1]} if seen[1] else {})},
             ),
         )
         return Timeline(patient_id, events, has_more)

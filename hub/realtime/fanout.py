@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import msgspec
 from litestar.channels import ChannelsPlugin
@@ -32,10 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.agents.roles import Principal
 from hub.events import (
+    BreakGlassSignal,
     Circle,
     Published,
     ReadSignal,
     Signal,
+    StaffChangedSignal,
     StreamFrame,
     TypingFrame,
     TypingSignal,
@@ -107,6 +110,7 @@ class SocketQueue(_Queue):
     def __init__(self, principal: Principal, maxsize: int) -> None:
         super().__init__(maxsize)
         self.principal = principal
+        self.access_changed = asyncio.Event()  # the account changed: the socket closes
 
     def may_see(self, team_id: int | None, assignee_id: int | None, escalation: int = 0) -> bool:
         """As hub.timeline.reads.visible."""
@@ -153,6 +157,7 @@ class Fanout:
         self._next = 0  # the next sequence number to hand on
         self._order = asyncio.Lock()  # one hand-on at a time, in seq order
         self.gaps_filled = 0  # events read back from the database, for tests and operators
+        self.on_staff_changed: list[Callable[[int], None]] = []  # e.g. forget a cached principal
 
     def _new_plugin(self) -> ChannelsPlugin:
         return ChannelsPlugin(backend=make_backend(self._settings), channels=[self.channel, self.signals])
@@ -317,6 +322,16 @@ class Fanout:
             for v in list(self._visitors.get(signal.patient_id, ())):
                 if v.point_id in (None, signal.visitor):
                     v.send_frame(VisitorReadFrame(signal.upto))
+        elif isinstance(signal, StaffChangedSignal):
+            for hook in self.on_staff_changed:
+                hook(signal.agent_id)
+            for q in list(self._sockets):
+                if q.principal.id == signal.agent_id:
+                    q.access_changed.set()
+        elif isinstance(signal, BreakGlassSignal):
+            for q in list(self._sockets):
+                if q.principal.sees_everything:
+                    q.send_frame(signal.frame)
         elif isinstance(signal, VisitorLinkedSignal):
             for queues in list(self._visitors.values()):
                 for v in list(queues):

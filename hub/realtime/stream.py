@@ -104,10 +104,12 @@ async def stream(socket: WebSocket, hub: HubDep) -> None:
         listen = asyncio.create_task(_listen(socket, hub, principal))
         cut_off = asyncio.create_task(queue.cut_off.wait())
         expiry = asyncio.create_task(_until_access_changes(socket, hub, principal))
+        changed = asyncio.create_task(queue.access_changed.wait())  # told at once by the staff-changed signal
         # Ends when the client goes away, falls too far behind, or its session ends.
-        await asyncio.wait([pump, listen, cut_off, expiry], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([pump, listen, cut_off, expiry, changed], return_when=asyncio.FIRST_COMPLETED)
         cut_off.cancel()
-        if expiry.done():
+        changed.cancel()
+        if expiry.done() or queue.access_changed.is_set():
             pump.cancel()
             await socket.close(CLOSE_SIGNED_OUT, "session or access changed; sign in again")
         expiry.cancel()
@@ -140,7 +142,7 @@ async def _until_access_changes(socket: WebSocket, hub: Hub, principal: Principa
             seen = time.monotonic()
             await hub.writer.submit(touch, principal.id)
         await asyncio.sleep(interval)
-        if not await still_signed_in(socket):
+        if not await still_signed_in(socket, hub.principals):
             return
         if await hub.principals.get(principal.id) != principal:
             return
