@@ -42,7 +42,7 @@ SCHEMES = {
     "ingestKey": SecurityScheme(
         type="http",
         scheme="bearer",
-        description="An integration key (PUENTE_INGEST_KEYS): Authorization: Bearer <key>.",
+        description="An integration key (PUENTE_SECURITY_INGEST_KEYS): Authorization: Bearer <key>.",
     ),
     "visitorToken": SecurityScheme(
         type="http",

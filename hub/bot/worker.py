@@ -1,12 +1,13 @@
-"""The bot worker: takes turns in conversations the bot holds, and hands waiting conversations to
-agents who become free.
+"""The assistant's worker: takes turns in conversations the assistant holds, and checks every
+patient message for red flags wherever it is (hub/routing/worker.py hands waiting conversations to
+agents who become free).
 
 Woken after each commit with the events it brought: a patient's message in a bot conversation,
 or one that raises a red flag wherever it is, gets a turn. A sweep every few seconds catches what
 a restart, another hub process or a lost wake-up left in bot conversations (the database says
-which have messages the bot has not read), retries failed turns, and assigns waiting
-conversations to agents who are now free. At start it catches up on the last hour of messages in
-agents' conversations. Turns go through the writer, so they commit with everything they do, once.
+which have messages the bot has not read) and retries failed turns. At start it catches up on the
+last hour of messages in agents' conversations. Turns go through the writer, so they commit with
+everything they do, once.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Integrations authenticate with a bearer key (PUENTE_INGEST_KEYS), not a staff session."""
+"""Integrations authenticate with a bearer key (PUENTE_SECURITY_INGEST_KEYS), not a staff session."""
 
 from __future__ import annotations
 
