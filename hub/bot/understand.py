@@ -31,9 +31,11 @@ How a phrase matches a message (the data files' headers say the same for their r
    separated by | are one word of the phrase (an alternative of several words makes a variant of the
    phrase), {name} any word of a class of red-flags.toml's [words]; numbers also read as words
    (_numbers: a count is "many", a temperature "fever", a baby's age "newborn"...; a dose, reading,
-   time or date is no count); Spanish diminutives are their word (flojito: flojo); a few common words
-   are never read as another (RED_FLAG_WORDS); two letters wrong in a word of the same length make
-   another word, not a typo (anticoagulante is not anticongelante; intents too).
+   time or date is no count); English "son" after my, his, our... reads as "child" (Spanish "son" is a
+   little word) and the "end" of "end up" is left out (_english_words); Spanish diminutives are their
+   word (flojito: flojo); a few common words are never read as another (RED_FLAG_WORDS); two letters
+   wrong in a word of the same length make another word, not a typo (anticoagulante is not
+   anticongelante; intents too).
 
 Why not a library for the language: we only choose between English and Spanish, messages are
 often one or two words ("hola", "ok", "1"), and the answer must be the same every time. The
@@ -1067,7 +1069,7 @@ def _numbers(text: str, words: list[_Word]) -> list[_Word]:
                 parts.add(j)
                 j += 1
             continue
-        if value == int(value) and 50 <= value <= 91 and any(text_at(k) in _OXYGEN for k in range(i - 4, i)):
+        if value == int(value) and 50 <= value <= 91 and any(text_at(k) in _OXYGEN for k in range(i - 6, i)):
             add(i, _LOW)
             continue
         previous = text[w.start - 1] if w.start else ""
