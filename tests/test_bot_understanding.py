@@ -475,6 +475,57 @@ RED_FLAG_POSITIVES = [
     ("help me duele el pecho", "cardiac"),
     # voice-note transcripts: no punctuation, run-on
     ("hi this is maria calling about my mom she says her chest hurts and she cant breathe", "cardiac"),
+    # the 988 Lifeline's warning signs, said without the words suicide or kill (988 first)
+    ("i feel like a burden to everyone", "self_harm"),
+    ("siento que soy un estorbo para mi familia", "self_harm"),
+    ("been researching ways to die", "self_harm"),
+    ("estuve buscando formas de matarme", "self_harm"),
+    ("whats a lethal dose of tylenol", "self_harm"),
+    ("my teen is giving away her things and saying goodbye to her friends", "self_harm"),
+    ("regaló sus cosas y se despidió de todos", "self_harm"),
+    ("i have a knife and keep thinking about using it on myself", "self_harm"),
+    ("tengo un cuchillo y pienso usarlo contra mi", "self_harm"),
+    ("im standing on the bridge right now", "self_harm"),
+    ("estoy parada en el puente", "self_harm"),
+    ("ive been stockpiling my oxy", "self_harm"),
+    ("he estado juntando mis pastillas para dormir", "self_harm"),
+    ("i just want it all to stop", "self_harm"),
+    ("solo quiero que todo se acabe", "self_harm"),
+    ("my wife said she wants to go to sleep and not wake up", "self_harm"),  # not "won't wake up"
+    ("quiero dormir para siempre", "self_harm"),
+    # a stroke told by its signs (BE FAST), not its name
+    ("my dad is answering random stuff", "stroke"),
+    ("mi papa contesta cosas que no tienen nada que ver", "stroke"),
+    ("grandpa keeps leaning to one side", "stroke"),
+    ("mi abuelo se va de lado en la silla", "stroke"),
+    ("he cant walk straight", "stroke"),
+    ("no puede caminar derecho", "stroke"),
+    ("woke up and couldnt move my left leg", "stroke"),
+    ("me desperte y no podia mover la pierna", "stroke"),
+    ("her arm keeps drifting down", "stroke"),
+    ("the right side of her mouth is hanging", "stroke"),
+    # out, said loosely; a head hit and vomiting
+    ("my grandpa just keeled over", "unconscious"),
+    ("mi mama esta bien ida y no contesta", "unconscious"),
+    ("a mi mija le dio un soponcio y no vuelve en si", "unconscious"),
+    ("he hit his head and now hes throwing up", "unconscious"),
+    ("se pego en la cabeza y ahora vomita", "unconscious"),
+    # bleeding inside, or on a blood thinner
+    ("my dad vomited something like coffee grinds", "bleeding"),
+    ("vomite algo como asientos de cafe", "bleeding"),
+    ("im on blood thinners and hit my head", "bleeding"),
+    # sedatives with alcohol; household liquids
+    ("took 2 xanax and drank half a bottle of vodka", "overdose"),
+    ("se tomó unos clonazepam con tequila", "overdose"),
+    ("my daughter drank lamp oil", "overdose"),
+    ("mi bebe tomo quitaesmalte", "overdose"),
+    ("my eyes are swelling shut after eating shrimp", "allergy"),
+    # CDC Hear Her: swelling of hands or face, a leg after birth, an incision
+    ("im pregnant and my hands and face are swollen", "pregnancy"),
+    ("i gave birth 10 days ago and my leg is swollen and red", "pregnancy"),
+    ("di a luz hace 10 dias y tengo la pierna hinchada", "pregnancy"),
+    ("my c section incision is leaking pus", "pregnancy"),
+    ("se me abrieron los puntos de la cesarea", "pregnancy"),
 ]
 
 # Near misses: these must not raise a flag.
@@ -499,6 +550,26 @@ RED_FLAG_NEGATIVES = [
     "my chest x-ray results",
     "ok thanks",
     "",
+    # the words of a warning sign in an ordinary sense
+    "my dental bridge came loose",
+    "my daughter does jump rope at school",
+    "i feel like a burden asking again but can you resend the forms",
+    "goodbye and thank you for everything, we are moving to texas",
+    "i said goodbye to my old doctor, can i be a new patient",
+    "i want these robocalls to stop",
+    "quiero que todo se haga en una sola cita",
+    "regale la ropa de bebe porque mis hijos ya crecieron",
+    "my rash disappeared for good after the cream",
+    "is the clinic by the bridge open today",
+    "i have my pills in my hand, which one is the blood pressure one",
+    "i lean to the left when i sit because of my hip",
+    "mi papa esta confundido con su factura",
+    "my 2 year old's speech is slow, can we get a speech evaluation",
+    "vomite el cafe en la mañana por tomarlo en ayunas",
+    "i saw a little blood on the toilet paper, probably hemorrhoids",
+    "how do i store my insulin when traveling",
+    "como guardo la insulina cuando viajo",
+    "my son licked a bar of soap lol he is fine",
 ]
 
 
@@ -697,6 +768,13 @@ def test_no_red_flag_twice_and_each_matches_itself() -> None:
         "mi bebe de 8 meses tiene un poquito de fiebre",  # not a newborn
         "how many tylenol can i take in a day",
         "can i get a refill on my epipen",
+        "i took my insulin, my sugar is 140",  # a reading, not 140 pills
+        "i have a headache and runny nose",  # nose sounds like noose: no phrase says "have noose"
+        "my face is swollen from a tooth infection",  # infection is not injection
+        "im going to end up missing my appointment",  # end up is no "end it"
+        "i saved my leftover pills from surgery, can i drop them off",  # saved is not stockpiling
+        "im spotting between periods, not pregnant",  # spotting is not seeing spots
+        "mi bebe nacio hace 2 meses ya le toca la vacuna?",
     ],
 )
 def test_numbers_and_near_words_raise_no_red_flag(text: str) -> None:
@@ -718,6 +796,13 @@ def test_numbers_and_near_words_raise_no_red_flag(text: str) -> None:
         ("my 2 year old got into the dishwasher pods", "overdose"),
         ("had the baby 10 days ago and i have a high fever", "pregnancy"),
         ("mi abuelita esta flojita y se cayo", "unconscious"),
+        ("my son ate my thc gummies and hes super sleepy", "overdose"),  # "son" after my is a child
+        ("my son is not responding", "unconscious"),
+        ("mi bebe nacio hace 8 dias y esta frio", "newborn"),  # born 8 days ago: a newborn
+        ("tengo 3 dias de parida y tengo fiebre", "pregnancy"),  # postpartum
+        ("me alivie hace 5 dias y veo borroso", "pregnancy"),  # me alivié: a birth
+        ("la saturacion de mi niño esta en 88", "breathing"),
+        ("im going to end it tonight", "self_harm"),
     ],
 )
 def test_numbers_and_word_forms_raise_red_flags(text: str, category: str) -> None:

@@ -1,8 +1,8 @@
-"""The red-flag list (locales/red-flags.toml) against the development tables tests/data/red_flags/dev.toml and
-dev2.toml, and heldout.toml (held out once, tuned on since): emergencies as patients write them (both
+"""The red-flag list (locales/red-flags.toml) against the development tables tests/data/red_flags/dev.toml,
+dev2.toml and dev3.toml, and heldout.toml (held out once, tuned on since): emergencies as patients write them (both
 languages, every group) must raise a flag, with the right number first; ordinary clinic messages, near misses
-included, must not, but for the commented lists of accepted false alarms below. (heldout2.toml is not here:
-it is the one table the list was never tuned on.)"""
+included, must not, but for the commented lists of accepted false alarms below. (heldout2.toml and any later
+held-out table are not here: the list is never tuned on them.)"""
 
 from __future__ import annotations
 
@@ -145,9 +145,29 @@ HELDOUT_ACCEPTED = {
     "my dog ate one of my pills lol can i get a replacement",
     "el perro se comio una de mis pastillas jaja me dan otra?",
 }
+# dev3.toml aims at what is easily missed (minimised and indirect descriptions, the 988 Lifeline's warning signs,
+# stroke told indirectly) and holds near misses for the phrases that catch them ("dental bridge", "jump rope",
+# "i feel like a burden asking again", "goodbye, we are moving"); none of those raises a flag. What does, below,
+# are the words of an emergency said of something else, each kept because no narrower phrase could let it go
+# without missing the emergency it stands for.
+DEV3_ACCEPTED = {
+    # "stroke", "derrame" and "convulsiones" alone: a stroke's follow-up or a seizure plan also has the word
+    "my moms stroke follow up is next tuesday, can we get a ride",
+    "necesito el plan de convulsiones para la escuela de mi hijo",
+    # a newborn's temperature is a fever in "newborn with a temperature"; a question about taking it is not
+    "how do i take my babys temperature, shes 3 weeks",
+    "como le tomo la temperatura a mi bebe de 3 semanas",
+    # a toddler who mixes up her words, double vision when tired, out of breath after running, drowning in
+    # paperwork: the words of a stroke's speech and sight, of breathlessness and of choking
+    "my daughter is 2 and mixes up her words when she talks, is that normal",
+    "veo doble cuando estoy muy cansada, me pueden revisar la vista",
+    "im out of breath from running to catch the bus lol, running late",
+    "estoy ahogada en papeles me pueden mandar las formas por correo",
+}
 OTHER_TABLES = [
     ("dev2.toml", 200, 300, DEV2_ACCEPTED),
     ("heldout.toml", 120, 300, HELDOUT_ACCEPTED),
+    ("dev3.toml", 200, 300, DEV3_ACCEPTED),
 ]
 OTHER_EMERGENCIES: list[tuple[str, dict[str, str]]] = []
 OTHER_ORDINARY: list[tuple[str, dict[str, str]]] = []
