@@ -37,10 +37,10 @@ class _RotatingBackend(ServerSideSessionBackend):
         """Only a signed-in session is kept. A request that signs nobody in (a page, widget.js, a
         webhook, a failed sign-in) stores nothing and sets no session cookie: anonymous traffic costs
         the store nothing. A cookie whose session has ended is cleared."""
-        if scope_session is not Empty and not scope_session:
-            if not connection.cookies.get(self.config.key):
-                return
-            scope_session = Empty
+        if scope_session is Empty or not scope_session:
+            if connection.cookies.get(self.config.key, "null") == "null":
+                return  # nothing to keep, and nothing kept before
+            scope_session = Empty  # clear the cookie of a session that has ended
         await super().store_in_message(scope_session, message, connection)
 
 
