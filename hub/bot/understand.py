@@ -371,6 +371,14 @@ class _Matcher:
                     self.using.setdefault(key, []).append(len(self.slots))
                 self.slots.append(slots)
                 self.owner.append(index)
+        # A variant matches only when every one of its slots is filled, so it need only be tried when its
+        # rarest slot is (the one whose words the fewest variants use): "not" or {med} rarely wake a phrase.
+        self.trigger: dict[str, list[int]] = {}  # key -> the variants whose rarest slot it fills
+        for variant, slots in enumerate(self.slots):
+            if slots:
+                rarest = min(slots, key=lambda slot: (sum(len(self.using[k]) for k in slot), slot))
+                for key in rarest:
+                    self.trigger.setdefault(key, []).append(variant)
         self.vocabulary = _Vocabulary(self.using)
         self.diminutives = diminutives
         self._near: dict[str, tuple[tuple[str, int], ...]] = {}
@@ -408,7 +416,7 @@ class _Matcher:
                 continue
             for key, cost in self.near(word.key):
                 at.setdefault(key, []).append((len(content) - 1, cost))
-        candidates = {i for key in at for i in self.using[key]}
+        candidates = {i for key in at for i in self.trigger.get(key, ())}
         found: dict[int, _Found] = {}
         for variant in sorted(candidates):
             slots = self.slots[variant]
