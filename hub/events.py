@@ -51,6 +51,182 @@ class EventKind(StrEnum):
     URGENT_ALERT = "urgent_alert"
 
 
+# --- each event kind's payload (TimelineEventOut.data), typed -------------------------------------
+# Stored and sent as the JSON object a client reads; checked against its kind's struct whenever it
+# is written (unknown fields and wrong types refused: a typo is a failed test, not a silent field),
+# and read back typed with payload(). Only the fields a writer sets are stored.
+
+
+class _Payload(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    pass
+
+
+class MessageInData(_Payload, kw_only=True):
+    via: int | None = None  # the contact point it came from: where replies on its channel go
+    sent_at: str | None = None  # when the sender says it was sent (ISO 8601)
+    auto_reply: bool = False  # an out-of-office or other automatic mail: never answered
+    email: dict[str, Any] | None = None  # subject, addresses, ids... of an email (hub/email/)
+
+
+class MessageOutData(_Payload, kw_only=True):
+    status: str = "queued"  # its delivery status, moved forward only (hub/timeline/delivery.py)
+    error_code: str | None = None
+    error: str | None = None
+    template: str | None = None  # the template it was written from, and in which locale
+    locale: str | None = None
+    missing_translation: bool = False  # the patient's language had no text: another was sent
+    to: int | None = None  # web chat: the visitor (contact point) it answers
+    email: dict[str, Any] | None = None  # subject, Message-ID, recipient of an email reply
+
+
+class NoteData(_Payload, kw_only=True):
+    pass
+
+
+class HandoffData(_Payload, kw_only=True):
+    reason: str  # why people (or, with to="bot", the assistant) take it
+    to: Literal["bot"] | None = None
+    team_id: int | None = None
+    team_name: str | None = None
+    urgent: bool = False
+    previous_team_id: int | None = None
+    previous_assignee_id: int | None = None
+    verified: bool = False  # the patient's identity was checked before
+    category: str | None = None  # a red flag's category, and the phrases found
+    phrases: list[str] = []
+    why: str | None = None  # a voice note nobody can rely on: why, and which
+    message_seq: int | None = None
+    media_id: int | None = None
+    language: str | None = None
+    confidence: float | None = None
+
+
+class TransferData(_Payload, kw_only=True):
+    team_id: int | None = None
+    team_name: str | None = None
+    assignee_id: int | None = None
+    assignee_name: str | None = None
+    previous_team_id: int | None = None
+    previous_assignee_id: int | None = None
+
+
+class AssignmentData(_Payload, kw_only=True):
+    assignee_id: int | None = None  # None: unassigned
+    assignee_name: str | None = None
+    previous_assignee_id: int | None = None
+    automatic: bool = False  # routing chose the agent
+    took_urgent: bool = False  # a person took an urgent conversation: its alerts stop
+
+
+class StatusChangeData(_Payload, kw_only=True):
+    to: str
+    # the status before ("from" on the wire)
+    previous: str | None = msgspec.field(default=None, name="from")
+    reason: str | None = None  # e.g. "email_reply": the patient's email reopened it
+
+
+class DeliveryStatusData(_Payload, kw_only=True):
+    message_seq: int
+    status: str
+    error_code: str | None = None
+    error: str | None = None
+
+
+class ConsentChangeData(_Payload, kw_only=True):
+    channel: str
+    granted: bool
+    address: str
+    keyword: str | None = None  # STOP, START...
+    reason: str | None = None  # e.g. the carrier reports an opt-out
+
+
+class ContactVerifiedData(_Payload, kw_only=True):
+    kind: str
+    address: str
+    merged_from: int | None = None  # the visitor's record merged into this patient's
+
+
+class IdentityVerifiedData(_Payload, kw_only=True):
+    method: str | None = None  # "date_of_birth+code"
+    code_to: str | None = None  # where the code went, masked
+    channel: str | None = None  # where the proof came from
+    via: int | None = None
+    dropped: str | None = None  # the check no longer holds: "expired" or "other_sender"
+
+
+class MediaStatusData(_Payload, kw_only=True):
+    message_seq: int
+    media_id: int
+    position: int = 0
+    state: str
+    content_type: str | None = None
+    size: int | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+
+class VoiceNoteData(_Payload, kw_only=True):
+    message_seq: int
+    media_id: int
+    position: int = 0
+    duration_s: float | None = None
+    playable_url: str | None = None
+
+
+class TranscriptData(_Payload, kw_only=True):
+    message_seq: int
+    media_id: int
+    position: int = 0
+    state: Literal["done", "failed"]
+    language: str | None = None
+    confidence: float | None = None
+    low_confidence: bool = False
+    engine: str | None = None
+    segments: list[dict[str, Any]] = []
+    language_probability: float | None = None
+    duration_s: float | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+    reason_params: dict[str, Any] = {}
+
+
+class UrgentAlertData(_Payload, kw_only=True):
+    circle: int
+    reason: str
+    alerted: int
+    waiting_s: int
+
+
+PAYLOADS: dict[str, type[_Payload]] = {
+    EventKind.MESSAGE_IN: MessageInData,
+    EventKind.MESSAGE_OUT: MessageOutData,
+    EventKind.NOTE: NoteData,
+    EventKind.HANDOFF: HandoffData,
+    EventKind.TRANSFER: TransferData,
+    EventKind.ASSIGNMENT: AssignmentData,
+    EventKind.STATUS_CHANGE: StatusChangeData,
+    EventKind.DELIVERY_STATUS: DeliveryStatusData,
+    EventKind.CONSENT_CHANGE: ConsentChangeData,
+    EventKind.CONTACT_VERIFIED: ContactVerifiedData,
+    EventKind.IDENTITY_VERIFIED: IdentityVerifiedData,
+    EventKind.MEDIA_STATUS: MediaStatusData,
+    EventKind.VOICE_NOTE: VoiceNoteData,
+    EventKind.TRANSCRIPT: TranscriptData,
+    EventKind.URGENT_ALERT: UrgentAlertData,
+}
+
+
+def checked_data(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` as written, once it is proved to be `kind`'s payload (msgspec.ValidationError if not)."""
+    msgspec.convert(data, PAYLOADS[kind], strict=False)
+    return data
+
+
+def payload(kind: str, data: dict[str, Any]) -> Any:
+    """An event's data, read back typed: payload(e.kind, e.data).urgent."""
+    return msgspec.convert(data, PAYLOADS[kind], strict=False)
+
+
 class Circle(IntEnum):
     """Who is alerted to an urgent conversation nobody has taken: each step widens the last."""
 

@@ -6,7 +6,7 @@ Threading: the conversation a message answers is found by the reply address it w
 Message-ID the hub has sent or received. A thread is followed only when the sender's address
 belongs to that conversation's patient: a display name or a forwarded reply address links no one.
 
-Where it lands (the README's "Email" section says the same):
+Where it lands (docs/channels.md, "Email", says the same):
 - the thread's conversation is open or pending: there (the patient's current conversation);
 - it is resolved, and the patient has another conversation still open: that one;
 - it is resolved, and no other is open: a reply within `reopen_days` of the resolution reopens
@@ -36,7 +36,7 @@ from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.email.outbound import reply_token
 from hub.email.store import Stored
-from hub.events import Attachment, AuthorType, ConversationStatus, EventKind
+from hub.events import Attachment, AuthorType, ConversationStatus, EventKind, checked_data
 from hub.timeline.append import append_event
 from hub.timeline.delivery import DeliveryReport, DeliveryResult, record_delivery_batch
 from hub.timeline.door import admit
@@ -257,7 +257,9 @@ def _finish(tx: Tx, item: EmailIn, seq: int, conversation_id: int, patient_id: i
         email["inline_images"] = sum(1 for f in item.stored.files if f.inline)
     row = s.get(TimelineEvent, seq)
     assert row is not None
-    row.data = {**(row.data or {}), "auto_reply": bool(p.auto_reply), "email": email}
+    row.data = checked_data(
+        EventKind.MESSAGE_IN, {**(row.data or {}), "auto_reply": bool(p.auto_reply), "email": email}
+    )
     row.attachments = attachments
     s.add(
         EmailMessage(

@@ -12,10 +12,10 @@ from channels.base import Channel
 from hub.db.models import Conversation, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
-from hub.events import AuthorType, Circle, EventFrame, EventKind, Published, Reach, TimelineEventOut
+from hub.events import AuthorType, Circle, EventKind, Published, Reach, TimelineEventOut, checked_data
 from hub.search.fold import searchable
 from hub.timeline.reads import conversation_summary
-from hub.timeline.views import event_out
+from hub.timeline.views import event_out, stream_frame
 
 
 def append_event(
@@ -43,7 +43,7 @@ def append_event(
         search_text=searchable(text),
         attachments=[],
         provider_message_id=None,
-        data=data or {},
+        data=checked_data(kind, data or {}),
         created_at=utcnow(),
     )
     if kind == EventKind.MESSAGE_OUT and channel == Channel.WEBCHAT and "to" not in row["data"]:
@@ -56,12 +56,7 @@ def append_event(
     event = event_out(TimelineEvent(**row), author_name)
     reach, before = reach_of(conv), getattr(conv, _SHOWN_REACH, None)
     setattr(conv, _SHOWN_REACH, reach)
-    frame = EventFrame(
-        seq=seq,
-        event=event,
-        conversation=conversation_summary(tx.session, conv),
-        was=before if before is not None and before != reach else None,
-    )
+    frame = stream_frame(event, conversation_summary(tx.session, conv), before if before != reach else None)
     tx.publish_after_commit(Published(frame=frame, team_id=conv.team_id, assignee_id=conv.assignee_id))
     return event
 

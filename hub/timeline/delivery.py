@@ -14,7 +14,7 @@ from sqlalchemy import select
 from channels.base import DeliveryReport, DeliveryState  # noqa: F401 - the report channels parse
 from hub.db.models import Conversation, TimelineEvent
 from hub.db.writer import Tx
-from hub.events import AuthorType, EventKind
+from hub.events import AuthorType, EventKind, checked_data
 from hub.timeline.append import append_event
 
 RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "undelivered": 3, "failed": 3, "delivered": 4, "read": 5}
@@ -71,7 +71,7 @@ def record_delivery_batch(tx: Tx, items: list[tuple[str, DeliveryReport]]) -> li
         data = {**(message.data or {}), "status": report.status}
         if report.error_code or report.error:
             data["error_code"], data["error"] = report.error_code, report.error
-        message.data = data
+        message.data = checked_data(EventKind.MESSAGE_OUT, data)
         conv = tx.session.get(Conversation, message.conversation_id, with_for_update=True)
         assert conv is not None
         data = {

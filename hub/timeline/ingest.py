@@ -19,11 +19,11 @@ from channels.base import InboundMessage
 from hub.db.models import Agent, ContactPoint, Conversation, Patient, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
-from hub.events import AuthorType, ConversationStatus, EventFrame, EventKind, Published
+from hub.events import AuthorType, ConversationStatus, EventKind, Published, checked_data
 from hub.media.queue import attach_media
 from hub.patients.contacts import normalise
 from hub.search.fold import searchable
-from hub.timeline.views import conversation_out, event_out, preview
+from hub.timeline.views import conversation_out, event_out, preview, stream_frame
 
 
 class IngestResult(msgspec.Struct):
@@ -210,7 +210,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
                 "search_text": searchable(it.msg.text),
                 "attachments": attachments,
                 "provider_message_id": it.msg.provider_message_id,
-                "data": data,
+                "data": checked_data(EventKind.MESSAGE_IN, data),
                 "created_at": now,
             }
         )
@@ -235,12 +235,9 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
         conv = conversations[e["patient_id"]]
         tx.publish_after_commit(
             Published(
-                frame=EventFrame(
-                    seq=e["seq"],
-                    event=event_out(SimpleNamespace(**e)),
-                    conversation=conversation_out(
-                        SimpleNamespace(**conv), names[e["patient_id"]], conv["assignee_name"]
-                    ),
+                frame=stream_frame(
+                    event_out(SimpleNamespace(**e)),
+                    conversation_out(SimpleNamespace(**conv), names[e["patient_id"]], conv["assignee_name"]),
                 ),
                 team_id=conv["team_id"],
                 assignee_id=conv["assignee_id"],

@@ -18,7 +18,7 @@ from hub.db.models import (
     TimelineEvent,
 )
 from hub.events import Circle, ConversationOut, EventFrame, TimelineEventOut
-from hub.timeline.views import SHOWN_COLUMNS, conversation_out, event_out
+from hub.timeline.views import SHOWN_COLUMNS, conversation_out, event_out, stream_frame
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
@@ -153,11 +153,5 @@ async def events_after(
         q = q.where(TimelineEvent.seq <= upto)
     frames = []
     for e, author_name, conv, pname, paddress, assignee in (await s.execute(q)).all():
-        frames.append(
-            EventFrame(
-                seq=e.seq,
-                event=event_out(e, author_name),
-                conversation=_conv_row((conv, pname, paddress, assignee)),
-            )
-        )
+        frames.append(stream_frame(event_out(e, author_name), _conv_row((conv, pname, paddress, assignee))))
     return frames

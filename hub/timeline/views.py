@@ -15,7 +15,9 @@ from hub.events import (
     Circle,
     ConversationOut,
     ConversationStatus,
+    EventFrame,
     EventKind,
+    Reach,
     TimelineEventOut,
 )
 
@@ -67,6 +69,12 @@ def conversation_out(c: Conversation, patient_name: str, assignee_name: str | No
         urgent_since=c.urgent_since,
         escalation=Circle(c.escalation or 0),
     )
+
+
+def stream_frame(event: TimelineEventOut, conversation: ConversationOut, was: Reach | None = None) -> EventFrame:
+    """The one way a stream frame is made: live after commit (append, ingest) or read back (a
+    reconnect's backfill, a gap filled)."""
+    return EventFrame(seq=event.seq, event=event, conversation=conversation, was=was)
 
 
 def preview(text: str | None, attachments: list[Any]) -> str | None:
