@@ -329,7 +329,15 @@
 
       const host = h("div", { id: "puente-chat", "data-testid": "puente-chat-host" });
       this.shadow = host.attachShadow({ mode: "open" });
-      this.shadow.append(h("style", {}, STYLE));
+      // A constructed stylesheet, not a <style> element: a clinic page whose CSP forbids inline styles
+      // still draws the widget (docs/deployment.md).
+      if ("adoptedStyleSheets" in this.shadow && typeof CSSStyleSheet.prototype.replaceSync === "function") {
+        const sheet = new CSSStyleSheet();
+        sheet.replaceSync(STYLE);
+        this.shadow.adoptedStyleSheets = [sheet];
+      } else {
+        this.shadow.append(h("style", {}, STYLE));
+      }
       this.launcher = h("button", { class: "launcher", type: "button", "aria-expanded": "false",
         "data-testid": "chat-launcher", onclick: () => this.toggle() }, this.t("launcher"));
       this.connText = h("span", { class: "conn", role: "status", "data-testid": "chat-connection" });
