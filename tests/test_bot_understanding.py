@@ -526,6 +526,17 @@ RED_FLAG_POSITIVES = [
     ("di a luz hace 10 dias y tengo la pierna hinchada", "pregnancy"),
     ("my c section incision is leaking pus", "pregnancy"),
     ("se me abrieron los puntos de la cesarea", "pregnancy"),
+    # wanting to die said with the body's words: 988 first, not the breathing or bleeding answer
+    ("i want to stop breathing", "self_harm"),
+    ("quiero desangrarme", "self_harm"),
+    ("i want to overdose and not wake up", "self_harm"),
+    ("ngl i dont wanna be here no more", "self_harm"),
+    # SMS and Spanglish
+    ("im 7 months and i havent felt her move since last night", "pregnancy"),
+    ("my bby is 2 wks and has a fever", "newborn"),
+    ("mi bb tiene 3 semanas y tiene calentura", "newborn"),
+    ("me duele el chest y el brazo", "cardiac"),
+    ("bleedin alot cant make it stop", "bleeding"),
 ]
 
 # Near misses: these must not raise a flag.
@@ -775,6 +786,8 @@ def test_no_red_flag_twice_and_each_matches_itself() -> None:
         "i saved my leftover pills from surgery, can i drop them off",  # saved is not stockpiling
         "im spotting between periods, not pregnant",  # spotting is not seeing spots
         "mi bebe nacio hace 2 meses ya le toca la vacuna?",
+        "mi bebe tiene 7 meses y le estan saliendo los dientes",  # a baby's 7 months, not a pregnancy's
+        "tengo 7 meses con tos, me dan jarabe",  # 7 months of a cough
     ],
 )
 def test_numbers_and_near_words_raise_no_red_flag(text: str) -> None:

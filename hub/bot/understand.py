@@ -965,6 +965,7 @@ _AGE_DAYS = {
     **dict.fromkeys(("month", "months", "mo", "mos", "mes", "meses", "mesecito", "mesecitos"), 30),
 }
 _WEEKS = frozenset(("week", "weeks", "semana", "semanas", "semanita", "semanitas"))
+_MONTHS = frozenset(("month", "months", "mes", "meses"))
 _BIRTH = frozenset(
     """
     baby birth delivered delivery section bebe luz parto cesarea pari alivie aliviane aliviada aliviado
@@ -1011,10 +1012,12 @@ def _numbers(text: str, words: list[_Word]) -> list[_Word]:
     day", "6 pastillas diarias"), nor a year (1000 and up); a temperature from 100.4 °F or 38 °C is
     also "fever" / "fiebre"; a baby's age under about 3 months ("3 week old", "bebé de 10 días",
     "niña de mes y medio") is also "newborn" / "neonato"; 20 to 42 weeks not after "for" or "hace"
-    ("im 35 weeks", "tengo 30 semanas") is also "pregnant" / "embarazada"; a child's age of 12 years
-    or less ("my 2 year old", "3 yo") is also "child" / "nino"; an oxygen saturation of 50 to 91
-    after "oxygen", "oxímetro"... is also "low" / "bajo" / "baja"; a blood pressure of 160/110 or more
-    is also "highbp"."""
+    ("im 35 weeks", "tengo 30 semanas"), or 5 to 9 months after "im" or "estoy (de)", is also
+    "pregnant" / "embarazada"; a child's age of 12 years or less ("my 2 year old", "3 yo") is also
+    "child" / "nino"; an oxygen saturation of 50 to 91 after "oxygen", "oxímetro"... is also "low" /
+    "bajo" / "baja"; a blood pressure of 160/110 or more is also "highbp"; a baby born days or weeks
+    ago is "newborn", "3 días de parida" is "postpartum"; a number after sugar, pressure... is a
+    reading, never "many"."""
     n = len(words)
     extra: dict[int, tuple[_Word, ...]] = {}
     parts: set[int] = set()  # a number's decimals, or the second half of a reading: never a number of their own
@@ -1061,6 +1064,9 @@ def _numbers(text: str, words: list[_Word]) -> list[_Word]:
                     add(last, _POSTPARTUM)
                 elif w.text in _WEEKS and 20 <= count <= 42 and last == i and not timed:
                     add(i, _PREGNANT)
+                elif w.text in _MONTHS and 5 <= count <= 9 and last == i and not timed and not baby:
+                    if text_at(at - 1) == "im" or text_at(at - 2 if text_at(at - 1) == "de" else at - 1) == "estoy":
+                        add(i, _PREGNANT)  # "im 7 months", "estoy de 7 meses"
         if not w.text.isdigit() or i in parts:
             continue
         value, end = _value(text, w.start)
