@@ -15,7 +15,7 @@ the right team, marked verified.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import select
@@ -58,6 +58,25 @@ class BotConfig(msgspec.Struct, frozen=True):
     texts_can_go: bool  # an SMS provider is set up: codes can go to phones
     email_from: str | None  # a mail relay is set up, and the address codes come from
     reply_within_minutes: int = 120  # promised when nobody is free: a reply within this much open time
+
+
+class BotState(msgspec.Struct, omit_defaults=True):
+    """What the assistant is in the middle of in a conversation (Conversation.bot_state)."""
+
+    language: str | None = None  # the conversation's language so far
+    failures: int = 0  # messages not understood in a row
+    pending: Literal["verify_dob", "verify_code"] | None = None  # the answer it waits for
+    dob_attempts: int = 0
+    code: str | None = None  # the one-time code's digest, never the code
+    code_expires: datetime | None = None
+    code_attempts: int = 0
+    code_to: str | None = None  # where the code went, masked
+    intent: str | None = None  # what the patient asked for, and the team it goes to
+    team: str | None = None
+
+    @classmethod
+    def of(cls, stored: dict[str, Any] | None) -> BotState:
+        return msgspec.convert(stored or {}, cls, strict=False)
 
 
 class Turn(msgspec.Struct, frozen=True):
@@ -124,8 +143,9 @@ def _turn(tx: Tx, item: Turn, phrases: list[Any]) -> int:
             else:
                 bot.answer(event, text, bot.language_for(text, event))
             answered += 1
-    if bot.state != (conv.bot_state or {}):
-        conv.bot_state = dict(bot.state)
+    stored = msgspec.to_builtins(bot.state)
+    if stored != (conv.bot_state or {}):
+        conv.bot_state = stored
     return answered
 
 
@@ -174,7 +194,7 @@ def lost_voice_note(s: Any, event: TimelineEvent) -> bool:
 class _Bot:
     def __init__(self, tx: Tx, conv: Conversation, patient: Patient, config: BotConfig) -> None:
         self.tx, self.conv, self.patient, self.config = tx, conv, patient, config
-        self.state: dict[str, Any] = dict(conv.bot_state or {})
+        self.state = BotState.of(conv.bot_state)
         self.proof: dict[str, Any] = {}  # where the message being answered came from
 
     # --- language ---------------------------------------------------------------------------
@@ -188,8 +208,8 @@ class _Bot:
             heard = supported((event.data or {}).get("language"))
         else:
             heard = detect_language(text)
-        language = preferred or heard or self.state.get("language") or self.config.voice.default_language
-        self.state["language"] = language
+        language = preferred or heard or self.state.language or self.config.voice.default_language
+        self.state.language = language
         self.conv.language = language
         return language
 
@@ -205,11 +225,11 @@ class _Bot:
             if event.kind == EventKind.MESSAGE_IN and awaits_transcript(event):
                 return  # a voice note: its transcript comes as an event of its own, and is answered then
             # a photo or a file, or a voice note that could not be transcribed: a person looks at it
-            self.hand_off(self.state.get("team") or self.config.default_team, "attachment", language)
+            self.hand_off(self.state.team or self.config.default_team, "attachment", language)
             return
         match = match_intent(text, language)
         intent = match.intent if match else None
-        pending = self.state.get("pending")
+        pending = self.state.pending
         if intent == "human":
             self.hand_off(self._team(), "asked_for_a_person", language)
         elif pending == "verify_dob":
@@ -219,7 +239,7 @@ class _Bot:
         elif intent is None:
             self.not_understood(language)
         else:
-            self.state["failures"] = 0
+            self.state.failures = 0
             self.on_intent(intent, language)
 
     def on_intent(self, intent: str, language: str) -> None:
@@ -233,7 +253,7 @@ class _Bot:
         else:
             team, needs_verification = intent_info(intent)
             self.conv.intent = intent
-            self.state.update(intent=intent, team=team)
+            self.state.intent, self.state.team = intent, team
             if needs_verification and self.conv.verified_at is None:
                 self.start_verification(language)
             else:
@@ -285,18 +305,18 @@ class _Bot:
         self.hand_off(self._team(), "voice_unclear", language, data={"why": why, **note})
 
     def voice_note_lost(self) -> None:
-        self.hand_off(self._team(), "attachment", str(self.state.get("language") or self.language_for("")))
+        self.hand_off(self._team(), "attachment", self.state.language or self.language_for(""))
 
     def not_understood(self, language: str) -> None:
-        failures = int(self.state.get("failures", 0)) + 1
-        self.state["failures"] = failures
+        self.state.failures += 1
+        failures = self.state.failures
         if failures >= self.config.failures:
             self.hand_off(self._team(), "not_understood", language)
         else:
             self.say("bot_not_understood", language)
 
     def _team(self) -> str:
-        return str(self.state.get("team") or self.config.default_team)
+        return self.state.team or self.config.default_team
 
     # --- identity -------------------------------------------------------------------------
 
@@ -305,17 +325,17 @@ class _Bot:
             self.say("bot_cannot_verify", language)  # nothing on file to check against: a person will
             self.hand_off(self._team(), "cannot_verify", language)
             return
-        self.state.update(pending="verify_dob", dob_attempts=0)
+        self.state.pending, self.state.dob_attempts = "verify_dob", 0
         self.say("bot_verify_dob", language)
 
     def check_birth_date(self, text: str, language: str) -> None:
         if self.patient.date_of_birth in birth_dates(text):
             self.send_code(language)
             return
-        attempts = int(self.state.get("dob_attempts", 0)) + 1
-        self.state["dob_attempts"] = attempts
+        self.state.dob_attempts += 1
+        attempts = self.state.dob_attempts
         if attempts >= DOB_ATTEMPTS:
-            self.state.pop("pending", None)
+            self.state.pending = None
             self.say("bot_verify_failed", language)
             self.hand_off(self._team(), "verification_failed", language)
         else:
@@ -352,28 +372,27 @@ class _Bot:
             subject = translate(language, _("Your {clinic} code"), clinic=voice.clinic_name)
             body = render_text_mail(self.config.email_from or "", voice.clinic_name, point.address, subject, body)
         enqueue_code(self.tx, "sms" if point.kind == "phone" else "email", point.address, body)
-        self.state.update(
-            pending="verify_code",
-            code=code_digest(self.config.code_key, self.conv.id, code),
-            code_expires=(utcnow() + CODE_TTL).isoformat(),
-            code_attempts=0,
-            code_to=mask(point.kind, point.address),
-        )
-        self.say("bot_verify_code", language, {"code_destination": self.state["code_to"]})
+        self.state.pending = "verify_code"
+        self.state.code = code_digest(self.config.code_key, self.conv.id, code)
+        self.state.code_expires = utcnow() + CODE_TTL
+        self.state.code_attempts = 0
+        self.state.code_to = mask(point.kind, point.address)
+        self.say("bot_verify_code", language, {"code_destination": self.state.code_to})
 
     def check_code(self, text: str, language: str) -> None:
-        expired = datetime.fromisoformat(self.state.get("code_expires", "1970-01-01T00:00:00+00:00")) <= utcnow()
+        expired = self.state.code_expires is None or self.state.code_expires <= utcnow()
         code = code_in(text)
         if (
             not expired
             and code is not None
-            and code_digest(self.config.code_key, self.conv.id, code) == self.state.get("code")
+            and code_digest(self.config.code_key, self.conv.id, code) == self.state.code
         ):
             self.conv.verified_at = utcnow()
-            destination = self.state.get("code_to")
+            destination = self.state.code_to
             proof = self.proof
-            for key in ("pending", "code", "code_expires", "code_attempts", "dob_attempts"):
-                self.state.pop(key, None)
+            self.state = BotState(
+                self.state.language, self.state.failures, intent=self.state.intent, team=self.state.team
+            )
             append_event(
                 self.tx,
                 self.conv,
@@ -382,12 +401,12 @@ class _Bot:
                 data={"method": "date_of_birth+code", "code_to": destination, **proof},
             )
             self.say("bot_verified", language)
-            self.hand_off(self._team(), str(self.state.get("intent") or "verified"), language)
+            self.hand_off(self._team(), self.state.intent or "verified", language)
             return
-        attempts = int(self.state.get("code_attempts", 0)) + 1
-        self.state["code_attempts"] = attempts
+        self.state.code_attempts += 1
+        attempts = self.state.code_attempts
         if expired or attempts >= CODE_ATTEMPTS:
-            self.state.pop("pending", None)
+            self.state.pending = None
             self.say("bot_verify_failed", language)
             self.hand_off(self._team(), "verification_failed", language)
         else:
@@ -414,7 +433,7 @@ class _Bot:
         team = team_by_key(self.tx, team_key)
         verified = {"verified": True} if self.conv.verified_at else {}
         agent = hand_off(self.tx, self.conv, team, reason=reason, urgent=urgent, data={**verified, **(data or {})})
-        self.state = {"language": language}
+        self.state = BotState(language)
         if not was_bot or urgent:
             return  # an agent holds it already (told by the hand-off event), or the safety message was said
         if agent is not None:
