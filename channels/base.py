@@ -7,6 +7,7 @@ request). The hub does the storing, idempotency and publishing.
 
 from __future__ import annotations
 
+import unicodedata
 from abc import ABC, abstractmethod
 from datetime import datetime
 from enum import StrEnum
@@ -29,6 +30,14 @@ def text(max_length: int, min_length: int = 0) -> object:
 def explain(message: str) -> str:
     """msgspec names the NUL rule by its regex; say it in words."""
     return message.replace(f"Expected `str` matching regex {NO_NUL!r}", "NUL characters are not allowed")
+
+
+def fold(text: str) -> str:
+    """Text as the hub compares it: accents and other marks dropped, case folded (NFKD, combining
+    marks removed, casefold): "Mañana" and "MANANA" are both "manana". The one folding function:
+    search, the assistant's matching, dates of birth and SMS keywords all use it."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 # Content types as providers write them, and as the hub knows them.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
 from enum import StrEnum
 
 import msgspec
+
+from channels.base import fold
 
 
 class Keyword(StrEnum):
@@ -35,8 +36,7 @@ class KeywordMatch(msgspec.Struct, frozen=True):
 
 def _bare(text: str) -> str:
     """Upper case, accents and surrounding punctuation and spaces gone: ' Stop! ' -> 'STOP'."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in folded if ch.isalnum() or ch.isspace()).strip().upper()
+    return "".join(ch for ch in fold(text) if ch.isalnum() or ch.isspace()).strip().upper()
 
 
 def classify(text: str | None) -> KeywordMatch | None:

@@ -12,17 +12,14 @@ import hashlib
 import hmac
 import re
 import secrets
-import unicodedata
 from datetime import date, datetime, timedelta
 
 from babel import Locale
 
+from channels.base import fold
+
 _NUMERIC = re.compile(r"\b(\d{1,4})[\s/.\-](\d{1,2})[\s/.\-](\d{2,4})\b")
 _WORDS = re.compile(r"[a-z]+|\d+")
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
 
 
 def _months() -> dict[str, int]:
@@ -32,7 +29,7 @@ def _months() -> dict[str, int]:
         locale = Locale.parse(tag)
         for width in ("wide", "abbreviated"):
             for number, name in locale.months["format"][width].items():
-                names[_fold(name).rstrip(".")] = number
+                names[fold(name).rstrip(".")] = number
     names["sept"] = names["setiembre"] = 9
     return names
 
@@ -65,7 +62,7 @@ def birth_dates(text: str) -> list[date]:
         else:
             year = _year(c)
             readings.append([d for d in (_valid(year, int(a), int(b)), _valid(year, int(b), int(a))) if d])
-    words = _WORDS.findall(_fold(text))
+    words = _WORDS.findall(fold(text))
     for i, word in enumerate(words):
         month = MONTHS.get(word.rstrip("."))
         if month is None:

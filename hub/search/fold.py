@@ -4,12 +4,7 @@ folded this way (timeline_events.search_text), written with the event; the query
 
 from __future__ import annotations
 
-import unicodedata
-
-
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+from channels.base import fold
 
 
 def searchable(text: str | None) -> str | None:
