@@ -148,7 +148,11 @@ class DeliveryReport(msgspec.Struct, forbid_unknown_fields=True):
     error: text(500) | None = None  # type: ignore[valid-type]
 
 
-class InvalidPayload(ValueError):
+class PuenteError(Exception):
+    """The root of every error the project raises on purpose (the tree: hub/errors.py)."""
+
+
+class InvalidPayload(PuenteError, ValueError):
     """The provider payload cannot be understood; the message says what is wrong."""
 
 

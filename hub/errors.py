@@ -1,4 +1,20 @@
-"""Error responses: clear 4xx for bad input; a 500 says nothing about the data and logs no PHI."""
+"""Error responses: clear 4xx for bad input; a 500 says nothing about the data and logs no PHI;
+a database outage is a 503 with Retry-After.
+
+The project's own errors have one root, channels.base.PuenteError:
+
+    PuenteError
+      InvalidPayload (channels/)          a provider's body cannot be read: 400 / SMTP 5xx
+      Refused (hub/refusals.py)           a request refused, in the reader's language: 4xx
+      JobFailure (hub/refusals.py)        a background job gave up on an item, with its reason
+        Failure (media), VoiceFailure (voice)
+      InvalidContact, BadToken, BadHours, BrokenSyntax, GlossaryError, UnknownLanguage,
+      BadSetting, UnknownMessage, ProviderIdTaken, Refusal (mail not taken),
+      EngineError, AudioProblem, ModelProblem, ChildCrashed/ChildTimeout/ChildProblem (voice)
+
+Each is caught where it means something (a route turns it into its 4xx, a worker into an outcome);
+anything else that reaches a handler is a bug: internal_error below.
+"""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from hub.db.types import utcnow
 from hub.db.writer import Tx
-from hub.reasons import JobFailure, backoff
+from hub.refusals import JobFailure
 
 
 class Claim(msgspec.Struct, frozen=True):
@@ -122,3 +122,8 @@ def retry_or_fail(row: Any, outcome: JobOutcome, attempt: int) -> bool:
 def interrupt(row: Any, failure: JobFailure) -> None:
     """A job whose claims kept dying (a hub stopped mid-work each time): failed, with the reason."""
     row.state, row.error_code, row.error, row.error_params = "failed", failure.code, failure.text(), {}
+
+
+def backoff(attempt: int, base_s: float = 1.0) -> timedelta:
+    """base, 4 x base, 16 x base, ... between attempts."""
+    return timedelta(seconds=base_s * 4 ** (attempt - 1))

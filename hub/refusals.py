@@ -1,16 +1,20 @@
-"""Refusals staff see in the inbox, translated into the request's language."""
+"""What the hub says went wrong, in the reader's language: refusals of a request (Refused, with the
+problems behind it) and the reasons a background job gave up on an item (JobFailure, Reasons). Each
+keeps a catalog message and its named placeholders; every reader gets it translated, and the English
+text goes in events and logs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 from babel import Locale, UnknownLocaleError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
-from hub.i18n import language_of, translate
+from channels.base import PuenteError
+from hub.i18n import language_of, translate, translations
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,7 +48,7 @@ def explain(problem: Problem, locale: str) -> dict[str, Any]:
     }
 
 
-class Refused(HTTPException):
+class Refused(PuenteError, HTTPException):
     """A 4xx whose detail is a catalog message with named placeholders, and optionally the
     problems behind it."""
 
@@ -85,3 +89,42 @@ def one_by_one(do: Callable[[Any, T], R]) -> Callable[[Any, list[T]], list[R | R
 
     batch.__name__ = batch.__qualname__ = do.__name__.lstrip("_")
     return batch
+
+
+# --- why a background job gave up on an item (a fetch, a transcription) -------------------------
+
+
+class Reasons:
+    """A table of codes -> catalog messages with named placeholders, and the code to fall back on."""
+
+    def __init__(self, messages: dict[str, str], fallback: str) -> None:
+        self.messages, self.fallback = messages, fallback
+
+    def text(self, code: str | None, params: dict[str, Any] | None, locale: str = "en") -> str:
+        message = self.messages.get(code or "", self.messages[self.fallback])
+        try:
+            return translate(locale, message, **(params or {}))
+        except (KeyError, IndexError, ValueError):  # a parameter missing: the sentence as written
+            return translations(locale).gettext(message)
+
+    def refusal(self, code: str | None, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+        """The catalog message and parameters for a failed item, safe to format."""
+        message, params = self.messages.get(code or "", self.messages[self.fallback]), dict(params or {})
+        try:
+            message.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return self.messages[self.fallback], {}
+        return message, params
+
+
+class JobFailure(PuenteError):
+    """An item that did not get done; `transient`: worth trying again later."""
+
+    reasons: ClassVar[Reasons]
+
+    def __init__(self, code: str, transient: bool = False, **params: Any) -> None:
+        super().__init__(code)
+        self.code, self.transient, self.params = code, transient, params
+
+    def text(self, locale: str = "en") -> str:
+        return self.reasons.text(self.code, self.params, locale)

@@ -17,6 +17,8 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from channels.base import PuenteError
+
 
 def setting(default: Any, *formerly: str, minimum: float | None = None) -> Any:
     """A field's default, the names its variable had before (without PUENTE_), and its smallest
@@ -286,7 +288,7 @@ def _ingest_keys(data_dir: Path, given: tuple[str, ...]) -> tuple[str, ...]:
     return (path.read_text().strip(),)
 
 
-class BadSetting(ValueError):
+class BadSetting(PuenteError, ValueError):
     """An environment variable whose value cannot be read; says which and why."""
 
 

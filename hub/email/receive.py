@@ -12,7 +12,7 @@ from typing import Protocol
 import anyio
 import msgspec
 
-from channels.base import InvalidPayload
+from channels.base import InvalidPayload, PuenteError
 from channels.email.adapter import EmailAdapter, to_inbound
 from channels.email.mime import NoSender
 from channels.registry import ALL
@@ -41,7 +41,7 @@ class MailDesk(Protocol):
 ADAPTER: EmailAdapter = ALL["email"]  # type: ignore[assignment]
 
 
-class Refusal(Exception):
+class Refusal(PuenteError):
     """Mail the hub will not take; `message` says why, in words a mail administrator reads, and
     `status` is the enhanced SMTP status code (RFC 3463) for it."""
 

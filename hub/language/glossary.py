@@ -22,6 +22,7 @@ from typing import Annotated, NamedTuple
 
 import msgspec
 
+from channels.base import PuenteError
 from hub.i18n import LOCALES
 
 GLOSSARY_FILE = LOCALES / "plain-language.toml"
@@ -46,11 +47,11 @@ class Suggestion(msgspec.Struct, frozen=True):
     end: int
 
 
-class GlossaryError(ValueError):
+class GlossaryError(PuenteError, ValueError):
     """The glossary file is not well-formed; the message says which entry and why."""
 
 
-class UnknownLanguage(ValueError):
+class UnknownLanguage(PuenteError, ValueError):
     """The glossary has no list for this locale's language."""
 
 

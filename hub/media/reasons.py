@@ -5,7 +5,7 @@ reader gets the reason in their own language; the English text goes in events an
 from __future__ import annotations
 
 from hub.i18n import _
-from hub.reasons import JobFailure, Reasons
+from hub.refusals import JobFailure, Reasons
 
 REASONS: dict[str, str] = {
     "bad_url": _("The attachment's address is not one the hub fetches from (an https link is needed)."),

@@ -22,8 +22,8 @@ from hub.db.models import ContactPoint, OutboxItem, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.events import EventKind
+from hub.jobs import backoff
 from hub.patients.consent import record_carrier_opt_out
-from hub.reasons import backoff
 from hub.timeline.append import last_via
 from hub.timeline.delivery import DeliveryReport, record_delivery_batch
 

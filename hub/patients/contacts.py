@@ -9,6 +9,8 @@ from functools import lru_cache
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from channels.base import PuenteError
+
 
 class ContactKind(StrEnum):
     PHONE = "phone"
@@ -17,7 +19,7 @@ class ContactKind(StrEnum):
     PORTAL = "portal"  # a patient-portal user id, vouched for by the clinic's server
 
 
-class InvalidContact(ValueError):
+class InvalidContact(PuenteError, ValueError):
     """The address cannot belong to a reachable person; the message says why."""
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from channels.base import PuenteError
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Hours = dict[str, list[list[str]]]
 
@@ -22,7 +24,7 @@ DEFAULT_HOURS: Hours = {
 }
 
 
-class BadHours(ValueError):
+class BadHours(PuenteError, ValueError):
     pass
 
 

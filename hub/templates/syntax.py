@@ -12,6 +12,7 @@ from typing import Any
 
 from pyicumessageformat import Parser
 
+from channels.base import PuenteError
 from hub.i18n import _
 from hub.refusals import Problem
 from hub.templates.placeholders import NUMERIC, PLACEHOLDERS
@@ -22,7 +23,7 @@ _parser = Parser({"include_indices": True, "maximum_depth": 8})
 _POSITION = re.compile(r"at position (\d+)")
 
 
-class BrokenSyntax(ValueError):
+class BrokenSyntax(PuenteError, ValueError):
     """`code`: "missing_other" for a plural or select without its required `other` form,
     else "syntax"; `detail` is the parser's own (English) words."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import msgspec
 from sqlalchemy import select
 
-from channels.base import DeliveryReport, DeliveryState  # noqa: F401 - the report channels parse
+from channels.base import DeliveryReport, DeliveryState, PuenteError  # noqa: F401 - the report channels parse
 from hub.db.models import Conversation, TimelineEvent
 from hub.db.writer import Tx
 from hub.events import AuthorType, EventKind, checked_data
@@ -26,11 +26,11 @@ class DeliveryResult(msgspec.Struct):
     applied: bool  # False: a stale or repeated report, recorded nowhere
 
 
-class UnknownMessage(LookupError):
+class UnknownMessage(PuenteError, LookupError):
     pass
 
 
-class ProviderIdTaken(ValueError):
+class ProviderIdTaken(PuenteError, ValueError):
     pass
 
 

