@@ -138,4 +138,35 @@ export const api = {
   fillTemplate: (conversationId, key, channel) =>
     call("GET", `/api/conversations/${conversationId}/templates/${encodeURIComponent(key)}?${query({ channel })}`),
   checkLanguage: (text, locale) => call("POST", "/api/language/check", { text, locale }),
+
+  // Sign-in's second step and one's own account (no session-expired handling before signing in).
+  setup: () => send("GET", "/api/auth/setup"),
+  loginTotp: (ticket, code) => send("POST", "/api/auth/login/totp", { ticket, code }),
+  loginEnrol: (ticket) => send("POST", "/api/auth/login/enrol", { ticket }),
+  loginEnrolConfirm: (enrolment, code) => send("POST", "/api/auth/login/enrol/confirm", { enrolment, code }),
+  resetPassword: (login, code, password) => send("POST", "/api/auth/reset", { login, code, password }),
+  mfa: () => call("GET", "/api/auth/mfa"),
+  mfaEnrol: () => call("POST", "/api/auth/mfa/enrol", {}),
+  mfaConfirm: (enrolment, code) => call("POST", "/api/auth/mfa/confirm", { enrolment, code }),
+  changePassword: (current, next) => call("POST", "/api/auth/password", { current, new: next }),
+
+  // Administrators: staff, teams, the MFA policy, the audit trail.
+  agents: () => call("GET", "/api/agents"),
+  createAgent: (body) => call("POST", "/api/agents", body),
+  changeAgent: (id, changes) => call("PATCH", `/api/agents/${id}`, changes),
+  resetCode: (id) => call("POST", `/api/agents/${id}/password-reset`, {}),
+  resetMfa: (id) => call("POST", `/api/agents/${id}/mfa-reset`, {}),
+  policy: () => call("GET", "/api/security/policy"),
+  setPolicy: (required) => call("PUT", "/api/security/policy", { mfa_required: required }),
+  createTeam: (body) => call("POST", "/api/teams", body),
+  changeTeam: (id, changes) => call("PATCH", `/api/teams/${id}`, changes),
+  teamHours: () => call("GET", "/api/teams/hours"),
+  setTeamHours: (id, hours) => call("PUT", `/api/teams/${id}/hours`, hours),
+  holidays: () => call("GET", "/api/holidays"),
+  addHoliday: (body) => call("POST", "/api/holidays", body),
+  audit: (params) => call("GET", `/api/audit?${query(params)}`),
+  auditExportUrl: (params) => `/api/audit/export.csv?${query(params)}`,
+
+  breakGlass: (body) => call("POST", "/api/break-glass", body),
+  grants: () => call("GET", "/api/break-glass"),
 };

@@ -1,5 +1,6 @@
 // The agents' inbox: sign-in, the live conversation list, and the open conversation.
 
+import { AccountView, AuditView, BreakGlassView, StaffView, TeamsView, breakGlassRecord } from "./admin-view.js";
 import { Alerts } from "./alerts.js";
 import { ApiError, api, setUnauthorizedHandler } from "./api.js";
 import { ConversationListView, Conversations, alertedAbout, mayStillSee } from "./conversation-list.js";
@@ -9,7 +10,7 @@ import { loginView } from "./login-view.js";
 import { RedFlagsView } from "./red-flags-view.js";
 import { State, Stream } from "./stream.js";
 import { TemplatesView } from "./templates-view.js";
-import { relativeTime } from "./format.js";
+import { longTime, relativeTime } from "./format.js";
 import { LANGUAGE_NAMES, LOCALE, browserLanguage, loadLanguage, t } from "./strings.js";
 
 const root = document.getElementById("app");
@@ -45,6 +46,7 @@ class Inbox {
       onTyping: (frame) => this.view.showTyping(frame),
       onResync: () => this.#resync(),
       onState: (state) => this.#onStreamState(state),
+      onBreakGlass: (frame) => this.#breakGlassAlert(frame),
       checkSession: () => api.whoami(),
     });
     this.connection = h("span", { class: "conn", role: "status", "data-testid": "connection-status" });
@@ -54,10 +56,21 @@ class Inbox {
     // Supervisors read the red-flag list; admins edit it.
     this.redFlags = me.role === "agent" ? null : new RedFlagsView({ me });
     this.alerts = new Alerts({ onOpen: (id) => this.navigate(id) });
+    // Setting the clinic up: administrators manage staff, teams and read the audit trail; everyone has
+    // their account (password, MFA) and break-glass.
+    const admin = me.role === "admin";
+    this.sections = {
+      staff: admin ? new StaffView({ me }) : null,
+      teams: admin ? new TeamsView() : null,
+      audit: admin ? new AuditView() : null,
+      account: new AccountView({ me }),
+      "break-glass": new BreakGlassView({ showPatient: (grant) => this.#showGrant(grant) }),
+    };
+    this.bgAlerts = h("div", { class: "bg-alerts", "data-testid": "break-glass-alerts" });
     this.availability = h("button", { type: "button", class: "button small availability", "aria-pressed": "false",
       "data-testid": "availability", onclick: () => this.#toggleAvailability() }, t("top.away"));
     // The alerts come first: the section after the top bar is always the shell's last child.
-    this.element = h("div", { class: "shell" }, this.alerts.element, this.#topbar(), this.layout);
+    this.element = h("div", { class: "shell" }, this.alerts.element, this.bgAlerts, this.#topbar(), this.layout);
     this.#renderConnection(State.CONNECTING);
     this.clock = setInterval(() => this.renderList(), CLOCK_MS);
   }
@@ -71,7 +84,12 @@ class Inbox {
       h("nav", { class: "topnav", "aria-label": t("top.sections") },
         h("a", { href: "#/", "data-testid": "nav-inbox" }, t("top.inbox")),
         this.templates ? h("a", { href: "#/templates", "data-testid": "nav-templates" }, t("top.templates")) : null,
-        this.redFlags ? h("a", { href: "#/red-flags", "data-testid": "nav-red-flags" }, t("top.redFlags")) : null),
+        this.redFlags ? h("a", { href: "#/red-flags", "data-testid": "nav-red-flags" }, t("top.redFlags")) : null,
+        this.sections.staff ? h("a", { href: "#/staff", "data-testid": "nav-staff" }, t("top.staff")) : null,
+        this.sections.teams ? h("a", { href: "#/teams", "data-testid": "nav-teams" }, t("top.teams")) : null,
+        this.sections.audit ? h("a", { href: "#/audit", "data-testid": "nav-audit" }, t("top.audit")) : null,
+        h("a", { href: "#/break-glass", "data-testid": "nav-break-glass" }, t("top.breakGlass")),
+        h("a", { href: "#/account", "data-testid": "nav-account" }, t("top.account"))),
       h("span", { class: "topbar-spacer" }),
       h("span", { class: "current-user", "data-testid": "current-user" },
         h("span", { class: "avatar", "aria-hidden": "true" }, initials(this.me.display_name)),
@@ -198,6 +216,23 @@ class Inbox {
     this.alerts.setUrgent(items);
   }
 
+  /** Supervisors and admins: someone opened a patient outside their reach (break-glass). */
+  #breakGlassAlert(frame) {
+    const text = t("bg.alert", { name: frame.agent_name, patient: frame.patient_name, reason: frame.reason,
+      until: longTime(frame.expires_at) });
+    const alert = h("div", { class: "bg-alert", role: "alert", "data-testid": "break-glass-alert" },
+      h("p", {}, text),
+      h("button", { type: "button", class: "button small", onclick: () => alert.remove() }, t("alerts.dismiss")));
+    this.bgAlerts.append(alert);
+  }
+
+  async #showGrant(grant) {
+    const view = this.sections["break-glass"];
+    await breakGlassRecord(view.record, grant, (e) =>
+      `${longTime(e.created_at)} · ${e.author_name || t(`timeline.${e.author_type === "agent" ? "staff" : e.author_type}`)}`
+      + ` · ${e.text || e.kind}`);
+  }
+
   /** "I'll take it": assigned to me, unless someone else took it first (409, said in the alert). */
   async #take(id) {
     try {
@@ -305,7 +340,9 @@ class Inbox {
   #show(section) {
     const current = this.element.lastChild;
     if (current !== section) current.replaceWith(section);
-    const shown = section === this.layout ? "nav-inbox" : section === this.redFlags?.element ? "nav-red-flags" : "nav-templates";
+    const named = Object.entries(this.sections).find(([, view]) => view?.element === section)?.[0];
+    const shown = section === this.layout ? "nav-inbox" : section === this.redFlags?.element ? "nav-red-flags"
+      : named ? `nav-${named}` : section === this.templates?.element ? "nav-templates" : null;
     for (const link of this.element.querySelectorAll(".topnav a")) {
       const active = link.dataset.testid === shown;
       if (active) link.setAttribute("aria-current", "page");
@@ -314,6 +351,18 @@ class Inbox {
   }
 
   route() {
+    const section = /^#\/(staff|teams|audit|account|break-glass)$/.exec(location.hash);
+    if (section) {
+      const view = this.sections[section[1]];
+      if (!view) {
+        this.#show(h("main", { class: "admin-page", "data-testid": "not-allowed" },
+          h("h1", { class: "admin-title" }, t("admin.notAllowedHeading")), h("p", {}, t("admin.notAllowed"))));
+        return;
+      }
+      this.#show(view.element);
+      view.open();
+      return;
+    }
     if (location.hash === "#/red-flags" && this.redFlags) {
       this.#show(this.redFlags.element);
       this.redFlags.open();
@@ -336,11 +385,6 @@ class Inbox {
       this.view.open(id);
     } else {
       this.selectedId = null;
-    this.available = false;
-    this.teamNames = new Map();
-    this.hiddenUrgent = new Map(); // conversation id -> seq of the urgent alert hidden
-    this.lastUrgentAlert = new Map(); // conversation id -> seq of its newest urgent alert
-    this.wasLive = false;
       this.layout.dataset.view = "list";
       this.view.showEmpty();
     }

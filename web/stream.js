@@ -27,12 +27,14 @@ export class Stream {
    * onTyping(frame): someone is writing in a conversation (not stored; fades on its own).
    * checkSession(): before each reconnect; rejects when the session is gone.
    */
-  constructor({ onEvent, onResync, onState = () => {}, onTyping = () => {}, checkSession = async () => {} }) {
+  constructor({ onEvent, onResync, onState = () => {}, onTyping = () => {}, onBreakGlass = () => {},
+    checkSession = async () => {} }) {
     this.onEvent = onEvent;
     this.onTyping = onTyping;
     this.onResync = onResync;
     this.onState = onState;
     this.checkSession = checkSession;
+    this.onBreakGlass = onBreakGlass; // supervisors: someone opened a patient outside their reach
     this.socket = null;
     this.lastSeq = 0;
     this.state = State.STOPPED;
@@ -136,6 +138,8 @@ export class Stream {
       this.attempt = 0;
       this.wasLive = true;
       this.#setState(State.LIVE);
+    } else if (frame.type === "break_glass") {
+      this.onBreakGlass(frame);
     } else if (frame.type === "typing") {
       this.onTyping(frame);
     } else if (frame.type === "resync") {
