@@ -537,6 +537,12 @@ RED_FLAG_POSITIVES = [
     ("mi bb tiene 3 semanas y tiene calentura", "newborn"),
     ("me duele el chest y el brazo", "cardiac"),
     ("bleedin alot cant make it stop", "bleeding"),
+    # minimised
+    ("not sure if its anything but my moms smile looks a little off", "stroke"),
+    ("kinda wish i wasnt here anymore", "self_harm"),
+    ("medio quisiera ya no estar aqui", "self_harm"),
+    ("my mom was out of it for a minute and didnt recognize me", "unconscious"),
+    ("i think my son might have taken one of my pills, not sure", "overdose"),
 ]
 
 # Near misses: these must not raise a flag.
@@ -581,6 +587,10 @@ RED_FLAG_NEGATIVES = [
     "how do i store my insulin when traveling",
     "como guardo la insulina cuando viajo",
     "my son licked a bar of soap lol he is fine",
+    "my smile looks weird in photos, do you do whitening",
+    "mi sonrisa se ve rara con los brackets",
+    "my son has taken his pills today, can he eat now",
+    "i didnt recognize the number that called me",
 ]
 
 
