@@ -15,6 +15,8 @@ from typing import Any
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from hub.logs import log_config
+
     if args.demo:
         os.environ["PUENTE_SERVER_DEMO"] = "1"
     from hub.settings import load_settings
@@ -28,6 +30,7 @@ def _serve(args: argparse.Namespace) -> None:
         host=host,
         port=port,
         log_level=os.environ.get("PUENTE_LOG_LEVEL", "info"),
+        log_config=log_config(),  # no query string, no client address: patients' words stay out of logs
         ws_max_size=65536,
         ws_per_message_deflate=False,
     )
