@@ -14,75 +14,31 @@ the right team, marked verified.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from sqlalchemy import select
 
 from channels.base import Channel
-from channels.email.outbound import render_text_mail
-from hub.bot.identity import birth_dates, code_digest, code_in, new_code, still_verified
 from hub.bot.redflags import active_phrases  # the admins' list, read inside each turn
-from hub.bot.say import Voice, say
+from hub.bot.say import say
+from hub.bot.state import BotConfig, BotState, Turn
 from hub.bot.understand import detect_language, intent_info, match_intent, red_flags
-from hub.db.models import ContactPoint, Conversation, Holiday, Patient, Team, TimelineEvent
+from hub.bot.verification import Verification
+from hub.bot.voice_notes import awaits_transcript, lost_voice_note, voice_unclear
+from hub.db.models import Conversation, Holiday, Patient, Team, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
-from hub.events import AuthorType, ConversationStatus, EventKind
-from hub.i18n import _, supported, translate
-from hub.outbox.queue import enqueue_code
+from hub.events import ConversationStatus, EventKind
+from hub.i18n import supported
 from hub.routing.estimate import wait_estimate
 from hub.routing.hours import DEFAULT_HOURS, is_open, next_opening, open_time_after
 from hub.routing.queues import able_agents, hand_off, routes, team_by_key
-from hub.timeline.append import append_event
-from hub.voice.queue import is_voice
-from hub.webchat.visitors import mask
 
 # What the bot reads: the patient's messages, the transcripts of their voice notes, and news of
 # media that never arrived (a voice note it was waiting for).
 READS = (EventKind.MESSAGE_IN, EventKind.TRANSCRIPT, EventKind.MEDIA_STATUS)
-CODE_TTL = timedelta(minutes=10)
-CODE_ATTEMPTS = 3
-DOB_ATTEMPTS = 2
-CODE_SMS = _("{code} is your {clinic} code. Reply with it in your conversation with us. It expires in 10 minutes.")
 FAQ = {"faq_hours", "faq_address", "faq_parking", "faq_insurance"}
-
-
-class BotConfig(msgspec.Struct, frozen=True):
-    voice: Voice
-    code_key: bytes
-    failures: int
-    default_team: str
-    emergency_team: str
-    texts_can_go: bool  # an SMS provider is set up: codes can go to phones
-    email_from: str | None  # a mail relay is set up, and the address codes come from
-    reply_within_minutes: int = 120  # promised when nobody is free: a reply within this much open time
-
-
-class BotState(msgspec.Struct, omit_defaults=True):
-    """What the assistant is in the middle of in a conversation (Conversation.bot_state)."""
-
-    language: str | None = None  # the conversation's language so far
-    failures: int = 0  # messages not understood in a row
-    pending: Literal["verify_dob", "verify_code"] | None = None  # the answer it waits for
-    dob_attempts: int = 0
-    code: str | None = None  # the one-time code's digest, never the code
-    code_expires: datetime | None = None
-    code_attempts: int = 0
-    code_to: str | None = None  # where the code went, masked
-    intent: str | None = None  # what the patient asked for, and the team it goes to
-    team: str | None = None
-
-    @classmethod
-    def of(cls, stored: dict[str, Any] | None) -> BotState:
-        return msgspec.convert(stored or {}, cls, strict=False)
-
-
-class Turn(msgspec.Struct, frozen=True):
-    conversation_id: int
-    config: BotConfig
-    since: datetime | None = None  # a catch-up after a start: only messages written since then
 
 
 @routes  # a hand-off chooses an agent
@@ -149,49 +105,7 @@ def _turn(tx: Tx, item: Turn, phrases: list[Any]) -> int:
     return answered
 
 
-def awaits_transcript(event: TimelineEvent) -> bool:
-    """Audio only, on a channel whose audio becomes a voice note, none of it failed to arrive: a
-    transcript (or a "transcription failed") will follow. Anything else needs a person now."""
-    return _voice_only(event) and not any(a.get("state") == "failed" for a in event.attachments)
-
-
-def voice_unclear(event: TimelineEvent) -> str | None:
-    """Why a transcript cannot be answered as the patient's words ("failed", "empty", "language":
-    a language the clinic does not serve, "low_confidence"), or None for one that can."""
-    if event.kind != EventKind.TRANSCRIPT:
-        return None
-    data = event.data or {}
-    if data.get("state") != "done":
-        return "failed"
-    if not (event.text or "").strip():
-        return "empty"
-    if supported(data.get("language")) is None:
-        return "language"
-    if data.get("low_confidence"):
-        return "low_confidence"
-    return None
-
-
-def _voice_only(message: TimelineEvent) -> bool:
-    """Nothing but audio that becomes a voice note on its channel."""
-    attachments = message.attachments or []
-    channel = message.channel or ""
-    return bool(attachments) and all(is_voice(channel, str(a.get("content_type", ""))) for a in attachments)
-
-
-def lost_voice_note(s: Any, event: TimelineEvent) -> bool:
-    """A media_status saying the audio of a voice note the bot waits for never arrived (so no
-    transcript will come): the message was audio only, and now some of it failed."""
-    data = event.data or {}
-    if data.get("state") != "failed" or not isinstance(data.get("message_seq"), int):
-        return False
-    message = s.get(TimelineEvent, data["message_seq"])
-    if message is None or message.kind != EventKind.MESSAGE_IN or (message.text or "").strip():
-        return False
-    return _voice_only(message)
-
-
-class _Bot:
+class _Bot(Verification):
     def __init__(self, tx: Tx, conv: Conversation, patient: Patient, config: BotConfig) -> None:
         self.tx, self.conv, self.patient, self.config = tx, conv, patient, config
         self.state = BotState.of(conv.bot_state)
@@ -259,43 +173,6 @@ class _Bot:
             else:
                 self.hand_off(team, intent, language)
 
-    def keep_verification(self, event: TimelineEvent) -> None:
-        """Forget the check when this message is not from where it was made, or it is old; the
-        drop is an event, so agents see the badge go."""
-        self.proof = self._sender(event)
-        if self.conv.verified_at is None:
-            return
-        proof = (
-            self.tx.session.execute(
-                select(TimelineEvent.data)
-                .where(TimelineEvent.conversation_id == self.conv.id, TimelineEvent.kind == EventKind.IDENTITY_VERIFIED)
-                .order_by(TimelineEvent.seq.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-            or {}
-        )
-        if not still_verified(self.conv.verified_at, utcnow()):
-            reason = "expired"
-        elif self.proof and (proof.get("channel"), proof.get("via")) != (self.proof["channel"], self.proof["via"]):
-            reason = "other_sender"
-        else:
-            return
-        self.conv.verified_at = None
-        append_event(
-            self.tx, self.conv, EventKind.IDENTITY_VERIFIED, author_type=AuthorType.BOT, data={"dropped": reason}
-        )
-
-    def _sender(self, event: TimelineEvent) -> dict[str, Any]:
-        """Where a patient's words came from: the message itself, or the voice note a transcript
-        is of."""
-        message: TimelineEvent | None = event
-        if event.kind == EventKind.TRANSCRIPT:
-            seq = (event.data or {}).get("message_seq")
-            message = self.tx.session.get(TimelineEvent, seq) if isinstance(seq, int) else None
-        if message is None or message.kind != EventKind.MESSAGE_IN:
-            return {}
-        return {"channel": message.channel, "via": (message.data or {}).get("via")}
-
     def voice_unclear(self, event: TimelineEvent, why: str, language: str) -> None:
         """A voice note the assistant cannot rely on (doubtful, empty, failed, or in a language the
         clinic does not serve) is never answered as if understood: a person listens to it."""
@@ -317,100 +194,6 @@ class _Bot:
 
     def _team(self) -> str:
         return self.state.team or self.config.default_team
-
-    # --- identity -------------------------------------------------------------------------
-
-    def start_verification(self, language: str) -> None:
-        if self.patient.date_of_birth is None or self._code_destination() is None:
-            self.say("bot_cannot_verify", language)  # nothing on file to check against: a person will
-            self.hand_off(self._team(), "cannot_verify", language)
-            return
-        self.state.pending, self.state.dob_attempts = "verify_dob", 0
-        self.say("bot_verify_dob", language)
-
-    def check_birth_date(self, text: str, language: str) -> None:
-        if self.patient.date_of_birth in birth_dates(text):
-            self.send_code(language)
-            return
-        self.state.dob_attempts += 1
-        attempts = self.state.dob_attempts
-        if attempts >= DOB_ATTEMPTS:
-            self.state.pending = None
-            self.say("bot_verify_failed", language)
-            self.hand_off(self._team(), "verification_failed", language)
-        else:
-            self.say("bot_verify_dob_again", language)
-
-    def _code_destination(self) -> ContactPoint | None:
-        """Where the code goes: a phone that takes texts, else an email, on the patient's record
-        (the one they are writing from first: it proves they hold it now)."""
-        kinds = ["phone"] * self.config.texts_can_go + ["email"] * bool(self.config.email_from)
-        points = (
-            self.tx.session.execute(
-                select(ContactPoint).where(
-                    ContactPoint.patient_id == self.patient.id,
-                    ContactPoint.kind.in_(kinds),
-                    ContactPoint.opted_out_at.is_(None),
-                )
-            )
-            .scalars()
-            .all()
-        )
-        writing_from = "phone" if self.conv.last_inbound_channel == "sms" else "email"
-        return min(points, key=lambda p: (p.kind != writing_from, p.kind != "phone", p.id), default=None)
-
-    def send_code(self, language: str) -> None:
-        point = self._code_destination()
-        if point is None:
-            self.say("bot_cannot_verify", language)
-            self.hand_off(self._team(), "cannot_verify", language)
-            return
-        code = new_code()
-        voice = self.config.voice
-        body = translate(language, CODE_SMS, code=code, clinic=voice.clinic_name)
-        if point.kind == "email":
-            subject = translate(language, _("Your {clinic} code"), clinic=voice.clinic_name)
-            body = render_text_mail(self.config.email_from or "", voice.clinic_name, point.address, subject, body)
-        enqueue_code(self.tx, "sms" if point.kind == "phone" else "email", point.address, body)
-        self.state.pending = "verify_code"
-        self.state.code = code_digest(self.config.code_key, self.conv.id, code)
-        self.state.code_expires = utcnow() + CODE_TTL
-        self.state.code_attempts = 0
-        self.state.code_to = mask(point.kind, point.address)
-        self.say("bot_verify_code", language, {"code_destination": self.state.code_to})
-
-    def check_code(self, text: str, language: str) -> None:
-        expired = self.state.code_expires is None or self.state.code_expires <= utcnow()
-        code = code_in(text)
-        if (
-            not expired
-            and code is not None
-            and code_digest(self.config.code_key, self.conv.id, code) == self.state.code
-        ):
-            self.conv.verified_at = utcnow()
-            destination = self.state.code_to
-            proof = self.proof
-            self.state = BotState(
-                self.state.language, self.state.failures, intent=self.state.intent, team=self.state.team
-            )
-            append_event(
-                self.tx,
-                self.conv,
-                EventKind.IDENTITY_VERIFIED,
-                author_type=AuthorType.BOT,
-                data={"method": "date_of_birth+code", "code_to": destination, **proof},
-            )
-            self.say("bot_verified", language)
-            self.hand_off(self._team(), self.state.intent or "verified", language)
-            return
-        self.state.code_attempts += 1
-        attempts = self.state.code_attempts
-        if expired or attempts >= CODE_ATTEMPTS:
-            self.state.pending = None
-            self.say("bot_verify_failed", language)
-            self.hand_off(self._team(), "verification_failed", language)
-        else:
-            self.say("bot_verify_code_again", language)
 
     # --- people ---------------------------------------------------------------------------
 
