@@ -169,7 +169,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         hub.writer.start()
         await hub.writer.submit(ensure_starter, settings.clinic.languages)
         await hub.writer.submit(ensure_red_flags, None)
-        await admin_from_settings(hub)  # the first administrator, from PUENTE_ADMIN_* when there is none
         await hub.outbox.start()
         await hub.media.start()
         await hub.bot.start()
@@ -182,6 +181,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                 host = os.environ.get("PUENTE_PUBLIC_HOST", settings.server.host)
                 base = f"http://{host}:{os.environ.get('PUENTE_PUBLIC_PORT', settings.server.port)}"
                 print_logins(base, settings.security.ingest_keys[0])
+            await admin_from_settings(hub)  # the first administrator, from PUENTE_ADMIN_* when there is none
             await announce_missing_admin(hub)
             yield
         finally:
