@@ -86,8 +86,8 @@ async def admin_from_settings(hub: Hub) -> None:
     """At start: PUENTE_ADMIN_LOGIN and its password make the first administrator, once (never
     changing one that exists). A password that may not be used stops the start, saying why."""
     settings = hub.settings
-    if not settings.admin.login:
-        return
+    if not settings.admin.login or not (settings.admin.password or settings.admin.password_file):
+        return  # nothing asked for (a login without a password: the start says how to make one)
     async with hub.read_sessions() as s:
         if (await s.execute(admins())).scalar_one():
             return

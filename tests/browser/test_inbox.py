@@ -195,7 +195,10 @@ def test_reconnects_show_each_message_exactly_once(
     connects = page.evaluate("window.puenteInbox.stream.connects")
     page.evaluate("window.puenteInbox.socket.close()")
     send_inbound(integration, "Reconnect two", "browser-rc-2", address)
-    page.wait_for_function(f"window.puenteInbox.stream.connects > {connects} && window.puenteInbox.state === 'live'")
+    # a function, not an expression: Playwright evaluates an expression with eval, which the inbox's CSP forbids
+    page.wait_for_function(
+        f"() => window.puenteInbox.stream.connects > {connects} && window.puenteInbox.state === 'live'"
+    )
     expect(event(page, "Reconnect two")).to_have_count(1)
 
     # 2. Offline for a while: messages sent meanwhile come from the backfill, and one the page
@@ -208,7 +211,7 @@ def test_reconnects_show_each_message_exactly_once(
     item.click()  # reloads the open conversation over REST
     expect(event(page, "Reconnect three")).to_have_count(1)
     page.evaluate("window.puenteInbox.stream.resume()")
-    page.wait_for_function(f"window.puenteInbox.lastSeq >= {other['seq']} && window.puenteInbox.state === 'live'")
+    page.wait_for_function(f"() => window.puenteInbox.lastSeq >= {other['seq']} && window.puenteInbox.state === 'live'")
     expect(page.get_by_test_id("connection-status")).to_have_text("Live")
     expect(row(page, other["conversation_id"])).to_have_count(1)
     expect(row(page, other["conversation_id"]).get_by_test_id("row-preview")).to_have_text(
@@ -275,7 +278,7 @@ def test_resync_after_missing_too_much(browser: Browser, small_backfill_hub: Hub
         page.evaluate("window.puenteInbox.stream.resume()")
 
         # Five missed events > 3: the server says resync; the page reloads over REST and goes live again.
-        page.wait_for_function("window.puenteInbox.stream.resyncs === 1 && window.puenteInbox.state === 'live'")
+        page.wait_for_function("() => window.puenteInbox.stream.resyncs === 1 && window.puenteInbox.state === 'live'")
         expect(page.get_by_test_id("connection-status")).to_have_text("Live")
         expect(row(page, newcomer["conversation_id"]).get_by_test_id("row-name")).to_have_text("Ada Lovelace")
         for i in range(1, 5):
