@@ -27,9 +27,11 @@ from hub.patients.contacts import InvalidContact, normalise_email, normalise_pho
 from hub.refusals import Refused, one_by_one
 from hub.timeline.reads import may_see_patient
 
+MIN_REASON = 10
+
 
 class BreakGlassBody(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=10, max_length=500, pattern=r"^[^\x00]*$")]
+    reason: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^[^\x00]*$")]
     patient_id: Id | None = None
     address: text(320, 3) | None = None  # type: ignore[valid-type]  # a phone number or an email address
 
@@ -102,6 +104,8 @@ class BreakGlassController(Controller):
         """Open a patient outside one's reach, saying why: granted for a limited time, audited with the
         reason, supervisors alerted."""
         who = request.user
+        if len(data.reason.strip()) < MIN_REASON:
+            raise Refused(400, _("Say why you need this record, in at least {n} characters."), n=MIN_REASON)
         if (data.patient_id is None) == (data.address is None):
             raise Refused(400, _("Name the patient by record number, or by phone number or email, not both."))
         async with hub.read_sessions() as s:
@@ -113,7 +117,7 @@ class BreakGlassController(Controller):
             if await may_see_patient(s, who, patient_id):
                 raise Refused(409, _("You can already open this patient's record: no break-glass is needed."))
         minutes = hub.settings.security.break_glass_minutes
-        out = await hub.writer.submit(grant, (who, patient_id, data.reason, minutes, Origin.of(request)))
+        out = await hub.writer.submit(grant, (who, patient_id, data.reason.strip(), minutes, Origin.of(request)))
         frame = BreakGlassFrame(who.id, who.display_name, out.patient_id, out.patient_name, out.reason, out.expires_at)
         hub.fanout.signal(BreakGlassSignal(frame))
         return out
