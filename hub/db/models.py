@@ -152,7 +152,7 @@ class Patient(Base):
     __tablename__ = "patients"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
-    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    date_of_birth: Mapped[date | None] = mapped_column(Date, index=True)
     preferred_language: Mapped[str | None] = mapped_column(String(16))
     preferred_channel: Mapped[str | None] = mapped_column(String(16))
     time_zone: Mapped[str | None] = mapped_column(String(64))
@@ -160,6 +160,12 @@ class Patient(Base):
     # Set when this record was found to be another patient's (a web-chat visitor who proved an
     # address): everything of it moved there; the row stays so the audit trail can be followed.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="SET NULL"))
+    # Where the record came from (message, staff, fhir, csv) and, for the EHR's, its resource id and
+    # version: a re-import of the same version changes nothing.
+    source: Mapped[str] = mapped_column(String(16), default="message", server_default="message")
+    fhir_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    fhir_version: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     contact_points: Mapped[list[ContactPoint]] = relationship(back_populates="patient", lazy="selectin")
     consents: Mapped[list[Consent]] = relationship(back_populates="patient", lazy="selectin")
 
@@ -177,6 +183,82 @@ class ContactPoint(Base):
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     patient: Mapped[Patient] = relationship(back_populates="contact_points")
+
+
+class PatientIdentifier(Base):
+    """A number the clinic knows the patient by: an MRN (system = the issuing system's URI)."""
+
+    __tablename__ = "patient_identifiers"
+    __table_args__ = (UniqueConstraint("system", "value"), Index("ix_patient_identifiers_value", "value"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    system: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(String(120))
+    label: Mapped[str] = mapped_column(String(40), default="MRN")  # MR, MRN, SSN-free by design
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PatientSearchTerm(Base):
+    """One folded word of a patient's name, so the directory finds 'maria' in 'María José Núñez'
+    by an index range scan on a million patients."""
+
+    __tablename__ = "patient_search_terms"
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class Appointment(Base):
+    """A visit on the clinic's calendar (from the EHR, a CSV or the API), for the reminders."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_patient_start", "patient_id", "start"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    fhir_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    fhir_version: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24))  # FHIR's: booked, cancelled, fulfilled, noshow...
+    start: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    service_type: Mapped[str | None] = mapped_column(String(200))
+    practitioner: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ImportRun(Base):
+    """One import of patients (FHIR or CSV): its progress, and where it resumes after a failure."""
+
+    __tablename__ = "import_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # fhir, csv
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, running, done, failed
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # the cursor: next page, watermark
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # created, updated, unchanged...
+    error: Mapped[str | None] = mapped_column(Text)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PatientMerge(Base):
+    """Staff merged `source` into `target`; `moves` lists every row that changed hands
+    ([table, row id, column, old value]) and `before` the target's fields, so an unmerge puts each
+    back exactly."""
+
+    __tablename__ = "patient_merges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    moves: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    before: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undone_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
 
 
 class Consent(Base):
