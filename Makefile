@@ -24,7 +24,7 @@ system-deps:
 
 # Install everything and run the whole test suite (lint first: it is quick), one worker per core;
 # a test file stays on one worker, so each file's servers and browser are set up once.
-# `$(PY) -m pytest tests/test_bot.py` runs one file alone.
+# `$(PY) -m pytest tests/bot/test_bot.py` runs one file alone.
 test: $(VENV)/.installed system-deps
 	$(VENV)/bin/ruff check hub channels tests bench
 	$(PY) -m pytest -n auto --dist loadfile

@@ -1,6 +1,6 @@
 """What the OpenAPI document says beyond what Litestar infers: how each route authenticates (the
 security schemes), and the bodies of the routes that read theirs raw (to answer after commit with
-their own clear 4xx). tests/test_bad_input.py holds the document to the hub's real behaviour:
+their own clear 4xx). tests/app/test_bad_input.py holds the document to the hub's real behaviour:
 every route that refuses a request without credentials says which it needs, and no other does.
 """
 

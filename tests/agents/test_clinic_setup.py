@@ -20,10 +20,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.clients import Staff, inbound, post_inbound
+from tests.support.paths import ROOT
 from tests.support.server import HubServer, hub_settings
 from tests.support.stream import StreamClient
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _db(srv: HubServer) -> sqlite3.Connection:
@@ -109,8 +108,7 @@ def test_admin_edits_staff_and_teams_and_every_change_is_audited(hub_server, sta
     r = admin.request("PATCH", f"/api/agents/{admin.me['id']}", json={"role": "agent"})
     assert r.status_code == 409 and "last active administrator" in r.json()["detail"]
     actions = {
-        row["action"]
-        for row in admin.get("/api/audit", params={"agent_id": admin.me["id"], "action": "agent."}).json()
+        row["action"] for row in admin.get("/api/audit", params={"agent_id": admin.me["id"], "action": "agent."}).json()
     }
     assert {"agent.create", "agent.update"} <= actions
     assert admin.get("/api/audit", params={"action": "team."}).json()[0]["detail"]["name"]["to"] == "Reception"
@@ -343,7 +341,9 @@ def test_security_headers_on_every_page_and_anonymous_requests_leave_no_session(
 
 def test_secure_cookies_and_hsts_when_the_public_url_is_https(tmp_path):
     settings = hub_settings(tmp_path)
-    srv = HubServer(replace(settings, server=replace(settings.server, public_url="https://puente.clinic.example"))).start()
+    srv = HubServer(
+        replace(settings, server=replace(settings.server, public_url="https://puente.clinic.example"))
+    ).start()
     try:
         c = httpx.Client(base_url=srv.base_url)
         r = c.get("/api/health")

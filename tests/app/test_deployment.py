@@ -21,10 +21,10 @@ import httpx
 import yaml
 
 from hub.settings import GROUPS, Settings, env_name
+from tests.support.paths import ROOT
 from tests.support.server import free_port
 from tests.support.services import PostgresDatabase, redis_url
 
-ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 COMPOSE_ONLY = {"PUENTE_SITE", "PUENTE_TLS", "POSTGRES_PASSWORD", "PUENTE_MAIL_PORT"}  # read by compose itself
 

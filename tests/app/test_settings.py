@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.settings import BadSetting, describe, load_settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def _load(tmp_path: Path, **env: str):

@@ -11,10 +11,10 @@ import time
 import httpx
 
 from hub.errors import is_storage_outage
+from tests.bot.test_bot_edges import _sql
 from tests.support.clients import inbound, post_inbound
 from tests.support.server import HubServer, hub_settings
 from tests.support.services import PostgresDatabase, _psql
-from tests.test_bot_edges import _sql
 
 OUTAGE_S = 10.0
 BURST_S = OUTAGE_S + 6.0

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.channels.sms.test_sms_webhooks import _fields, _post
 from tests.support.clients import Staff
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
 from tests.support.stream import StreamClient
 from tests.support.webchat import VisitorClient
-from tests.test_sms_webhooks import _fields, _post
 
 MARIA = "+16505550134"  # the demo's María González: Spanish, born 1984-03-09, scheduling team
 

@@ -13,11 +13,11 @@ from dataclasses import replace
 
 import httpx
 
+from tests.bot.test_bot import MARIA, Patient, _events, _maria_proves_who_she_is, _wait
 from tests.support.clients import Staff, inbound, post_inbound
 from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
 from tests.support.services import PG_HOST, PG_PORT, PostgresDatabase
 from tests.support.stream import in_threads
-from tests.test_bot import MARIA, Patient, _events, _maria_proves_who_she_is, _wait
 
 
 def _sql(pg: PostgresDatabase, query: str) -> list[list[str]]:
@@ -237,9 +237,9 @@ def test_a_voice_note_from_the_checked_phone_keeps_the_check(tmp_path, twilio):
     message it transcribes (data.message_seq), her checked phone, so her check holds. Taken at face
     value, a transcript would look like another sender and drop every check a voice note follows."""
     from hub.settings import MediaSettings, VoiceSettings
+    from tests.channels.sms.test_sms_webhooks import _fields, _post
     from tests.support.media_server import MediaServer
     from tests.support.speech import encoded, need_espeak
-    from tests.test_sms_webhooks import _fields, _post
 
     need_espeak()
     with MediaServer(TWILIO_ACCOUNT, TWILIO_TOKEN) as media:

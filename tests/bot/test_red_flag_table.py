@@ -7,13 +7,13 @@ held-out table are not here: the list is never tuned on them.)"""
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from hub.bot.understand import RED_FLAG_CATEGORIES, SEED_RED_FLAGS, as_red_flag_list, red_flags
+from tests.support.paths import DATA as TEST_DATA
 
-DATA = Path(__file__).resolve().parent / "data" / "red_flags"
+DATA = TEST_DATA / "red_flags"
 TABLE = DATA / "dev.toml"
 GROUPS = {
     "cardiac",

@@ -325,7 +325,7 @@ def test_a_conversation_taken_out_of_reach_leaves_the_list(hub_server: HubServer
 
 
 def test_an_sms_opt_out_shows_why_and_blocks_sms(hub_server: HubServer, integration: httpx.Client, page: Page) -> None:
-    from tests.test_sms_webhooks import _fields, _post
+    from tests.channels.sms.test_sms_webhooks import _fields, _post
 
     assert (
         _post(

@@ -110,7 +110,7 @@ def test_a_spanish_browser_gets_a_spanish_inbox_until_the_user_picks_english(
 def test_refusals_come_back_in_the_users_language(
     browser: Browser, hub_server: HubServer, integration: httpx.Client, request: pytest.FixtureRequest
 ) -> None:
-    from tests.test_sms_webhooks import _fields, _post
+    from tests.channels.sms.test_sms_webhooks import _fields, _post
 
     assert (
         _post(

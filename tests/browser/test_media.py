@@ -15,10 +15,10 @@ from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.pages import event, open_page, row, sign_in
+from tests.channels.sms.test_sms_media import MARIA, _maria, _mms, _settings
 from tests.support.clients import Staff
 from tests.support.media_server import MediaServer, png, wav
 from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer
-from tests.test_sms_media import MARIA, _maria, _mms, _settings
 
 pytestmark = pytest.mark.browser
 

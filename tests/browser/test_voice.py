@@ -18,13 +18,13 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from tests.browser.conftest import ARGS, CHROMIUM
 from tests.browser.pages import event, open_page, row, sign_in
 from tests.browser.test_webchat import ClinicSite
+from tests.channels.sms.test_sms_media import MARIA, _maria, _mms
 from tests.support.clients import Staff
 from tests.support.media_server import MediaServer
 from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer
 from tests.support.services import REQUIRED
 from tests.support.speech import GERMAN, GERMAN_VOICE, KEY_WORDS, encoded, has_key_words, need_espeak, spoken, words
-from tests.test_sms_media import MARIA, _maria, _mms
-from tests.test_voice import voice_settings
+from tests.voice.test_voice import voice_settings
 
 pytestmark = pytest.mark.browser
 TRANSCRIBED_MS = 45_000  # the first note starts the hub's transcription child and loads its model

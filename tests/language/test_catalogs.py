@@ -13,8 +13,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from hub.i18n import LOCALES, SUPPORTED, translate
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 # domain -> (babel config in locales/, what is extracted), as `make catalogs` does it
 DOMAINS = {

@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import httpx
 
+from tests.bot.test_bot import _wait
 from tests.support.clients import Staff, inbound, post_inbound
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.server import HubServer, TestClock, hub_settings
-from tests.test_bot import _wait
 
 PATIENT = "+14155550231"
 

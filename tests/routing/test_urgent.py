@@ -17,13 +17,13 @@ import httpx
 import pytest
 
 from hub.settings import RoutingSettings
+from tests.bot.test_bot import Patient, _at_least, _conversation, _events, _wait
+from tests.bot.test_bot_edges import _brief_keep_alive, _sql
 from tests.support.clients import Staff, inbound, post_inbound
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.server import HubServer, hub_settings
 from tests.support.services import PostgresDatabase
 from tests.support.stream import StreamClient
-from tests.test_bot import Patient, _at_least, _conversation, _events, _wait
-from tests.test_bot_edges import _brief_keep_alive, _sql
 
 REALERT_S = 1
 

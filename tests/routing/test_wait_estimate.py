@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from hub.db.models import Agent, Conversation, Patient, Team
 from hub.routing.estimate import estimate_minutes
 from hub.routing.hours import DEFAULT_HOURS, open_time_after
-from tests.test_bot import Patient as SmsPatient
-from tests.test_bot import _available, staff  # noqa: F401 (a fixture)
+from tests.bot.test_bot import Patient as SmsPatient
+from tests.bot.test_bot import _available, staff  # noqa: F401 (a fixture)
 
 LA = "America/Los_Angeles"
 

@@ -21,6 +21,7 @@ import pytest
 
 from hub.media.sniff import sniff
 from hub.settings import MediaSettings, Settings, VoiceSettings
+from tests.channels.sms.test_sms_webhooks import _fields, _post
 from tests.support.clients import Staff
 from tests.support.media_server import MediaServer, png
 from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
@@ -48,7 +49,6 @@ from tests.support.speech import (
 )
 from tests.support.stream import StreamClient
 from tests.support.webchat import VisitorClient
-from tests.test_sms_webhooks import _fields, _post
 
 CALLER = "+16505550177"  # a new patient: no language on record
 BROWSER_PLAYS = {"audio/mpeg", "audio/mp4", "audio/wav"}  # kept as they are; the rest also get an AAC/MP4 copy
@@ -618,6 +618,7 @@ def test_a_voice_note_that_cannot_be_understood_goes_to_a_person(bot_voice_hub, 
     assert not [e for e in events if e["kind"] == "handoff" and e["data"]["reason"] == "not_understood"]
     assert conv["handler"] == "agent"
     admin.close()
+
 
 @pytest.mark.parametrize(
     ("fields", "expected"),

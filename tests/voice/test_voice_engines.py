@@ -28,7 +28,7 @@ from tests.support.media_server import MediaServer, wav
 from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer
 from tests.support.speech import FORMATS, corrupt_ogg, encode_wav, encoded, formats, has_key_words, need_espeak
 from tests.support.webchat import VisitorClient
-from tests.test_voice import open_stream, transcripts, upload, voice_settings
+from tests.voice.test_voice import open_stream, transcripts, upload, voice_settings
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,9 @@ from dataclasses import replace
 import httpx
 import pytest
 
+from tests.channels.sms.test_sms_webhooks import _post
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.server import TWILIO_ACCOUNT, HubServer, hub_settings
-from tests.test_sms_webhooks import _post
 
 CALL = "CA" + "7" * 32
 CALLER = "+14155550111"

@@ -18,8 +18,9 @@ from channels.email.mime import parse_mime
 from channels.email.outbound import render_reply
 from channels.email.quotes import strip_quotes
 from channels.email.signature import mailgun_signature, mailgun_signature_ok
+from tests.support.paths import FIXTURES as CHANNEL_FIXTURES
 
-FIXTURES = sorted((Path(__file__).parent / "channels" / "fixtures" / "email").glob("*.json"))
+FIXTURES = sorted((CHANNEL_FIXTURES / "email").glob("*.json"))
 CASES = [p for p in FIXTURES if "email" in json.loads(p.read_text())]
 
 

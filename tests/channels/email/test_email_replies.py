@@ -6,15 +6,15 @@ it is not to be tuned on."""
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from bench.email_replies import expected, lines, raw_mail
 from channels.email.html import html_to_text
 from channels.email.mime import parse_mime
+from tests.support.paths import DATA
 
-DEV = tomllib.loads((Path(__file__).parent / "data" / "email_replies" / "dev.toml").read_text(encoding="utf-8"))
+DEV = tomllib.loads((DATA / "email_replies" / "dev.toml").read_text(encoding="utf-8"))
 CASES = DEV["case"]
 
 

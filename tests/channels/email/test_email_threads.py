@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.clients import Staff
 from tests.support.mail import DOMAIN, fixture_mail, mail_settings, rows, send_mail, simple_mail
+from tests.support.paths import FIXTURES
 from tests.support.server import HubServer
 from tests.support.smtp_sink import SmtpSink
 
@@ -83,7 +83,7 @@ def _first(srv: HubServer, spec: Any, address: str) -> tuple[str, str]:
     """The patient's first message; returns its Message-ID and subject."""
     if isinstance(spec, str):
         raw = fixture_mail(spec)
-        case = json.loads((Path(__file__).parent / "channels/fixtures/email" / f"{spec}.json").read_text())
+        case = json.loads((FIXTURES / "email" / f"{spec}.json").read_text())
         mid, subject = case["email"]["message_id"], case["email"]["subject"]
     else:
         subject, text = spec

@@ -16,12 +16,12 @@ import pytest
 
 from hub.media.sniff import sniff
 from hub.settings import MediaSettings
+from tests.channels.sms.test_sms_webhooks import _fields, _post
 from tests.support.clients import Staff, inbound, post_inbound
 from tests.support.media_server import MediaServer, png, wav
 from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN, HubServer, hub_settings
 from tests.support.services import PostgresDatabase
 from tests.support.stream import StreamClient
-from tests.test_sms_webhooks import _fields, _post
 
 MARIA = "+16505550134"  # the demo's María González: team scheduling, assigned to ana; ben cannot see her
 LIMIT = 256 * 1024

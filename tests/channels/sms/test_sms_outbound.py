@@ -11,10 +11,10 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
+from tests.channels.sms.test_sms_webhooks import _fields, _post
 from tests.support.clients import Staff
 from tests.support.server import TWILIO_ACCOUNT, HubServer, hub_settings
 from tests.support.stream import StreamClient
-from tests.test_sms_webhooks import _fields, _post
 
 PATIENT = "+16505550142"
 

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from hub.webchat.tokens import issue, portal_signature
+from tests.channels.sms.test_sms_webhooks import _fields, _post
 from tests.support.clients import Staff
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.server import HubServer, hub_settings
@@ -22,7 +23,6 @@ from tests.support.services import PostgresDatabase
 from tests.support.smtp_sink import SmtpSink
 from tests.support.stream import StreamClient
 from tests.support.webchat import VisitorClient
-from tests.test_sms_webhooks import _fields, _post
 
 PORTAL_SECRET = "clinic-portal-widget-secret"
 CODE = re.compile(r"\b(\d{6})\b")
