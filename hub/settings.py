@@ -241,6 +241,30 @@ class AdminSettings:
 
 
 @dataclass(frozen=True)
+class FhirSettings:
+    """The EHR link (hub/patients/fhir/): patients and appointments read from a FHIR R4 server.
+    SMART Backend Services (a JWT signed with the clinic's key traded for a token) or a bearer token."""
+
+    base_url: str = ""  # the FHIR R4 base (https://ehr.example/fhir/r4); empty: no EHR link
+    client_id: str = ""  # SMART Backend Services: the client id the EHR registered the public key under
+    token_url: str = ""  # the token endpoint; empty: read from base_url/.well-known/smart-configuration
+    private_key_file: str = ""  # the PEM private key that signs the client assertion (RSA or EC P-384)
+    private_key: str = ""  # the same key as text (prefer the file: a variable shows in `docker inspect`)
+    key_id: str = ""  # the kid of the public key in the JWKS registered with the EHR
+    algorithm: str = "RS384"  # RS384 or ES384
+    scope: str = "system/Patient.read system/Appointment.read"
+    bearer_token: str = ""  # a static token instead of SMART (some EHR sandboxes, a proxy)
+    page_size: int = setting(100, minimum=1)  # resources per search page (_count)
+    # An import starts by itself this often (seconds); 0: only when an admin starts one.
+    sync_interval_s: int = setting(0, minimum=0)
+    timeout_s: float = setting(30.0, minimum=0.1)  # one request; a slower answer is retried like a 5xx
+    max_attempts: int = setting(5, minimum=1)  # a request failing (5xx, 429, timeout) is tried this many times
+    max_backoff_s: float = setting(30.0, minimum=0.0)  # the longest wait between two tries after a 5xx
+    max_retry_after_s: float = setting(300.0, minimum=0.0)  # a longer Retry-After fails the import (resumable)
+    allow_http: bool = False  # a plain-http base URL: a local test server only (patient data in clear)
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -258,6 +282,7 @@ class Settings:
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    fhir: FhirSettings = field(default_factory=FhirSettings)
 
     @property
     def secure_cookies(self) -> bool:
