@@ -100,7 +100,8 @@ def test_a_stalled_client_never_stalls_the_others(hub_server, staff, hub_server_
     start = staff["sofia"].get("/api/conversations").json()["last_seq"]
     # max_queue=1: the stalled client's library stops reading, so TCP fills and the server's sends block.
     stalled = StreamClient(hub_server.ws_url, staff["sofia"], after=start, max_queue=1, rcvbuf=8192).open()
-    healthy = StreamClient(hub_server.ws_url, staff["ana"], after=start).open()
+    # a client that keeps reading: its library buffers whatever arrives while the test posts
+    healthy = StreamClient(hub_server.ws_url, staff["ana"], after=start, max_queue=None).open()
     stalled.read_until_ready()
     healthy.read_until_ready()
 
