@@ -59,6 +59,9 @@ from hub.media.worker import MediaWorker
 from hub.openapi import document
 from hub.outbox.worker import OutboxWorker
 from hub.patients.controllers import PatientController
+from hub.patients.directory_routes import DirectoryController
+from hub.patients.fhir.controllers import FhirController
+from hub.patients.fhir.worker import FhirImportWorker
 from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
 from hub.refusals import Refused, render_refusal
@@ -125,6 +128,7 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
     bot = BotWorker(settings, writer, read_sessions)
     voice = VoiceWorker(settings, writer, media.store)
     routing = RoutingWorker(settings, writer, read_sessions)  # with the assistant on or off
+    fhir = FhirImportWorker(settings, writer, read_sessions)  # the EHR link, when configured
     writer.subscribe(fanout.publish)  # agents' sockets
     writer.subscribe(outbox.wake)  # a reply may have been queued
     writer.subscribe(media.notice)  # an MMS may have brought media to fetch
@@ -144,6 +148,7 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
         bot=bot,
         voice=voice,
         routing=routing,
+        fhir=fhir,
         login_throttle=LoginThrottle(settings.security.max_failures),
     )
 
@@ -174,6 +179,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         await hub.bot.start()
         await hub.voice.start()
         await hub.routing.start()
+        await hub.fhir.start()
         backfill = asyncio.create_task(backfill_search_text(hub.writer), name="puente-search-backfill")
         try:
             await hub.email.start(hub)  # the SMTP listener: mail is taken once the writer can store it
@@ -189,6 +195,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             with contextlib.suppress(asyncio.CancelledError):
                 await backfill
             await hub.email.stop()  # takes no more mail; messages being stored finish first
+            await hub.fhir.stop()  # hands an import in progress back, resumed at the next start
             await hub.routing.stop()
             await hub.bot.stop()  # a turn in flight finishes through the writer
             await hub.voice.stop()  # abandons transcriptions in flight, hands them back for the next start
@@ -232,6 +239,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         StaffController,
         ConversationController,
         PatientController,
+        DirectoryController,
+        FhirController,
         AuditController,
         RedFlagController,
         create_static_files_router(

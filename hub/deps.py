@@ -14,6 +14,7 @@ from hub.db.writer import Writer
 from hub.email.service import EmailService
 from hub.media.worker import MediaWorker
 from hub.outbox.worker import OutboxWorker
+from hub.patients.fhir.worker import FhirImportWorker
 from hub.realtime.fanout import Fanout
 from hub.routing.worker import RoutingWorker
 from hub.settings import Settings
@@ -35,6 +36,7 @@ class Hub:
     bot: BotWorker
     voice: VoiceWorker
     routing: RoutingWorker
+    fhir: FhirImportWorker  # imports from the EHR (idle without PUENTE_FHIR_BASE_URL)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     webchat_limits: WebchatLimits = field(init=False)
     email: EmailService = field(init=False)

@@ -63,6 +63,9 @@ class AuditAction(StrEnum):
     RED_FLAG_SEED = "red_flag.seed"  # the starting list copied in, on the hub's first start
     RED_FLAG_ADD = "red_flag.add"
     RED_FLAG_DEACTIVATE = "red_flag.deactivate"
+    FHIR_IMPORT_START = "fhir.import_start"  # an admin started (or resumed) an import from the EHR
+    FHIR_PATIENT_IMPORT = "fhir.patient_import"  # a patient created or updated from the EHR, per patient
+    FHIR_RUNS_READ = "fhir.runs_read"  # the imports' progress and problems (resource ids, no patient data)
 
 
 class Origin(msgspec.Struct, frozen=True):

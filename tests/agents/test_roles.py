@@ -127,6 +127,10 @@ ROUTES = {
     ("GET", "/api/patients/{patient_id:int}/timeline"): (AGENT, "/api/patients/{p}/timeline", None),
     ("POST", "/api/language/check"): (AGENT, "/api/language/check", {"text": "NPO after midnight", "locale": "en"}),
     ("GET", "/api/audit"): (ADMIN, "/api/audit", None),
+    ("GET", "/api/fhir/link"): (ADMIN, "/api/fhir/link", None),
+    ("GET", "/api/fhir/imports"): (ADMIN, "/api/fhir/imports", None),
+    ("POST", "/api/fhir/imports"): (ADMIN, "/api/fhir/imports", {"full": False}),  # 409: no EHR link set up
+    ("POST", "/api/fhir/imports/{run_id:int}/resume"): (ADMIN, "/api/fhir/imports/999/resume", None),
     ("GET", "/api/red-flags"): (SUPERVISOR, "/api/red-flags", None),
     ("POST", "/api/red-flags"): (
         ADMIN,
