@@ -53,6 +53,10 @@ class AuditAction(StrEnum):
     WEBCHAT_VERIFIED = "webchat.verified"
     MEDIA_READ = "media.read"
     SEARCH = "search"  # a staff search: the query and the patients whose messages it showed
+    PATIENT_SEARCH = "patient.search"  # the directory: the query (itself patient data) and the patients listed
+    CSV_UPLOAD = "import.csv_upload"  # a CSV of patients uploaded for import (not yet read against the records)
+    CSV_PREVIEW = "import.csv_preview"  # its dry run: which rows would create, update or skip which patients
+    CSV_IMPORT = "import.csv_run"  # the import itself: counts, and the patients created and updated
     EMAIL_ORIGINAL_READ = "email.original_read"  # an email's source or HTML, viewed by staff
     TEMPLATE_CREATE = "template.create"
     TEMPLATE_DRAFT = "template.draft"

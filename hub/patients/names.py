@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from channels.base import fold
@@ -30,3 +30,11 @@ def reindex_name(session: Session, patient_id: int, name: str | None) -> None:
     terms = name_terms(name)
     if terms:
         session.add_all(PatientSearchTerm(term=term, patient_id=patient_id) for term in sorted(terms))
+
+
+def index_new_names(session: Session, named: list[tuple[int, str | None]]) -> None:
+    """The search terms of patients created in this transaction (no terms yet): one INSERT for a
+    batch, for the message path that creates senders by the hundred."""
+    rows = [{"term": term, "patient_id": pid} for pid, name in named for term in sorted(name_terms(name))]
+    if rows:
+        session.execute(insert(PatientSearchTerm), rows)

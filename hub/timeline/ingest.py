@@ -22,6 +22,7 @@ from hub.db.writer import Tx
 from hub.events import AuthorType, ConversationStatus, EventKind, Published, checked_data
 from hub.media.queue import attach_media
 from hub.patients.contacts import normalise
+from hub.patients.names import index_new_names
 from hub.search.fold import searchable
 from hub.timeline.views import conversation_out, event_out, preview, stream_frame
 
@@ -143,6 +144,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
         )
         for (key, it), pid, cp in zip(new.items(), ids, points, strict=True):
             patients[key] = (pid, it.msg.sender.name or key[1], cp)
+        index_new_names(s, [(pid, it.msg.sender.name) for it, pid in zip(new.values(), ids, strict=True)])
 
     # 3. Each patient's open conversation (the latest unresolved one), else a new one.
     patient_ids = {patients[(items[i].kind, items[i].address)][0] for i in fresh}

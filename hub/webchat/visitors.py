@@ -32,6 +32,7 @@ from hub.db.writer import Tx
 from hub.events import AuthorType, ConversationStatus, EventKind, VisitorLinkedSignal
 from hub.i18n import _
 from hub.outbox.queue import enqueue_code
+from hub.patients.names import reindex_name
 from hub.refusals import Refused, one_by_one
 from hub.timeline.append import append_event
 from hub.webchat.tokens import Visitor, VisitorKind
@@ -105,6 +106,7 @@ def start_visitors(tx: Tx, items: list[NewVisitor]) -> list[VisitorRecord]:
             patient = Patient(name=item.name, preferred_language=item.language, preferred_channel="webchat")
             s.add(patient)
             s.flush()
+            reindex_name(s, patient.id, patient.name)
             point = ContactPoint(
                 patient_id=patient.id, kind=item.kind, address=item.address, verified=item.kind == "portal"
             )
@@ -113,7 +115,9 @@ def start_visitors(tx: Tx, items: list[NewVisitor]) -> list[VisitorRecord]:
         else:  # a portal user coming back: their record, filled in where it was empty
             patient = s.get(Patient, point.patient_id)
             assert patient is not None
-            patient.name = patient.name or item.name
+            if not patient.name and item.name:
+                patient.name = item.name
+                reindex_name(s, patient.id, patient.name)
             patient.preferred_language = patient.preferred_language or item.language
         verified = s.execute(
             select(ContactPoint.id).where(

@@ -77,6 +77,7 @@ ROUTES = {
         {"status": "pending"},
     ),
     ("POST", "/api/conversations/{conversation_id:int}/read"): (AGENT, "/api/conversations/{c}/read", {"upto": 1}),
+    ("GET", "/api/patients"): (AGENT, "/api/patients?q=role", None),
     ("GET", "/api/patients/{patient_id:int}"): (AGENT, "/api/patients/{p}", None),
     ("GET", "/api/media/{media_id:int}"): (AGENT, "/api/media/1", None),
     ("GET", "/api/media/{media_id:int}/playable"): (AGENT, "/api/media/1/playable", None),
