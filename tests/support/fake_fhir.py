@@ -49,7 +49,7 @@ def key_pair(algorithm: str = "RS384") -> tuple[str, str]:
 
 @dataclass
 class Fault:
-    status: int  # 401, 429, 500, 503; 0: hang
+    status: int  # 401, 429, 500, 503; 0: hang; 200: served as usual (a fault for a later request)
     retry_after: str | None = None
     hang_s: float = 0.0
 
@@ -128,6 +128,8 @@ class FakeFhir:
                     return
                 with fake._lock:
                     fault = fake.faults.pop(0) if fake.faults else None
+                if fault is not None and fault.status == 200:
+                    fault = None
                 if fault is not None and fault.status == 0:
                     time.sleep(fault.hang_s)
                     self.close_connection = True

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlalchemy import select
 
@@ -148,7 +148,7 @@ class FhirController(Controller):
         return ImportRuns(out)
 
     @post("/imports", status_code=HTTP_202_ACCEPTED)
-    async def start(self, request: Request[Principal, Any, Any], hub: HubDep, data: StartImport) -> Started:
+    async def start(self, request: Request[Principal, Any, Any], hub: HubDep, data: JSONBody[StartImport]) -> Started:
         if hub.fhir.problem is not None:
             raise Refused(409, _("The EHR link is not set up: {problem}."), problem=hub.fhir.problem)
         run_id, started = await hub.fhir.start_import(request.user.id, data.full, Origin.of(request))
