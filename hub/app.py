@@ -30,6 +30,7 @@ from hub.agents.first_admin import admin_from_settings, announce_missing_admin
 from hub.agents.presence import PresenceController
 from hub.agents.sessions import PrincipalCache, make_session_auth
 from hub.agents.staff import StaffController
+from hub.agents.teams import TeamController
 from hub.agents.throttle import LoginThrottle
 from hub.audit.controllers import AuditController
 from hub.bot.redflag_routes import RedFlagController
@@ -237,6 +238,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         PresenceController,
         ScheduleController,
         StaffController,
+        TeamController,
         ConversationController,
         PatientController,
         DirectoryController,

@@ -1,11 +1,9 @@
-"""Admins manage staff and teams: create, edit, deactivate (their sockets close, their sessions end,
-their open conversations go back to the queue), one-time password-reset codes, taking away someone's
-MFA, which roles need MFA; every change audited in its own transaction."""
+"""Admins manage staff: create, edit, deactivate (their sockets close, their sessions end, their open
+conversations go back to the queue), one-time password-reset codes, taking away someone's MFA, which
+roles need MFA; every change audited in its own transaction. Teams are in hub/agents/teams.py."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,7 +15,8 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import func, select
 
 from hub.agents import mfa
-from hub.agents.controllers import _checked_password, mfa_required
+from hub.agents.controllers import _checked_password
+from hub.agents.credentials import mfa_required
 from hub.agents.roles import Principal, Role, requires
 from hub.agents.tickets import code_hash
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
@@ -29,7 +28,7 @@ from hub.deps import Hub, HubDep
 from hub.events import AuthorType, ConversationStatus, EventKind, StaffChangedSignal
 from hub.i18n import _
 from hub.refusals import Refused, one_by_one
-from hub.routing.queues import PRESENCE, assign_waiting
+from hub.routing.queues import assign_waiting
 from hub.timeline.append import append_event
 
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
@@ -77,32 +76,6 @@ class ResetCode(msgspec.Struct):
     login: str
     code: str
     expires_at: datetime
-
-
-class TeamMember(msgspec.Struct):
-    id: int
-    display_name: str
-    available: bool  # said so, and their inbox is open: routing may give them conversations
-    languages: list[str]
-
-
-class TeamOut(msgspec.Struct):
-    id: int
-    key: str
-    name: str
-    members: list[TeamMember] = msgspec.field(default_factory=list)  # for transfers: who is in it
-    name_es: str | None = None
-
-
-class NewTeam(msgspec.Struct, forbid_unknown_fields=True):
-    name: text(120, 1)  # type: ignore[valid-type]
-    name_es: text(120, 1) | None = None  # type: ignore[valid-type]
-    key: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{2,40}$")] | None = None  # none: made from the name
-
-
-class TeamChanges(msgspec.Struct, forbid_unknown_fields=True):
-    name: text(120, 1) | msgspec.UnsetType = msgspec.UNSET  # type: ignore[valid-type]
-    name_es: text(120, 1) | None | msgspec.UnsetType = msgspec.UNSET  # type: ignore[valid-type]
 
 
 class RolePolicyOut(msgspec.Struct):
@@ -254,51 +227,6 @@ def _reset_mfa(tx: Tx, item: tuple[int, Principal, Origin]) -> AgentOut:
     return agent_out(agent)
 
 
-def _slug(name: str) -> str:
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "_", plain).strip("_")[:40] or "team"
-
-
-def _team_out(t: Team) -> TeamOut:
-    return TeamOut(t.id, t.key, t.name, name_es=t.name_es)
-
-
-def _create_team(tx: Tx, item: tuple[NewTeam, Principal, Origin]) -> TeamOut:
-    data, by, origin = item
-    key = data.key or _slug(data.name)
-    if len(key) < 2:
-        key = f"team_{key}"
-    if tx.session.execute(select(Team.id).where(Team.key == key)).first():
-        if data.key:
-            raise Refused(409, _("There is already a team {key}."), key=key)
-        n = 2
-        while tx.session.execute(select(Team.id).where(Team.key == f"{key[:36]}_{n}")).first():
-            n += 1
-        key = f"{key[:36]}_{n}"
-    team = Team(key=key, name=data.name, name_es=data.name_es, hours={})
-    tx.session.add(team)
-    tx.session.flush()
-    detail = {"team_id": team.id, "key": key, "name": data.name, "name_es": data.name_es}
-    add_audit(tx, AuditRecord(AuditAction.TEAM_CREATE, by.id, origin, detail=detail))
-    return _team_out(team)
-
-
-def _change_team(tx: Tx, item: tuple[int, TeamChanges, Principal, Origin]) -> TeamOut:
-    team_id, changes, by, origin = item
-    team = tx.session.get(Team, team_id)
-    if team is None:
-        raise Refused(404, _("Unknown team."))
-    changed: dict[str, Any] = {}
-    for name in ("name", "name_es"):
-        value = getattr(changes, name)
-        if value is not msgspec.UNSET and value != getattr(team, name):
-            changed[name] = {"from": getattr(team, name), "to": value}
-            setattr(team, name, value)
-    if changed:
-        add_audit(tx, AuditRecord(AuditAction.TEAM_UPDATE, by.id, origin, detail={"team_id": team.id, **changed}))
-    return _team_out(team)
-
-
 def _set_policy(tx: Tx, item: tuple[dict[Role, bool], Principal, Origin]) -> dict[str, bool]:
     wanted, by, origin = item
     changed = {}
@@ -316,8 +244,7 @@ def _set_policy(tx: Tx, item: tuple[dict[Role, bool], Principal, Origin]) -> dic
 
 
 create_agent, change_agent, issue_reset = one_by_one(_create_agent), one_by_one(_change_agent), one_by_one(_issue_reset)
-reset_mfa, create_team, change_team = one_by_one(_reset_mfa), one_by_one(_create_team), one_by_one(_change_team)
-set_policy = one_by_one(_set_policy)
+reset_mfa, set_policy = one_by_one(_reset_mfa), one_by_one(_set_policy)
 
 
 def _changed(hub: Hub, agent_id: int) -> None:
@@ -354,9 +281,7 @@ class StaffController(Controller):
         return out
 
     @post("/agents/{agent_id:int}/password-reset", status_code=HTTP_200_OK, guards=[requires(Role.ADMIN)])
-    async def password_reset(
-        self, request: Request[Principal, Any, Any], agent_id: IdPath, hub: HubDep
-    ) -> ResetCode:
+    async def password_reset(self, request: Request[Principal, Any, Any], agent_id: IdPath, hub: HubDep) -> ResetCode:
         """A one-time code (shown this once, kept only as its HMAC) to set a new password with."""
         code = mfa.new_code(3)
         digest = code_hash(hub.settings.security.secret, "reset", mfa.normalised(code))
@@ -383,31 +308,6 @@ class StaffController(Controller):
     ) -> RolePolicyOut:
         """Which roles must sign in with MFA; someone without it enrols at their next sign-in."""
         return RolePolicyOut(await hub.writer.submit(set_policy, (data.mfa_required, request.user, Origin.of(request))))
-
-    @get("/teams", guards=[requires(Role.AGENT)])
-    async def list_teams(self, hub: HubDep) -> list[TeamOut]:
-        """Teams and their active members, for transferring a conversation to a team or a colleague."""
-        now = utcnow()
-        async with hub.read_sessions() as s:
-            teams = {t.id: _team_out(t) for t in (await s.execute(select(Team).order_by(Team.id))).scalars()}
-            agents = (
-                await s.execute(select(Agent).where(Agent.active.is_(True)).order_by(Agent.display_name))
-            ).scalars()
-            for a in agents:
-                online = a.available and a.last_seen_at is not None and a.last_seen_at >= now - PRESENCE
-                for team in a.teams:
-                    teams[team.id].members.append(TeamMember(a.id, a.display_name, online, list(a.languages or [])))
-        return list(teams.values())
-
-    @post("/teams", guards=[requires(Role.ADMIN)])
-    async def create_team(self, request: Request[Principal, Any, Any], data: JSONBody[NewTeam], hub: HubDep) -> TeamOut:
-        return await hub.writer.submit(create_team, (data, request.user, Origin.of(request)))
-
-    @patch("/teams/{team_id:int}", guards=[requires(Role.ADMIN)])
-    async def change_team(
-        self, request: Request[Principal, Any, Any], team_id: IdPath, data: JSONBody[TeamChanges], hub: HubDep
-    ) -> TeamOut:
-        return await hub.writer.submit(change_team, (team_id, data, request.user, Origin.of(request)))
 
 
 __all__ = ["StaffController", "anyio"]
