@@ -49,6 +49,13 @@ class EventKind(StrEnum):
     # alert came online), data.alerted (how many staff were signed in to be alerted; 0: nobody yet),
     # data.waiting_s (since the hand-off).
     URGENT_ALERT = "urgent_alert"
+    # Staff changed the patient's record (hub/patients/profile.py): which fields, never their values
+    # (an agent's inbox may not show a date of birth), and a contact point or record number added or removed.
+    PROFILE_CHANGE = "profile_change"
+    # Staff merged two records of one person, or undid it (hub/patients/merge.py): in each conversation
+    # that changed patient, and in the kept record's latest one.
+    PATIENT_MERGED = "patient_merged"
+    PATIENT_UNMERGED = "patient_unmerged"
 
 
 # --- each event kind's payload (TimelineEventOut.data), typed -------------------------------------
@@ -197,6 +204,21 @@ class UrgentAlertData(_Payload, kw_only=True):
     waiting_s: int
 
 
+class ProfileChangeData(_Payload, kw_only=True):
+    fields: list[str] = []  # the names of the fields changed: name, date_of_birth, preferred_language...
+    contact_added: dict[str, Any] | None = None  # {kind, address}
+    contact_removed: dict[str, Any] | None = None
+    identifier_added: dict[str, Any] | None = None  # {label, system, value}
+    consent: dict[str, Any] | None = None  # {channel, granted}
+
+
+class PatientMergeData(_Payload, kw_only=True):
+    merge_id: int
+    source_id: int  # the record merged away (kept, pointing at target)
+    target_id: int  # the record kept
+    moved: int = 0  # rows that changed hands (or came back)
+
+
 PAYLOADS: dict[str, type[_Payload]] = {
     EventKind.MESSAGE_IN: MessageInData,
     EventKind.MESSAGE_OUT: MessageOutData,
@@ -213,6 +235,9 @@ PAYLOADS: dict[str, type[_Payload]] = {
     EventKind.VOICE_NOTE: VoiceNoteData,
     EventKind.TRANSCRIPT: TranscriptData,
     EventKind.URGENT_ALERT: UrgentAlertData,
+    EventKind.PROFILE_CHANGE: ProfileChangeData,
+    EventKind.PATIENT_MERGED: PatientMergeData,
+    EventKind.PATIENT_UNMERGED: PatientMergeData,
 }
 
 

@@ -19,6 +19,15 @@ class AuditAction(StrEnum):
     STREAM_BACKFILL = "stream.backfill"
     CONVERSATIONS_LIST = "conversations.list"
     PATIENT_READ = "patient.read"
+    PATIENT_UPDATE = "patient.update"  # name, date of birth, language, channel, time zone (hub/patients/profile.py)
+    CONTACT_ADD = "patient.contact_add"
+    CONTACT_REMOVE = "patient.contact_remove"
+    IDENTIFIER_ADD = "patient.identifier_add"  # a record number (MRN)
+    CONSENT_RECORD = "patient.consent"  # staff recorded the patient's consent (or its refusal) to a channel
+    MERGE_PREVIEW = "patient.merge_preview"  # two records read side by side
+    MERGE = "patient.merge"
+    UNMERGE = "patient.unmerge"
+    CONVERSATION_START = "conversation.start"  # staff wrote first (hub/patients/outreach.py)
     MESSAGE_SEND = "message.send"
     NOTE_WRITE = "note.write"
     ASSIGN = "conversation.assign"

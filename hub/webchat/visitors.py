@@ -16,12 +16,10 @@ from datetime import datetime
 from typing import Literal
 
 import msgspec
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
 from hub.db.models import (
-    Base,
-    Consent,
     ContactPoint,
     Conversation,
     Patient,
@@ -32,6 +30,7 @@ from hub.db.writer import Tx
 from hub.events import AuthorType, ConversationStatus, EventKind, VisitorLinkedSignal
 from hub.i18n import _
 from hub.outbox.queue import enqueue_code
+from hub.patients.merge import move_records
 from hub.patients.names import reindex_name
 from hub.refusals import Refused, one_by_one
 from hub.timeline.append import append_event
@@ -329,26 +328,7 @@ def _webchat_conversation(tx: Tx, patient_id: int) -> Conversation | None:
     ).scalar_one_or_none()
 
 
-# Rows that keep their patient id when records merge: the audit trail is history, and a consent
-# the owner already recorded for a channel wins over the visitor's.
-_KEEP = {"patients", "audit_log", "consents"}
-
-
 def _merge(tx: Tx, source: int, target: int) -> None:
-    """Everything of patient `source` becomes patient `target`'s. Every table with a patient_id
-    follows (new tables too), so nothing of the visitor is left behind."""
-    s = tx.session
-    owned = set(s.execute(select(Consent.channel).where(Consent.patient_id == target)).scalars())
-    if owned:
-        s.execute(delete(Consent).where(Consent.patient_id == source, Consent.channel.in_(owned)))
-    s.execute(update(Consent).where(Consent.patient_id == source).values(patient_id=target))
-    for table in Base.metadata.sorted_tables:
-        if table.name not in _KEEP and "patient_id" in table.c:
-            s.execute(update(table).where(table.c.patient_id == source).values(patient_id=target))
-    src, dst = s.get(Patient, source), s.get(Patient, target)
-    assert src is not None and dst is not None
-    dst.name = dst.name or src.name
-    dst.preferred_language = dst.preferred_language or src.preferred_language
-    src.merged_into_id = target
-    s.flush()
-    s.expire_all()  # relationships loaded before the bulk updates are stale now
+    """Everything of patient `source` becomes patient `target`'s, the way staff merge records
+    (hub/patients/merge.py): every moved row listed, so a wrong link can be undone."""
+    move_records(tx, source, target, None, "web-chat visitor proved an address")
