@@ -166,6 +166,11 @@ export const api = {
   addHoliday: (body) => call("POST", "/api/holidays", body),
   audit: (params) => call("GET", `/api/audit?${query(params)}`),
   auditExportUrl: (params) => `/api/audit/export.csv?${query(params)}`,
+  // The EHR link (web/ehr-view.js).
+  ehrLink: () => call("GET", "/api/fhir/link"),
+  ehrImports: () => call("GET", "/api/fhir/imports"),
+  startEhrImport: (body) => call("POST", "/api/fhir/imports", body),
+  resumeEhrImport: (id) => call("POST", `/api/fhir/imports/${id}/resume`, {}),
 
   breakGlass: (body) => call("POST", "/api/break-glass", body),
   grants: () => call("GET", "/api/break-glass"),

@@ -5,6 +5,7 @@ import { Alerts } from "./alerts.js";
 import { ApiError, api, setUnauthorizedHandler } from "./api.js";
 import { ConversationListView, Conversations, alertedAbout, mayStillSee } from "./conversation-list.js";
 import { ConversationView } from "./conversation-view.js";
+import { EhrView } from "./ehr-view.js";
 import { h, replaceChildren } from "./dom.js";
 import { loginView } from "./login-view.js";
 import { RedFlagsView } from "./red-flags-view.js";
@@ -63,6 +64,7 @@ class Inbox {
       staff: admin ? new StaffView({ me }) : null,
       teams: admin ? new TeamsView() : null,
       audit: admin ? new AuditView() : null,
+      ehr: admin ? new EhrView() : null,
       account: new AccountView({ me }),
       "break-glass": new BreakGlassView({ showPatient: (grant) => this.#showGrant(grant) }),
     };
@@ -88,6 +90,7 @@ class Inbox {
         this.sections.staff ? h("a", { href: "#/staff", "data-testid": "nav-staff" }, t("top.staff")) : null,
         this.sections.teams ? h("a", { href: "#/teams", "data-testid": "nav-teams" }, t("top.teams")) : null,
         this.sections.audit ? h("a", { href: "#/audit", "data-testid": "nav-audit" }, t("top.audit")) : null,
+        this.sections.ehr ? h("a", { href: "#/ehr", "data-testid": "nav-ehr" }, t("top.ehr")) : null,
         h("a", { href: "#/break-glass", "data-testid": "nav-break-glass" }, t("top.breakGlass")),
         h("a", { href: "#/account", "data-testid": "nav-account" }, t("top.account"))),
       h("span", { class: "topbar-spacer" }),
@@ -351,7 +354,7 @@ class Inbox {
   }
 
   route() {
-    const section = /^#\/(staff|teams|audit|account|break-glass)$/.exec(location.hash);
+    const section = /^#\/(staff|teams|audit|ehr|account|break-glass)$/.exec(location.hash);
     if (section) {
       const view = this.sections[section[1]];
       if (!view) {
