@@ -48,10 +48,22 @@ KIND = {"sms": "phone", "email": "email", "webchat": "webchat"}
 NO_PATIENT = _("No patient {id} that you can see.")
 MERGED = _("Patient {id} was merged into patient {into}: write from that record.")
 OPEN_ALREADY = _("This patient already has an open conversation ({id}): write there.")
-NO_ADDRESS_ON = _("The patient has no {channel} address on file.")
+NO_ADDRESS_ON = {
+    "sms": _("The patient has no phone number on file."),
+    "email": _("The patient has no email address on file."),
+    "webchat": _("The patient has never used the web chat."),
+}
 NOT_ON_FILE = _("{address} is not one of this patient's addresses.")
-OPTED_OUT = _("The patient opted out of {channel} at this address: they cannot be written to there.")
-REFUSED = _("The patient said no to being contacted by {channel}.")
+OPTED_OUT = {
+    "sms": _("This number opted out of text messages: it cannot be written to."),
+    "email": _("This email address opted out: it cannot be written to."),
+    "webchat": _("This web chat cannot be written to."),
+}
+REFUSED = {
+    "sms": _("The patient said no to text messages."),
+    "email": _("The patient said no to email."),
+    "webchat": _("The patient said no to web chat."),
+}
 NO_SMS_CONSENT = _(
     "The patient has not agreed to text messages: record their consent first, or write by another channel."
 )
@@ -96,7 +108,7 @@ def _points(tx: Tx, p: Patient, cmd: Start) -> list[ContactPoint]:
     if cmd.channel == "webchat":  # a portal user signs in to the same chat
         points += sorted((c for c in p.contact_points if c.kind == "portal"), key=lambda c: c.id)
     if not points:
-        raise Refused(409, NO_ADDRESS_ON, channel=cmd.channel)
+        raise Refused(409, NO_ADDRESS_ON[cmd.channel])
     if cmd.address:
         try:
             wanted = normalise(kind, cmd.address, cmd.region) if cmd.channel != "webchat" else cmd.address
@@ -107,7 +119,7 @@ def _points(tx: Tx, p: Patient, cmd: Start) -> list[ContactPoint]:
             raise Refused(400, NOT_ON_FILE, address=cmd.address)
     open_points = [c for c in points if c.opted_out_at is None]
     if not open_points:
-        raise Refused(409, OPTED_OUT, channel=cmd.channel)
+        raise Refused(409, OPTED_OUT[cmd.channel])
     return open_points
 
 
@@ -118,7 +130,7 @@ def _choose(tx: Tx, p: Patient, cmd: Start, now: datetime) -> ContactPoint:
         select(Consent.granted).where(Consent.patient_id == p.id, Consent.channel == cmd.channel)
     ).scalar_one_or_none()
     if consent is False:
-        raise Refused(409, REFUSED, channel=cmd.channel)
+        raise Refused(409, REFUSED[cmd.channel])
     if cmd.channel in ("sms", "webchat") and consent is None:
         # Consent given by writing: SMS from that number (ever), web chat from that browser (just now).
         since = now - timedelta(minutes=LIVE_MINUTES) if cmd.channel == "webchat" else None

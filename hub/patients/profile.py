@@ -65,8 +65,18 @@ NO_PATIENT = _("No patient {id} that you can see.")
 MERGED = _("Patient {id} was merged into patient {into}: edit that record instead.")
 NEEDS_SUPERVISOR = _("Only supervisors and admins can change a patient's name, date of birth or record numbers.")
 NEEDS_SUPERVISOR_REMOVE = _("Only supervisors and admins can remove a contact point.")
-CONTACT_TAKEN = _("This {kind} belongs to another patient ({id}). Merge the two records if they are one person.")
-CONTACT_HERE = _("This patient has this {kind} already.")
+CONTACT_TAKEN = {
+    "phone": _("This phone number belongs to another patient ({id}). Merge the two records if they are one person."),
+    "email": _("This email address belongs to another patient ({id}). Merge the two records if they are one person."),
+}
+CONTACT_HERE = {
+    "phone": _("This patient has this phone number already."),
+    "email": _("This patient has this email address already."),
+}
+NOT_VALID = {
+    "phone": _("That is not a phone number the hub can text: {why}"),
+    "email": _("That is not an email address: {why}"),
+}
 IDENTIFIER_TAKEN = _("This record number belongs to another patient ({id}).")
 IDENTIFIER_HERE = _("This patient has this record number already.")
 BAD_ZONE = _("{zone} is not a time zone (use a name such as America/Los_Angeles).")
@@ -376,15 +386,16 @@ def _add_contact(tx: Tx, p: Patient, cmd: AddContact) -> Changed:
     try:
         address = normalise(cmd.kind, cmd.address, cmd.region)
     except InvalidContact as exc:
-        raise Refused(400, _("That is not a valid {kind}: {why}"), kind=cmd.kind, why=str(exc)) from None
+        raise Refused(400, NOT_VALID[cmd.kind], why=str(exc)) from None
     owner = s.execute(
         select(ContactPoint.patient_id).where(ContactPoint.kind == cmd.kind, ContactPoint.address == address)
     ).scalar_one_or_none()
     if owner == p.id:
-        raise Refused(409, CONTACT_HERE, kind=cmd.kind)
+        raise Refused(409, CONTACT_HERE[cmd.kind])
     if owner is not None:
-        taken = Problem("contact_taken", CONTACT_TAKEN, {"kind": cmd.kind, "id": owner}, {"patient_id": owner})
-        raise Refused(409, CONTACT_TAKEN, [taken], kind=cmd.kind, id=owner)
+        message = CONTACT_TAKEN[cmd.kind]
+        taken = Problem("contact_taken", message, {"id": owner}, {"patient_id": owner})
+        raise Refused(409, message, [taken], id=owner)
     point = ContactPoint(patient_id=p.id, kind=cmd.kind, address=address, verified=False, created_at=utcnow())
     s.add(point)
     s.flush()
