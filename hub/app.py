@@ -60,6 +60,7 @@ from hub.media.worker import MediaWorker
 from hub.openapi import document
 from hub.outbox.worker import OutboxWorker
 from hub.patients.controllers import PatientController
+from hub.patients.csv_routes import CsvImportController
 from hub.patients.directory_routes import DirectoryController
 from hub.patients.fhir.controllers import FhirController
 from hub.patients.fhir.worker import FhirImportWorker
@@ -242,6 +243,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         ConversationController,
         PatientController,
         DirectoryController,
+        CsvImportController,
         FhirController,
         AuditController,
         RedFlagController,
