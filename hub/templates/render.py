@@ -84,6 +84,10 @@ def render(nodes: list[Node], values: dict[str, Any], reader: Reader, number: An
     out: list[str] = []
     for node in nodes:
         if isinstance(node, str):
+            # A value that ends a sentence with an abbreviation ("8:00 a.m.") before the
+            # template's own full stop reads "a.m.." otherwise.
+            if node.startswith(".") and out and out[-1].endswith(".") and not out[-1].endswith(".."):
+                node = node[1:]
             out.append(node)
             continue
         name = node["name"]

@@ -92,6 +92,15 @@ def test_an_exact_form_wins_over_the_plural_rule():
     assert "Hay una persona" in render_variant("sms", content["sms"]["es"], {"queue_position": 1}, Reader("es")).body
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_value_ending_in_an_abbreviation_keeps_one_full_stop(language):
+    (content,) = [c for k, _, c in starter() if k == "after_hours"]
+    opening = datetime(2026, 12, 11, 16, 0, tzinfo=UTC)  # 8:00 a.m. in Los Angeles
+    values = {"opening_time": opening, "clinic_name": "Sunrise"}
+    body = render_variant("sms", content["sms"][language], values, Reader(language)).body
+    assert ".." not in body and ("8:00 a.m." in body or "8:00 AM." in body), body
+
+
 def test_unknown_values_are_left_marked_in_the_readers_language():
     (content,) = [c for k, _, c in starter() if k == "appointment_reminder"]
     out = render_variant("sms", content["sms"]["es"], {"clinic_name": "Sunrise"}, Reader("es"))
