@@ -34,6 +34,8 @@ class AuditAction(StrEnum):
     STATUS_CHANGE = "conversation.status"
     TRANSFER = "conversation.transfer"
     HAND_BACK = "conversation.hand_back"
+    SNOOZE = "conversation.snooze"  # out of the open views until a time (hub/conversations/snooze.py)
+    SNOOZE_END = "conversation.snooze_end"  # staff brought a snoozed conversation back early
     TEAM_HOURS = "team.hours"
     LOGIN = "auth.login"
     LOGIN_FAILED = "auth.login_failed"
@@ -73,9 +75,14 @@ class AuditAction(StrEnum):
     TEMPLATE_PUBLISH = "template.publish"
     TEMPLATE_DISCARD = "template.discard"
     TEMPLATE_RENDER = "template.render"  # a template filled in with a patient's data for a reply
+    CANNED_CREATE = "canned.create"  # a canned reply, personal or shared (hub/canned/)
+    CANNED_UPDATE = "canned.update"
+    CANNED_DELETE = "canned.delete"
+    CANNED_RENDER = "canned.render"  # a canned reply filled in with a patient's data for a reply
     RED_FLAG_SEED = "red_flag.seed"  # the starting list copied in, on the hub's first start
     RED_FLAG_ADD = "red_flag.add"
     RED_FLAG_DEACTIVATE = "red_flag.deactivate"
+    RED_FLAG_RETIRE = "red_flag.retire"  # seeded once, dropped from a newer locales/red-flags.toml
     FHIR_IMPORT_START = "fhir.import_start"  # an admin started (or resumed) an import from the EHR
     FHIR_PATIENT_IMPORT = "fhir.patient_import"  # a patient created or updated from the EHR, per patient
     FHIR_RUNS_READ = "fhir.runs_read"  # the imports' progress and problems (resource ids, no patient data)

@@ -125,7 +125,28 @@ def ensure_red_flags(tx: Tx, items: list[Any]) -> list[int]:
             out.append(len(added))
         else:
             out.append(0)
+        _retire_dropped(tx)
     return out
+
+
+def _retire_dropped(tx: Tx) -> None:
+    """A phrase the file once seeded and a newer file dropped (replaced by a wider phrase, or
+    removed for its false alarms) is deactivated, audited with its words for the admins' review.
+    Phrases an admin added stay as they are."""
+    in_file = {(p.language, phrase_words(p.phrase)) for p in SEED_RED_FLAGS}
+    dropped = [
+        row
+        for row in tx.session.execute(
+            select(RedFlag).where(RedFlag.created_by.is_(None), RedFlag.active.is_(True)).with_for_update()
+        ).scalars()
+        if (row.language, phrase_words(row.phrase)) not in in_file
+    ]
+    if not dropped:
+        return
+    for row in dropped:
+        row.active = False
+    detail = {"count": len(dropped), "retired": [f"{r.language}: {r.phrase}" for r in dropped][:200]}
+    add_audit(tx, AuditRecord(AuditAction.RED_FLAG_RETIRE, None, SYSTEM, detail=detail))
 
 
 class NewPhrase(msgspec.Struct, frozen=True):

@@ -65,6 +65,32 @@ def test_the_starting_list_is_seeded_and_edits_survive_a_restart(hub_server: Hub
         again.stop()
 
 
+def test_a_phrase_a_newer_file_dropped_is_retired_but_an_admins_stays(hub_server: HubServer, staff) -> None:
+    admin = staff["admin"]
+    assert _add(admin, "purple toes").status_code == 201
+    # What an older release seeded and this one's file no longer has (it was replaced or misfired).
+    with sqlite3.connect(hub_server.settings.database.url.split("///", 1)[1]) as db:
+        db.execute(
+            "INSERT INTO red_flags (language, phrase, category, active, created_at) "
+            "VALUES ('es', 'ya no despertar', 'self_harm', 1, '2026-01-01 00:00:00')"
+        )
+    hub_server.stop()
+    again = HubServer(hub_server.settings).start()
+    try:
+        admin = Staff(again.base_url, "admin")
+        phrases = {(p["language"], p["phrase"]): p for p in _list(admin)["phrases"]}
+        assert phrases[("es", "ya no despertar")]["active"] is False
+        assert phrases[("en", "purple toes")]["active"] is True
+        assert all(
+            p["active"] for p in phrases.values() if p["created_by"] is None and p["phrase"] != "ya no despertar"
+        )
+        [retired] = _audit(admin, "red_flag.retire")
+        assert retired["agent_id"] is None and retired["detail"] == {"count": 1, "retired": ["es: ya no despertar"]}
+        admin.close()
+    finally:
+        again.stop()
+
+
 def test_seeding_again_adds_nothing_the_table_has(hub_server: HubServer) -> None:
     engine = create_engine(hub_server.settings.database.url.replace("+aiosqlite", ""))
     try:
