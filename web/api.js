@@ -174,4 +174,17 @@ export const api = {
 
   breakGlass: (body) => call("POST", "/api/break-glass", body),
   grants: () => call("GET", "/api/break-glass"),
+
+  // A patient's record (web/patient-view.js): edits, merges, writing first.
+  editPatient: (id, changes) => call("PATCH", `/api/patients/${id}`, changes),
+  addContact: (id, body) => call("POST", `/api/patients/${id}/contact-points`, body),
+  removeContact: (id, pointId) => call("DELETE", `/api/patients/${id}/contact-points/${pointId}`),
+  addIdentifier: (id, body) => call("POST", `/api/patients/${id}/identifiers`, body),
+  patientDirectory: (q) => call("GET", `/api/patients?${query({ q, limit: 10 })}`),
+  mergePreview: (id, source) => call("GET", `/api/patients/${id}/merge-preview?${query({ source })}`),
+  merge: (id, body) => call("POST", `/api/patients/${id}/merges`, body),
+  unmerge: (mergeId) => call("POST", `/api/patients/merges/${mergeId}/undo`, {}),
+  startConversation: (id, body) => call("POST", `/api/patients/${id}/conversations`, body),
+  fillPatientTemplate: (id, key, channel) =>
+    call("GET", `/api/patients/${id}/templates/${encodeURIComponent(key)}?${query({ channel })}`),
 };

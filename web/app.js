@@ -5,6 +5,7 @@ import { Alerts } from "./alerts.js";
 import { ApiError, api, setUnauthorizedHandler } from "./api.js";
 import { ConversationListView, Conversations, alertedAbout, mayStillSee } from "./conversation-list.js";
 import { ConversationView } from "./conversation-view.js";
+import { PatientView } from "./patient-view.js";
 import { EhrView } from "./ehr-view.js";
 import { h, replaceChildren } from "./dom.js";
 import { loginView } from "./login-view.js";
@@ -68,6 +69,7 @@ class Inbox {
       account: new AccountView({ me }),
       "break-glass": new BreakGlassView({ showPatient: (grant) => this.#showGrant(grant) }),
     };
+    this.patientView = new PatientView({ me }); // #/patients/<id>: a patient's record
     this.bgAlerts = h("div", { class: "bg-alerts", "data-testid": "break-glass-alerts" });
     this.availability = h("button", { type: "button", class: "button small availability", "aria-pressed": "false",
       "data-testid": "availability", onclick: () => this.#toggleAvailability() }, t("top.away"));
@@ -354,6 +356,12 @@ class Inbox {
   }
 
   route() {
+    const patient = /^#\/patients\/(\d+)$/.exec(location.hash);
+    if (patient) {
+      this.#show(this.patientView.element);
+      this.patientView.open(Number(patient[1]));
+      return;
+    }
     const section = /^#\/(staff|teams|audit|ehr|account|break-glass)$/.exec(location.hash);
     if (section) {
       const view = this.sections[section[1]];

@@ -188,7 +188,9 @@ export class ConversationView {
         h("div", { class: "patient-card" },
           h("h2", { class: "patient-name", id: "patient-name", "data-testid": "patient-name" }, patientName),
           this.#facts(patient),
-          this.#contacts(patient)),
+          this.#contacts(patient),
+          h("a", { class: "profile-link", href: `#/patients/${patient.id}`, "data-testid": "patient-profile-link" },
+            t("patient.openProfile"))),
         h("div", { class: "conv-bar", role: "group", "aria-label": t("conv.actions") },
           h("span", { class: "conv-number" }, t("conv.heading", { id: conversation.id })),
           this.statusSlot,
@@ -216,8 +218,11 @@ export class ConversationView {
       h("dt", {}, label), h("dd", { "data-testid": testid }, value));
     return h("dl", { class: "patient-facts" },
       fact(t("patient.language"), languageLabel(patient.preferred_language), "patient-language"),
-      patient.date_of_birth ? fact(t("patient.dob"), dateOnly(patient.date_of_birth), "patient-dob") : null,
-      patient.time_zone ? fact(t("patient.timeZone"), patient.time_zone, "patient-timezone") : null);
+      patient.date_of_birth ? fact(t("patient.dob"), dateOnly(patient.date_of_birth), "patient-dob")
+        : patient.date_of_birth_masked ? fact(t("patient.dob"), t("profile.dobMasked"), "patient-dob") : null,
+      patient.time_zone ? fact(t("patient.timeZone"), patient.time_zone, "patient-timezone") : null,
+      patient.identifiers?.length
+        ? fact(t("patient.mrn"), patient.identifiers.map((i) => i.value).join(", "), "patient-mrn") : null);
   }
 
   #contacts(patient) {

@@ -362,6 +362,12 @@ function systemText(event, context) {
       return data.merged_from
         ? t("timeline.contactVerifiedMerged", { address: data.address || "" })
         : t("timeline.contactVerified", { address: data.address || "" });
+    case "profile_change":
+      return t("timeline.profileChanged", { actor });
+    case "patient_merged":
+      return t("timeline.patientMerged", { actor, merged: data.source_id, kept: data.target_id });
+    case "patient_unmerged":
+      return t("timeline.patientUnmerged", { actor, merged: data.source_id, kept: data.target_id });
     case "delivery_status": {
       const status = MESSAGE_STATUSES.has(data.status) ? t(`msgstatus.${data.status}`) : String(data.status ?? "");
       if (data.error && (data.status === "failed" || data.status === "undelivered")) {

@@ -172,8 +172,6 @@ def _start(tx: Tx, cmd: Start) -> Started:
         raise Refused(409, OPEN_ALREADY, [where], id=open_conv)
     if cmd.channel == "sms" and len(cmd.text) > SMS_MAX:
         raise Refused(400, TOO_LONG, limit=SMS_MAX)
-    if cmd.channel == "email" and cmd.mail is None:
-        raise Refused(400, NOT_SET_UP)
     now = utcnow()
     point = _choose(tx, p, cmd, now)
     if cmd.channel in ("sms", "email"):
@@ -181,6 +179,8 @@ def _start(tx: Tx, cmd: Start) -> Started:
         local = quiet_now(zone, now)
         if local is not None:
             raise Refused(409, QUIET, time=local.strftime("%H:%M"), zone=zone)
+    if cmd.channel == "email" and cmd.mail is None:
+        raise Refused(400, NOT_SET_UP)
     conv = Conversation(
         patient_id=p.id,
         status=ConversationStatus.OPEN,
