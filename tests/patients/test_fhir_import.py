@@ -528,3 +528,23 @@ def _twilio() -> tuple[str, str]:
     from tests.support.server import TWILIO_ACCOUNT, TWILIO_TOKEN
 
     return TWILIO_ACCOUNT, TWILIO_TOKEN
+
+
+# --- the sync interval -------------------------------------------------------------------------------
+
+
+def test_with_a_sync_interval_imports_start_by_themselves(tmp_path, ehr):
+    ehr.load(population(5, seed=13, appointments_per_patient=0).patients)
+    srv = start_hub(tmp_path, ehr, sync_interval_s=1)
+    try:
+        with closing(Staff(srv.base_url, "admin")) as admin:
+            deadline = time.monotonic() + 30
+            while len(done := [r for r in admin.get("/api/fhir/imports").json()["runs"] if r["status"] == "done"]) < 2:
+                assert time.monotonic() < deadline, done
+                time.sleep(0.2)
+            first, second = done[-1], done[-2]  # newest first
+            assert first["started_by"] is None and first["counts"]["patients_created"] == 5
+            assert second["counts"]["resources"] == 0  # only what changed since: nothing
+            assert admin.get("/api/fhir/link").json()["sync_interval_s"] == 1
+    finally:
+        srv.stop()

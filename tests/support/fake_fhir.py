@@ -77,6 +77,7 @@ class FakeFhir:
         self.token_requests = 0
         self.refused_assertions: list[str] = []  # why the token endpoint said no
         self._lock = threading.Lock()
+        self._order: dict[str, list[tuple[datetime | None, dict[str, Any]]]] = {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/fhir"
         self.token_url = f"http://127.0.0.1:{self.port}/auth/token"
@@ -166,6 +167,7 @@ class FakeFhir:
     def add(self, resource: dict[str, Any]) -> None:
         with self._lock:
             self.resources[resource.get("resourceType", "Patient")].append(copy.deepcopy(resource))
+            self._order.clear()
 
     def load(self, patients: list[dict[str, Any]], appointments: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         for r in [*patients, *appointments]:
@@ -179,6 +181,7 @@ class FakeFhir:
             meta = r.setdefault("meta", {})
             meta["versionId"] = str(int(meta.get("versionId", "1")) + 1)
             meta["lastUpdated"] = _now()
+            self._order.clear()
             return copy.deepcopy(r)
 
     def fail_next(self, *faults: Fault) -> None:
@@ -224,6 +227,22 @@ class FakeFhir:
         scope = " ".join(s for s in form.get("scope", "").split() if s.endswith(".read"))
         return 200, {"access_token": token, "token_type": "bearer", "expires_in": self.token_ttl_s, "scope": scope}
 
+    def _ordered(self, kind: str) -> list[tuple[datetime | None, dict[str, Any]]]:
+        """The resources of a kind by lastUpdated then id, each with its lastUpdated read (kept
+        until the data changes). Called with the lock held."""
+        if kind not in self._order:
+
+            def updated(r: dict[str, Any]) -> datetime | None:
+                try:
+                    return _instant(r["meta"]["lastUpdated"])
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    return None
+
+            keyed = [(updated(r), r) for r in self.resources[kind]]
+            keyed.sort(key=lambda x: (str((x[1].get("meta") or {}).get("lastUpdated", "")), str(x[1].get("id"))))
+            self._order[kind] = keyed
+        return self._order[kind]
+
     def _authorised(self, header: str) -> bool:
         token = header.removeprefix("Bearer ").strip()
         with self._lock:
@@ -241,20 +260,12 @@ class FakeFhir:
             return 400, _outcome("invalid", "bad search parameter")
         searched_at = query.get("_at") or _now()  # a page of a search stays on the search's time
 
-        def updated(r: dict[str, Any]) -> datetime | None:
-            try:
-                return _instant(r["meta"]["lastUpdated"])
-            except (KeyError, TypeError, ValueError, AttributeError):
-                return None
-
+        until = _instant(searched_at)
         with self._lock:
+            ordered = self._ordered(kind)
             matches = [
-                r
-                for r in self.resources[kind]
-                if (since is None or ((u := updated(r)) is not None and u > since))
-                and (updated(r) is None or updated(r) <= _instant(searched_at))
+                r for u, r in ordered if (since is None or (u is not None and u > since)) and (u is None or u <= until)
             ]
-            matches.sort(key=lambda r: (str((r.get("meta") or {}).get("lastUpdated", "")), str(r.get("id"))))
             page = copy.deepcopy(matches[offset : offset + count])
         base = {k: v for k, v in query.items() if k not in ("_offset", "_at")}
         links = [{"relation": "self", "url": f"{self.url}/{kind}?{urlencode({**base, '_offset': offset})}"}]

@@ -259,108 +259,155 @@ def _follow(s: Any, patient: Patient | None) -> Patient | None:
     return patient
 
 
-def _match(s: Any, rec: PatientRecord) -> Patient | None:
-    """An existing record for this EHR patient: by a record number, else a verified address; never
-    one already linked to another EHR patient."""
-    for ident in rec.identifiers:
-        row = s.execute(
-            select(PatientIdentifier).where(
-                PatientIdentifier.system == ident.system, PatientIdentifier.value == ident.value
+class _Known:
+    """What the database already holds for a page's patients, read in a few queries up front (not
+    a handful per patient), and kept current as the page adds to it."""
+
+    def __init__(self, s: Any, records: list[PatientRecord]) -> None:
+        self.s = s
+        self.by_fhir: dict[str, Patient] = {
+            p.fhir_id: p
+            for p in s.execute(select(Patient).where(Patient.fhir_id.in_([r.fhir_id for r in records]))).scalars()
+        }
+        values = {i.value for r in records for i in r.identifiers}
+        self.identifiers: dict[tuple[str, str], int] = {
+            (row.system, row.value): row.patient_id
+            for row in s.execute(
+                select(PatientIdentifier.system, PatientIdentifier.value, PatientIdentifier.patient_id).where(
+                    PatientIdentifier.value.in_(values)
+                )
             )
-        ).scalar()
-        p = _follow(s, s.get(Patient, row.patient_id)) if row else None
-        if p is not None and p.fhir_id in (None, rec.fhir_id):
-            return p
-    for kind, address in rec.contacts:
-        point = s.execute(
-            select(ContactPoint).where(
-                ContactPoint.kind == kind, ContactPoint.address == address, ContactPoint.verified.is_(True)
+        }
+        addresses = {a for r in records for _, a in r.contacts}
+        self.contacts: dict[tuple[str, str], tuple[int, bool]] = {
+            (row.kind, row.address): (row.patient_id, row.verified)
+            for row in s.execute(
+                select(ContactPoint.kind, ContactPoint.address, ContactPoint.patient_id, ContactPoint.verified).where(
+                    ContactPoint.address.in_(addresses)
+                )
             )
-        ).scalar()
-        p = _follow(s, s.get(Patient, point.patient_id)) if point else None
-        if p is not None and p.fhir_id in (None, rec.fhir_id):
-            return p
-    return None
+        }
 
+    def patient(self, patient_id: int) -> Patient | None:
+        return _follow(self.s, self.s.get(Patient, patient_id))
 
-def _attach(s: Any, p: Patient, rec: PatientRecord, counts: dict[str, int]) -> None:
-    """The record's numbers and addresses on the patient, unless another patient holds them."""
-    for ident in rec.identifiers:
-        row = s.execute(
-            select(PatientIdentifier).where(
-                PatientIdentifier.system == ident.system, PatientIdentifier.value == ident.value
-            )
-        ).scalar()
-        if row is None:
-            s.add(PatientIdentifier(patient_id=p.id, system=ident.system, value=ident.value, label=ident.label))
-            s.flush()
-        elif row.patient_id != p.id:
-            counts["conflicts"] += 1
-    for kind, address in rec.contacts:
-        point = s.execute(
-            select(ContactPoint).where(ContactPoint.kind == kind, ContactPoint.address == address)
-        ).scalar()
-        if point is None:
-            s.add(ContactPoint(patient_id=p.id, kind=kind, address=address, verified=False))
-            s.flush()
-        elif point.patient_id != p.id:
-            counts["conflicts"] += 1
-
-
-def _upsert_patient(s: Any, rec: PatientRecord, counts: dict[str, int], now: datetime) -> tuple[int, bool] | None:
-    """Returns (patient id, created) when something changed, None when this version was known."""
-    p = s.execute(select(Patient).where(Patient.fhir_id == rec.fhir_id)).scalar()
-    if p is not None and p.fhir_version == rec.version:
-        counts["patients_unchanged"] += 1
+    def match(self, rec: PatientRecord) -> Patient | None:
+        """An existing record for this EHR patient: by a record number, else a verified address;
+        never one already linked to another EHR patient."""
+        for ident in rec.identifiers:
+            owner = self.identifiers.get((ident.system, ident.value))
+            p = self.patient(owner) if owner is not None else None
+            if p is not None and p.fhir_id in (None, rec.fhir_id):
+                return p
+        for point in rec.contacts:
+            owner, verified = self.contacts.get(point, (None, False))
+            p = self.patient(owner) if owner is not None and verified else None
+            if p is not None and p.fhir_id in (None, rec.fhir_id):
+                return p
         return None
-    created = False
-    if p is None:
-        p = _match(s, rec)
-        if p is not None:
-            counts["patients_matched"] += 1
-    if p is None:
-        p = Patient(source="fhir", name=rec.name, created_at=now)
-        s.add(p)
-        created = True
-    p.fhir_id, p.fhir_version, p.updated_at = rec.fhir_id, rec.version, now
-    renamed = rec.name is not None and (created or rec.name != p.name)
-    # What the EHR says wins; what it leaves empty keeps what the hub has.
-    if rec.name is not None:
-        p.name = rec.name
-    if rec.date_of_birth is not None:
-        p.date_of_birth = rec.date_of_birth
-    if rec.language is not None:
-        p.preferred_language = rec.language
-    if rec.time_zone is not None:
-        p.time_zone = rec.time_zone
-    s.flush()
-    if renamed:
-        reindex_name(s, p.id, p.name)
-    _attach(s, p, rec, counts)
-    counts["patients_created" if created else "patients_updated"] += 1
-    return p.id, created
+
+    def attach(self, p: Patient, rec: PatientRecord, counts: dict[str, int]) -> None:
+        """The record's numbers and addresses on the patient, unless another patient holds them."""
+        for ident in rec.identifiers:
+            owner = self.identifiers.get((ident.system, ident.value))
+            if owner is None:
+                self.s.add(
+                    PatientIdentifier(patient_id=p.id, system=ident.system, value=ident.value, label=ident.label)
+                )
+                self.identifiers[(ident.system, ident.value)] = p.id
+            elif owner != p.id:
+                counts["conflicts"] += 1
+        for kind, address in rec.contacts:
+            owner, _ = self.contacts.get((kind, address), (None, False))
+            if owner is None:
+                self.s.add(ContactPoint(patient_id=p.id, kind=kind, address=address, verified=False))
+                self.contacts[(kind, address)] = (p.id, False)
+            elif owner != p.id:
+                counts["conflicts"] += 1
 
 
-def _upsert_appointment(s: Any, rec: AppointmentRecord, counts: dict[str, int], problems: list[Problem]) -> None:
-    a = s.execute(select(Appointment).where(Appointment.fhir_id == rec.fhir_id)).scalar()
-    if a is not None and a.fhir_version == rec.version:
-        counts["appointments_unchanged"] += 1
-        return
-    patient = _follow(s, s.execute(select(Patient).where(Patient.fhir_id == rec.patient_fhir_id)).scalar())
-    if patient is None:
-        counts["errors"] += 1
-        problems.append(Problem(f"Appointment/{rec.fhir_id}", "its patient was not imported"))
-        return
-    created = a is None
-    if a is None:
-        a = Appointment(fhir_id=rec.fhir_id)
-        s.add(a)
-    a.patient_id, a.fhir_version, a.status = patient.id, rec.version, rec.status
-    a.start, a.end, a.service_type = rec.start, rec.end, rec.service_type
-    a.practitioner, a.location, a.description = rec.practitioner, rec.location, rec.description
-    a.updated_at = utcnow()
+def _upsert_patients(
+    s: Any, records: list[PatientRecord], counts: dict[str, int], now: datetime
+) -> list[tuple[int, bool, str]]:
+    """The page's patients; (patient id, created, FHIR id) of each one written. Same version:
+    counted unchanged, nothing written."""
+    latest = {r.fhir_id: r for r in records}  # a resource twice in a page: its last version
+    counts["patients_unchanged"] += len(records) - len(latest)
+    known = _Known(s, list(latest.values()))
+    work: list[tuple[PatientRecord, Patient, bool, bool]] = []  # record, patient, created, renamed
+    for rec in latest.values():
+        p = known.by_fhir.get(rec.fhir_id)
+        if p is not None and p.fhir_version == rec.version:
+            counts["patients_unchanged"] += 1
+            continue
+        if p is None:
+            p = known.match(rec)
+            if p is not None:
+                counts["patients_matched"] += 1
+        created = p is None
+        if p is None:
+            p = Patient(source="fhir", name=rec.name, created_at=now)
+            s.add(p)
+        renamed = rec.name is not None and (created or rec.name != p.name)
+        p.fhir_id, p.fhir_version, p.updated_at = rec.fhir_id, rec.version, now
+        # What the EHR says wins; what it leaves empty keeps what the hub has.
+        if rec.name is not None:
+            p.name = rec.name
+        if rec.date_of_birth is not None:
+            p.date_of_birth = rec.date_of_birth
+        if rec.language is not None:
+            p.preferred_language = rec.language
+        if rec.time_zone is not None:
+            p.time_zone = rec.time_zone
+        known.by_fhir[rec.fhir_id] = p
+        work.append((rec, p, created, renamed))
+    s.flush()  # the new patients' ids, in one round of inserts
+    changed: list[tuple[int, bool, str]] = []
+    with s.no_autoflush:  # one flush at the end, not one per statement
+        for rec, p, created, renamed in work:
+            if renamed:
+                reindex_name(s, p.id, p.name)
+            known.attach(p, rec, counts)
+            counts["patients_created" if created else "patients_updated"] += 1
+            changed.append((p.id, created, rec.fhir_id))
     s.flush()
-    counts["appointments_created" if created else "appointments_updated"] += 1
+    return changed
+
+
+def _upsert_appointments(
+    s: Any, records: list[AppointmentRecord], counts: dict[str, int], problems: list[Problem]
+) -> None:
+    """The page's appointments, each on its patient (by the patient's FHIR id); same version:
+    counted unchanged."""
+    existing = {
+        a.fhir_id: a
+        for a in s.execute(select(Appointment).where(Appointment.fhir_id.in_([r.fhir_id for r in records]))).scalars()
+    }
+    patients = {
+        p.fhir_id: p
+        for p in s.execute(select(Patient).where(Patient.fhir_id.in_({r.patient_fhir_id for r in records}))).scalars()
+    }
+    now = utcnow()
+    for rec in records:
+        a = existing.get(rec.fhir_id)
+        if a is not None and a.fhir_version == rec.version:
+            counts["appointments_unchanged"] += 1
+            continue
+        patient = _follow(s, patients.get(rec.patient_fhir_id))
+        if patient is None:
+            counts["errors"] += 1
+            problems.append(Problem(f"Appointment/{rec.fhir_id}", "its patient was not imported"))
+            continue
+        created = a is None
+        if a is None:
+            a = existing[rec.fhir_id] = Appointment(fhir_id=rec.fhir_id)
+            s.add(a)
+        a.patient_id, a.fhir_version, a.status = patient.id, rec.version, rec.status
+        a.start, a.end, a.service_type = rec.start, rec.end, rec.service_type
+        a.practitioner, a.location, a.description = rec.practitioner, rec.location, rec.description
+        a.updated_at = now
+        counts["appointments_created" if created else "appointments_updated"] += 1
+    s.flush()
 
 
 def apply_page(tx: Tx, items: list[PageWrite]) -> list[Any]:
@@ -380,13 +427,9 @@ def apply_page(tx: Tx, items: list[PageWrite]) -> list[Any]:
         counts["invalid_contacts"] += page.invalid_contacts
         counts["pages"] += 1
         counts["resources"] += page.resources
-        changed: list[tuple[int, bool, str]] = []
-        for rec in page.patients:
-            done = _upsert_patient(s, rec, counts, now)
-            if done is not None:
-                changed.append((*done, rec.fhir_id))
-        for appt in page.appointments:
-            _upsert_appointment(s, appt, counts, problems)
+        changed = _upsert_patients(s, page.patients, counts, now) if page.patients else []
+        if page.appointments:
+            _upsert_appointments(s, page.appointments, counts, problems)
         if changed:
             origin = Origin(None, "puente fhir import")
             s.execute(

@@ -85,6 +85,8 @@ class FhirImportWorker(WorkerLoop):
         self._run: RunSnapshot | None = None
         self._halt = asyncio.Event()
         self.problem = configured(self.settings)  # why the link cannot run, or None
+        if self.settings.sync_interval_s > 0:  # look at least as often as a sync falls due
+            self.idle_poll_s = min(self.idle_poll_s, max(1.0, self.settings.sync_interval_s / 2))  # type: ignore[misc]
 
     async def start(self) -> None:
         if self.problem is not None:
