@@ -40,12 +40,14 @@ async function csrfToken(refresh = false) {
 async function send(method, path, body, retried = false) {
   const headers = { accept: "application/json" };
   if (method !== "GET") headers["x-csrf-token"] = await csrfToken(retried);
-  if (body !== undefined) headers["content-type"] = "application/json";
+  const raw = body instanceof Blob; // a file sent as it is (a CSV to import)
+  if (body !== undefined) headers["content-type"] = raw ? body.type || "text/csv" : "application/json";
+  if (raw && body.name) headers["x-filename"] = encodeURIComponent(body.name);
   let response;
   try {
     response = await fetch(path, {
       method, headers, credentials: "same-origin", cache: "no-store",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, t("error.network"));
@@ -169,6 +171,12 @@ export const api = {
   // The EHR link (web/ehr-view.js).
   ehrLink: () => call("GET", "/api/fhir/link"),
   ehrImports: () => call("GET", "/api/fhir/imports"),
+  // The patient directory (web/directory-view.js) and CSV imports (web/import-view.js).
+  directory: ({ q = "", cursor = null, limit = 25 } = {}) => call("GET", `/api/patients?${query({ q, cursor, limit })}`),
+  csvUpload: (file) => call("POST", "/api/imports/csv", file),
+  csvPreview: (id, body) => call("POST", `/api/imports/csv/${id}/preview`, body),
+  csvStart: (id, body) => call("POST", `/api/imports/csv/${id}/start`, body),
+  csvRun: (id) => call("GET", `/api/imports/csv/${id}`),
   startEhrImport: (body) => call("POST", "/api/fhir/imports", body),
   resumeEhrImport: (id) => call("POST", `/api/fhir/imports/${id}/resume`, {}),
 

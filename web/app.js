@@ -12,6 +12,8 @@ import { loginView } from "./login-view.js";
 import { RedFlagsView } from "./red-flags-view.js";
 import { State, Stream } from "./stream.js";
 import { TemplatesView } from "./templates-view.js";
+import { DirectoryView } from "./directory-view.js";
+import { ImportView } from "./import-view.js";
 import { longTime, relativeTime } from "./format.js";
 import { LANGUAGE_NAMES, LOCALE, browserLanguage, loadLanguage, t } from "./strings.js";
 
@@ -57,6 +59,8 @@ class Inbox {
     this.templates = me.role === "agent" ? null : new TemplatesView({ me });
     // Supervisors read the red-flag list; admins edit it.
     this.redFlags = me.role === "agent" ? null : new RedFlagsView({ me });
+    this.directory = new DirectoryView(); // #/patients: everyone finds patients (agents see less of them)
+    this.importer = me.role === "admin" ? new ImportView() : null; // #/import: patients from a CSV file
     this.alerts = new Alerts({ onOpen: (id) => this.navigate(id) });
     // Setting the clinic up: administrators manage staff, teams and read the audit trail; everyone has
     // their account (password, MFA) and break-glass.
@@ -87,6 +91,8 @@ class Inbox {
       this.connection,
       h("nav", { class: "topnav", "aria-label": t("top.sections") },
         h("a", { href: "#/", "data-testid": "nav-inbox" }, t("top.inbox")),
+        h("a", { href: "#/patients", "data-testid": "nav-patients" }, t("top.patients")),
+        this.importer ? h("a", { href: "#/import", "data-testid": "nav-import" }, t("top.import")) : null,
         this.templates ? h("a", { href: "#/templates", "data-testid": "nav-templates" }, t("top.templates")) : null,
         this.redFlags ? h("a", { href: "#/red-flags", "data-testid": "nav-red-flags" }, t("top.redFlags")) : null,
         this.sections.staff ? h("a", { href: "#/staff", "data-testid": "nav-staff" }, t("top.staff")) : null,
@@ -346,7 +352,8 @@ class Inbox {
     const current = this.element.lastChild;
     if (current !== section) current.replaceWith(section);
     const named = Object.entries(this.sections).find(([, view]) => view?.element === section)?.[0];
-    const shown = section === this.layout ? "nav-inbox" : section === this.redFlags?.element ? "nav-red-flags"
+    const shown = section === this.directory.element ? "nav-patients" : section === this.importer?.element ? "nav-import"
+      : section === this.layout ? "nav-inbox" : section === this.redFlags?.element ? "nav-red-flags"
       : named ? `nav-${named}` : section === this.templates?.element ? "nav-templates" : null;
     for (const link of this.element.querySelectorAll(".topnav a")) {
       const active = link.dataset.testid === shown;
@@ -356,6 +363,13 @@ class Inbox {
   }
 
   route() {
+    if (location.hash === "#/patients" || location.hash === "#/import") {
+      const view = location.hash === "#/import" ? this.importer : this.directory;
+      this.#show(view ? view.element : h("main", { class: "admin-page", "data-testid": "not-allowed" },
+        h("h1", { class: "admin-title" }, t("admin.notAllowedHeading")), h("p", {}, t("admin.notAllowed"))));
+      view?.open();
+      return;
+    }
     const patient = /^#\/patients\/(\d+)$/.exec(location.hash);
     if (patient) {
       this.#show(this.patientView.element);

@@ -94,6 +94,17 @@ LANGUAGES = {"en": "en", "eng": "en", "english": "en", "ingles": "en", "es": "es
              "espanol": "es", "castellano": "es"}  # fmt: skip
 
 
+SAME_AS = {
+    "mrn": _("The same record number as line {line}."),
+    "phone": _("The same phone number as line {line}."),
+    "email": _("The same email address as line {line}."),
+}
+TAKEN = {
+    "phone": _("Another patient has this phone number: it stays theirs (merge the records if they are one person)."),
+    "email": _("Another patient has this email address: it stays theirs (merge the records if they are one person)."),
+}
+
+
 class CsvRefused(ValueError):
     """The file as a whole cannot be imported: a catalog message and its placeholders."""
 
@@ -154,8 +165,7 @@ def read_text(text: str) -> tuple[list[str], list[list[str]], str]:
         headers = next(reader, [])
         rows = []
         for row in reader:
-            if any(cell.strip() for cell in row):
-                rows.append(row)
+            rows.append(row)  # blank ones too: a row's place is its line in the file
             if len(rows) > MAX_ROWS:
                 raise CsvRefused(_("The file has more than {limit} rows: split it into smaller files."), limit=MAX_ROWS)
     except csv.Error:
@@ -163,9 +173,13 @@ def read_text(text: str) -> tuple[list[str], list[list[str]], str]:
     headers = [h.strip() for h in headers]
     if not any(headers):
         raise CsvRefused(_("The file is empty: its first line should name the columns."))
-    if not rows:
+    if not any(filled(row) for row in rows):
         raise CsvRefused(_("The file has column names but no rows."))
     return headers, rows, delimiter
+
+
+def filled(row: list[str]) -> bool:
+    return any(cell.strip() for cell in row)
 
 
 def _folded_header(h: str) -> str:
@@ -283,6 +297,8 @@ def read_rows(
     seen: dict[tuple[str, str], int] = {}
     out = []
     for n, cells in enumerate(rows, start=2):
+        if not filled(cells):
+            continue
 
         def cell(f: Field, cells: list[str] = cells) -> str:
             i = where.get(f.value)
@@ -332,7 +348,7 @@ def read_rows(
             if key is None:
                 continue
             if (f, key) in seen:
-                r.error("duplicate_in_file", f, _("The same {field} as line {line}."), field=f, line=seen[(f, key)])
+                r.error("duplicate_in_file", f, SAME_AS[f], line=seen[(f, key)])
             else:
                 seen[(f, key)] = n
         out.append(r)
@@ -417,12 +433,7 @@ def match(s: Session, rows: list[Row]) -> None:
         for kind, address in mine:
             owner = points.get((kind, address))
             if owner is not None and owner[0] != pid:
-                r.warn(
-                    "taken",
-                    kind,
-                    _("Another patient already has this {field}: it is not added (merge them if they are one person)."),
-                    field=kind,
-                )  # noqa: E501
+                r.warn("taken", kind, TAKEN[kind])
         if pid is None:
             r.action = "create"
             continue

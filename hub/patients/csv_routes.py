@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -245,19 +246,20 @@ class CsvImportController(Controller):
             raise Refused(400, refusal.message, **refusal.params) from None
         mapping = ci.guess_mapping(headers)
         order = ci.guess_date_order(headers, rows, mapping)
-        filename = (request.headers.get("x-filename") or "").strip()[:200] or None
+        filename = unquote(request.headers.get("x-filename") or "").strip()[:200] or None
         state = {
             "filename": filename,
             "encoding": encoding,
             "delimiter": delimiter,
             "headers": headers,
-            "rows": len(rows),
+            "rows": sum(map(ci.filled, rows)),
             "text": text,
             "mapping": mapping,
             "date_order": order.value,
         }
         run_id = await hub.writer.submit(create, (request.user.id, Origin.of(request), state, len(data)))
-        return Upload(run_id, filename, encoding, delimiter, headers, mapping, order.value, len(rows), rows[:3])
+        kept = [row for row in rows if ci.filled(row)]
+        return Upload(run_id, filename, encoding, delimiter, headers, mapping, order.value, len(kept), kept[:3])
 
     @post("/{run_id:int}/preview", status_code=200)
     async def preview(
