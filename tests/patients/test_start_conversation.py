@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from tests.support.clients import Staff, inbound, post_inbound
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.server import HubServer, hub_settings
 from tests.support.smtp_sink import SmtpSink
+from tests.support.webchat import VisitorClient
 
 
 def zone_at(hour: int) -> str:
@@ -195,4 +196,33 @@ def test_an_agent_writes_first_by_email(srv, smtp):
     assert outbox == [(started["seq"], "email", "rosa@example.org")]
     (mail,) = smtp.wait_for(1)
     assert mail["To"] == "rosa@example.org" and "Hola Rosa" in mail.get_body(("plain",)).get_content()
+    ana.close()
+
+
+def test_web_chat_only_while_the_visitor_is_there(srv):
+    visitor = VisitorClient(srv.base_url, srv.ws_url)
+    visitor.start("Rosa Méndez", language="es")
+    seq = visitor.send("Hola, ¿siguen ahí?").json()["seq"]
+    ((pid, conv),) = sql(srv, "SELECT patient_id, conversation_id FROM timeline_events WHERE seq = :s", {"s": seq})
+    ana = Staff(srv.base_url, "ana")
+    assert ana.post(f"/api/conversations/{conv}/status", json={"status": "resolved"}).status_code == 201
+    visitor.open()
+    visitor.until(lambda f: f["type"] == "ready")
+    # The visitor wrote a moment ago: they are there, and the message reaches their chat.
+    r = ana.post(f"/api/patients/{pid}/conversations", json={"channel": "webchat", "text": "Sí, aquí estamos."})
+    assert r.status_code == 201, r.text
+    frame = visitor.until(lambda f: f["type"] == "message" and f["author"] == "agent")
+    assert frame["text"] == "Sí, aquí estamos."
+    visitor.close()
+    # Long gone (their last message an hour ago): web chat is refused.
+    assert (
+        ana.post(f"/api/conversations/{r.json()['conversation_id']}/status", json={"status": "resolved"}).status_code
+        == 201
+    )
+    an_hour_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    sql(srv, "UPDATE timeline_events SET created_at = :t WHERE patient_id = :p AND kind = 'message_in'",
+        {"t": an_hour_ago, "p": pid})  # fmt: skip
+    r = ana.post(f"/api/patients/{pid}/conversations", json={"channel": "webchat", "text": "¿Hola?"})
+    assert (r.status_code, r.json()["detail"]) == (
+        409, "Nobody is in the web chat now: web chat reaches a patient only while they are there.")  # fmt: skip
     ana.close()
