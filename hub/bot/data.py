@@ -95,6 +95,7 @@ class _Data(NamedTuple):
     intents: dict[str, IntentInfo]
     menu_numbers: dict[str, int]  # folded number word or digits -> number
     menu_fillers: frozenset[str]
+    menu_asks: dict[str, tuple[str, ...]]  # language -> phrases asking for the menu itself
     categories: dict[str, RedFlagCategory]
     seed: tuple[RedFlagPhrase, ...]
     classes: dict[str, tuple[str, ...]]  # red flags' word classes ({med}): name -> words
@@ -109,6 +110,7 @@ def _load() -> _Data:
         for number, word in enumerate(words):
             numbers[fold(word)] = number
     fillers = frozenset(fold(w) for words in menu.get("fillers", {}).values() for w in words)
+    asks = _phrases_of("menu.asks", menu.get("asks", {}))
     intents = {}
     for name, entry in raw.get("intent", {}).items():
         where = f"intent.{name}"
@@ -143,7 +145,7 @@ def _load() -> _Data:
         categories[key] = RedFlagCategory(key, tuple(entry["call"]), dict(entry.get("label", {})))
         for language, phrases in _phrases_of(key, {k: v for k, v in entry.items() if k != "label"}).items():
             seed.extend(RedFlagPhrase(language, p, key) for p in phrases)
-    return _Data(shorthand, intents, numbers, fillers, categories, tuple(seed), classes)
+    return _Data(shorthand, intents, numbers, fillers, asks, categories, tuple(seed), classes)
 
 
 _DATA = _load()
@@ -153,6 +155,7 @@ MENU: dict[int, str] = {i.menu: i.name for i in INTENTS.values() if i.menu is no
 RED_FLAG_CATEGORIES: dict[str, RedFlagCategory] = _DATA.categories
 SEED_RED_FLAGS: tuple[RedFlagPhrase, ...] = _DATA.seed
 WORD_CLASSES: dict[str, tuple[str, ...]] = _DATA.classes
+MENU_ASKS: dict[str, tuple[str, ...]] = _DATA.menu_asks
 
 
 def intent_info(intent: str) -> tuple[str, bool]:

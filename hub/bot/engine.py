@@ -23,7 +23,7 @@ from channels.base import Channel
 from hub.bot.redflags import active_phrases  # the admins' list, read inside each turn
 from hub.bot.say import say
 from hub.bot.state import BotConfig, BotState, Turn
-from hub.bot.understand import detect_language, intent_info, match_intent, red_flags
+from hub.bot.understand import clear_language, detect_language, intent_info, match_intent, red_flags
 from hub.bot.verification import Verification
 from hub.bot.voice_notes import awaits_transcript, lost_voice_note, voice_unclear
 from hub.db.models import Conversation, Holiday, Patient, Team, TimelineEvent
@@ -114,15 +114,16 @@ class _Bot(Verification):
     # --- language ---------------------------------------------------------------------------
 
     def language_for(self, text: str, event: TimelineEvent | None = None) -> str:
-        """The patient's preferred language, else the message's (a voice note's: the language the
-        engine heard in the voice, when the clinic serves it), else the conversation's so far, else
-        the clinic's. Recorded as the conversation's."""
+        """The language the patient's own words are clearly in (a voice note's: the language the
+        engine heard in the voice, when the clinic serves it), over any locale a widget or browser
+        gave; else the conversation's so far; else the patient's saved one; else the message's
+        weaker signs; else the clinic's. Recorded as the conversation's."""
         preferred = (self.patient.preferred_language or "").split("-")[0] or None
         if event is not None and event.kind == EventKind.TRANSCRIPT:
-            heard = supported((event.data or {}).get("language"))
+            clear = guess = supported((event.data or {}).get("language"))
         else:
-            heard = detect_language(text)
-        language = preferred or heard or self.state.language or self.config.voice.default_language
+            clear, guess = clear_language(text), detect_language(text)
+        language = clear or self.state.language or preferred or guess or self.config.voice.default_language
         self.state.language = language
         self.conv.language = language
         return language
@@ -159,6 +160,8 @@ class _Bot(Verification):
     def on_intent(self, intent: str, language: str) -> None:
         if intent == "greeting":
             self.say("bot_welcome", language)
+        elif intent == "menu":
+            self.say("bot_show_menu", language)
         elif intent == "thanks":
             self.say("bot_thanks", language)
         elif intent in FAQ:

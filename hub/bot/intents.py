@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.bot.data import _DATA, INTENTS, MAX_INTENT_CHARS, MENU, SEED_RED_FLAGS, SHORTHAND, IntentMatch
+from hub.bot.data import _DATA, INTENTS, MAX_INTENT_CHARS, MENU, MENU_ASKS, SEED_RED_FLAGS, SHORTHAND, IntentMatch
 from hub.bot.language import _EN_WORDS, _ES_WORDS
 from hub.bot.phrases import _Found, _Matcher
 from hub.bot.words import STOP, _Word, _words
@@ -26,6 +26,8 @@ def _known() -> frozenset[str]:
     for info in INTENTS.values():
         for phrases in info.phrases.values():
             words |= {w.key for p in phrases for w in _words(p, SHORTHAND)}
+    for phrases in MENU_ASKS.values():
+        words |= {w.key for p in phrases for w in _words(p, SHORTHAND)}
     for p in SEED_RED_FLAGS:
         words |= {w.key for w in _words(p.phrase, SHORTHAND)}
     return frozenset(words)
@@ -37,6 +39,18 @@ _INTENT_PHRASES: list[tuple[str, str]] = [  # (intent, language) of each phrase,
 _INTENT_MATCHER = _Matcher(
     [p for info in INTENTS.values() for ps in info.phrases.values() for p in ps], SHORTHAND, _known()
 )
+
+
+SHOW_MENU = "menu"  # not an intent of the data file: the patient asks for the menu itself
+_MENU_ASKS = _Matcher([p for ps in MENU_ASKS.values() for p in ps], SHORTHAND, _known())
+
+
+def _asks_for_menu(text: str, words: list[_Word]) -> IntentMatch | None:
+    """A message asking for the menu itself ("menu", "opciones", "ayuda")."""
+    found = max(_MENU_ASKS.find(words), key=lambda f: f.score, default=None)
+    if found is None or found.score < MIN_SCORE:
+        return None
+    return IntentMatch(SHOW_MENU, found.score, text[found.start : found.end])
 
 
 def _menu_choice(words: list[_Word]) -> tuple[int, _Word] | None:
@@ -71,6 +85,9 @@ def match_intent(text: str, language: str | None = None) -> IntentMatch | None:
         mine = best.get(intent)
         if mine is None or (found.score, len(found.positions)) > (mine.score, len(mine.positions)):
             best[intent] = found
+    asks = _asks_for_menu(text, words)
+    if asks is not None and all(i == "greeting" for i in best):  # "menu", "hi, help"; not "help with my bill"
+        return asks
     if not best:
         return None
     standing = set(best)

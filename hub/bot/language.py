@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from hub.bot.data import INTENTS, MAX_INTENT_CHARS, SEED_RED_FLAGS, SHORTHAND
+from hub.bot.data import INTENTS, MAX_INTENT_CHARS, MENU_ASKS, SEED_RED_FLAGS, SHORTHAND
 from hub.bot.phrases import _ALTERNATIVES
 from hub.bot.words import _Vocabulary, _words, fold, spelling_key
 
@@ -46,9 +46,9 @@ def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
         return {w.key for phrase in words for w in _words(phrase, SHORTHAND)}
 
     en, es = keys(_EN_WORDS), keys(_ES_WORDS)
-    for info in INTENTS.values():
-        en |= keys(info.phrases.get("en", ()))
-        es |= keys(info.phrases.get("es", ()))
+    for phrases in (*(info.phrases for info in INTENTS.values()), MENU_ASKS):
+        en |= keys(phrases.get("en", ()))
+        es |= keys(phrases.get("es", ()))
     for p in SEED_RED_FLAGS:
         plain = _ALTERNATIVES.sub(lambda m: " " if m.group(2) is not None else m.group(), p.phrase)
         (en if p.language == "en" else es if p.language == "es" else set()).update(keys([plain]))
@@ -79,16 +79,42 @@ def _vote(key: str) -> tuple[float, float]:
     return 0.0, 0.0
 
 
-def detect_language(text: str) -> str | None:
-    """ "en" or "es" from the words of the text, or None when there is no evidence either way
-    ("ok", "1", an emoji, a name) or as much for both."""
+def _evidence(text: str, names: bool = True) -> tuple[float, float]:
+    """(English, Spanish) evidence of a text: its words' votes, Spanish punctuation and letters,
+    English contractions. names=False: an accented letter counts only in a word that is not
+    capitalised like a name ("María González" says nothing of the language the patient reads)."""
     text = text[:MAX_INTENT_CHARS]
     en = es = 0.0
     for word in _words(text, SHORTHAND):
         e, s = _vote(word.key)
         en, es = en + e, es + s
-    es += 2 * len(_SPANISH_MARKS.findall(text)[:2]) + (1 if _SPANISH_LETTERS.search(text) else 0)
+    es += 2 * len(_SPANISH_MARKS.findall(text)[:2])
+    if names:
+        es += 1 if _SPANISH_LETTERS.search(text) else 0
+    else:
+        es += 1 if any(_SPANISH_LETTERS.search(w) and not w.istitle() for w in _WORD.findall(text)) else 0
     en += min(2, len(_CONTRACTION.findall(text)))  # Spanish has no apostrophes in words
+    return en, es
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def detect_language(text: str) -> str | None:
+    """ "en" or "es" from the words of the text, or None when there is no evidence either way
+    ("ok", "1", an emoji, a name) or as much for both."""
+    en, es = _evidence(text)
     if en == es:
+        return None
+    return "en" if en > es else "es"
+
+
+def clear_language(text: str) -> str | None:
+    """ "en" or "es" when the patient's words say it clearly enough to answer in it, whatever
+    locale their browser or the widget gave: at least one whole word's evidence, and at least twice
+    the other language's (a Spanish sentence with one English word is Spanish). None otherwise."""
+    en, es = _evidence(text, names=False)
+    high, low = max(en, es), min(en, es)
+    if high < 1 or high < 2 * low + 1:
         return None
     return "en" if en > es else "es"

@@ -57,6 +57,21 @@ def published(tx: Tx, key: str) -> Content | None:
     return msgspec.convert(content, Content) if content is not None else None
 
 
+MENU = "bot_menu"
+
+
+def menu_text(tx: Tx, channel: str, locale: str, voice: Voice, values: dict[str, Any], reader: Reader) -> str | None:
+    """The menu (the numbered options, bot_menu) as {menu} in a message that offers the numbers:
+    for the same channel and in the same language as that message. None when there is none: the
+    message is then not sent (a number offered without the menu is no help)."""
+    content = published(tx, MENU)
+    picked = pick(content, channel, locale, voice.default_language) if content is not None else None
+    if picked is None:
+        return None
+    rendered = render_variant(picked.channel, picked.variant, {**values, "menu": None}, reader)
+    return None if rendered.unresolved else rendered.body
+
+
 def say(
     tx: Tx,
     conv: Conversation,
@@ -82,9 +97,10 @@ def say(
         log.warning("bot cannot say %s: no text for %s", key, channel)
         return None
     filled = {"clinic_name": voice.clinic_name, "clinic_phone": voice.clinic_phone, **(values or {})}
-    rendered = render_variant(
-        picked.channel, picked.variant, filled, Reader(picked.locale, voice.region, voice.timezone)
-    )
+    reader = Reader(picked.locale, voice.region, voice.timezone)
+    if "menu" not in filled:
+        filled["menu"] = menu_text(tx, channel, picked.locale, voice, filled, reader)
+    rendered = render_variant(picked.channel, picked.variant, filled, reader)
     if rendered.unresolved:
         log.warning("bot cannot say %s: no value for %s", key, ", ".join(rendered.unresolved))
         return None

@@ -74,7 +74,7 @@ from hub.bot.data import (
     phrase_words,
 )
 from hub.bot.intents import match_intent
-from hub.bot.language import detect_language
+from hub.bot.language import clear_language, detect_language
 from hub.bot.redflag_match import RedFlagList, as_red_flag_list, red_flags
 from hub.bot.words import fold, spelling_key
 
@@ -96,6 +96,7 @@ __all__ = [
     "RedFlagMatch",
     "RedFlagPhrase",
     "as_red_flag_list",
+    "clear_language",
     "detect_language",
     "fold",
     "intent_info",

@@ -18,6 +18,7 @@ from hub.db.models import Agent, Patient, Template, TemplateVersion
 from hub.deps import HubDep
 from hub.i18n import _, language_of, translate
 from hub.refusals import Refused, explain
+from hub.settings import ClinicSettings
 from hub.templates.content import (
     FOR_REPLY,
     SAMPLES,
@@ -29,6 +30,7 @@ from hub.templates.content import (
 )
 from hub.templates.placeholders import PLACEHOLDERS
 from hub.templates.render import Reader, format_value
+from hub.templates.starter import internal, purpose_in
 from hub.templates.store import (
     NOT_FOUND,
     Discard,
@@ -55,6 +57,8 @@ class TemplateSummary(msgspec.Struct):
     published: int | None  # version number
     draft: int | None
     updated_at: datetime | None
+    title: str = ""  # the purpose in the requester's language (the starter set's are translated)
+    internal: bool = False  # said by the hub itself (the assistant, queues): never offered in the composer
 
 
 class VersionOut(msgspec.Struct):
@@ -157,7 +161,8 @@ class TemplateController(Controller):
     path = "/api/templates"
 
     @get("/", guards=[requires(Role.AGENT)])
-    async def index(self, hub: HubDep) -> list[TemplateSummary]:
+    async def index(self, request: Request[Any, Any, Any], hub: HubDep) -> list[TemplateSummary]:
+        lang = language_of(request)
         async with hub.read_sessions() as s:
             templates = (
                 (await s.execute(select(Template).where(Template.archived_at.is_(None)).order_by(Template.key)))
@@ -186,6 +191,8 @@ class TemplateController(Controller):
                     published.number if published else None,
                     draft.number if draft else None,
                     max((v.updated_at for v in mine.values()), default=None),
+                    purpose_in(t.key, t.purpose, lang),
+                    internal(t.key),
                 )
             )
         return out
@@ -338,14 +345,7 @@ async def fill_in(
     picked = pick(msgspec.convert(content, Content), reply_channel, language, clinic.default_language)
     if picked is None:
         raise Refused(409, _("The template {key} has no text for this channel."), key=key)
-    name = (patient.name or "").strip() if patient else ""
-    values = {
-        "patient_name": name or None,
-        "patient_first_name": name.split()[0] if name else None,
-        "clinic_name": clinic.name,
-        "clinic_phone": clinic.phone,
-        "agent_first_name": request.user.display_name.split()[0],
-    }
+    values = patient_values(patient, clinic, request.user)
     reader = Reader(picked.locale, clinic.default_region, clinic.timezone)
     rendered = render_variant(picked.channel, picked.variant, values, reader)
     await hub.writer.submit(
@@ -370,6 +370,19 @@ async def fill_in(
         rendered.body,
         [_unresolved(name, ui, reader.base) for name in rendered.unresolved],
     )
+
+
+def patient_values(patient: Patient | None, clinic: ClinicSettings, agent: Principal) -> dict[str, Any]:
+    """What the composer knows to fill a template or a canned reply in with: the patient's name,
+    the clinic's, the agent's first name. The rest is left marked for the agent."""
+    name = (patient.name or "").strip() if patient else ""
+    return {
+        "patient_name": name or None,
+        "patient_first_name": name.split()[0] if name else None,
+        "clinic_name": clinic.name,
+        "clinic_phone": clinic.phone,
+        "agent_first_name": agent.display_name.split()[0],
+    }
 
 
 def _unresolved(name: str, ui: str, text_language: str) -> dict[str, str]:

@@ -35,6 +35,10 @@ class Placeholder:
     sample: Any
 
 
+# The assistant fills {menu} in with its bot_menu template (hub/bot/say.py); previews show this,
+# the text message's menu (the longest a text message carries).
+MENU_SAMPLE = "1 new appointment, 2 change, 3 cancel, 4 bills, 5 refills, 6 results, 7 new patient, 8 talk to a person"
+
 _ALL = [
     Placeholder("patient_first_name", Kind.TEXT, _("patient's first name"), "María"),
     Placeholder("patient_name", Kind.TEXT, _("patient's full name"), "María González"),
@@ -60,6 +64,7 @@ _ALL = [
     ),
     Placeholder("portal_url", Kind.URL, _("patient portal link"), "https://portal.example.org"),
     Placeholder("code_destination", Kind.TEXT, _("where the code was sent"), "•••0134"),
+    Placeholder("menu", Kind.TEXT, _("the assistant's menu"), MENU_SAMPLE),
 ]
 PLACEHOLDERS: dict[str, Placeholder] = {p.name: p for p in _ALL}
 NUMERIC = {Kind.NUMBER}

@@ -19,13 +19,45 @@ from hub.templates.store import NewTemplate, create_one
 STARTER_FILE = Path(__file__).with_name("starter.toml")
 
 
+PURPOSES = ("purpose", "purpose_es")  # what a template is for, in English and in Spanish
+
+# Templates the hub itself says (the assistant's, and what a waiting patient is told): never
+# offered to agents in the composer's picker.
+SAID_BY_THE_HUB = frozenset(
+    {"after_hours", "queue_position", "queue_wait", "nobody_available", "nobody_available_no_time"}
+)
+
+
+def internal(key: str) -> bool:
+    return key.startswith("bot_") or key in SAID_BY_THE_HUB
+
+
+def _read() -> dict[str, dict]:
+    return tomllib.loads(STARTER_FILE.read_text(encoding="utf-8"))
+
+
 def starter() -> list[tuple[str, str, Content]]:
     """The starter set as (key, purpose, content), from starter.toml."""
-    data = tomllib.loads(STARTER_FILE.read_text(encoding="utf-8"))
     return [
-        (key, entry["purpose"], msgspec.convert({k: v for k, v in entry.items() if k != "purpose"}, Content))
-        for key, entry in data.items()
+        (key, entry["purpose"], msgspec.convert({k: v for k, v in entry.items() if k not in PURPOSES}, Content))
+        for key, entry in _read().items()
     ]
+
+
+# key -> (its English purpose as the starter set wrote it, language -> that purpose in the language)
+STARTER_PURPOSES: dict[str, tuple[str, dict[str, str]]] = {
+    key: (entry["purpose"], {"en": entry["purpose"], "es": entry.get("purpose_es", entry["purpose"])})
+    for key, entry in _read().items()
+}
+
+
+def purpose_in(key: str, purpose: str, language: str) -> str:
+    """A template's purpose in the reader's language: the starter set's translation while the
+    purpose is still the starter set's; as written otherwise (a clinic's own words)."""
+    known = STARTER_PURPOSES.get(key)
+    if known is None or known[0] != purpose:
+        return purpose
+    return known[1].get(language.split("-")[0], purpose)
 
 
 SYSTEM = Origin(None, "puente starter templates")
