@@ -37,7 +37,7 @@ from typing import Any
 
 import msgspec
 import phonenumbers
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, func, intersect, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -284,6 +284,8 @@ def _lane_query(kind: str, arg: Any, key: list[Any] | None, limit: int) -> Selec
                 tuple_(Patient.date_of_birth, Patient.id) > tuple_(date.fromisoformat(str(key[0])), int(key[1]))
             )
         return q.limit(limit)
+    if kind == "names":
+        return _names_query(arg, key, limit)
     if kind == "name":
         words, born = arg
         lead, rest = words[0], words[1:]
@@ -309,6 +311,46 @@ def _lane_query(kind: str, arg: Any, key: list[Any] | None, limit: int) -> Selec
         )
         return (q.where(tuple_(t.term, t.patient_id) > tuple_(str(key[0]), int(key[1]))) if key else q).limit(limit)
     raise AssertionError(kind)
+
+
+def _word(word: str) -> Select[Any]:
+    t = aliased(PatientSearchTerm)
+    return select(t.patient_id).where(t.term >= word, t.term < after(word))
+
+
+def _names_query(arg: tuple[list[str], list[str]], key: list[Any] | None, limit: int) -> Select[Any]:
+    """Several name words: the patients every one of the rarer words finds (the intersection of
+    their index ranges), then the common words checked patient by patient; by patient id."""
+    drive, check = arg
+    found = intersect(*(_word(w) for w in drive)).subquery() if len(drive) > 1 else _word(drive[0]).subquery()
+    pid = found.c.patient_id
+    conditions = [LIVE]
+    for word in check:
+        w = aliased(PatientSearchTerm)
+        conditions.append(exists().where(w.patient_id == pid, w.term >= word, w.term < after(word)))
+    q = (
+        select(pid.label("a"), pid.label("b"), pid.label("pid"))
+        .distinct()
+        .join(Patient, Patient.id == pid)
+        .where(*conditions)
+        .order_by(pid)
+    )
+    return (q.where(pid > int(key[1])) if key else q).limit(limit)
+
+
+DRIVE_CAP = 5000  # a word whose range holds more entries than this is checked, not scanned
+
+
+async def _plan_names(s: AsyncSession, words: list[str]) -> tuple[list[str], list[str]]:
+    """Which words to intersect (those with at most DRIVE_CAP index entries, or else the rarest one)
+    and which to check on each patient found. Counting stops at the cap, so it stays cheap."""
+    sizes = {}
+    for word in words:
+        capped = _word(word).limit(DRIVE_CAP + 1).subquery()
+        sizes[word] = (await s.execute(select(func.count()).select_from(capped))).scalar_one()
+    ranked = sorted(words, key=lambda w: (sizes[w], w))
+    drive = [w for w in ranked if sizes[w] <= DRIVE_CAP] or ranked[:1]
+    return drive, [w for w in ranked if w not in drive]
 
 
 # --- a page ---------------------------------------------------------------------------------------
@@ -356,6 +398,10 @@ async def search_directory(
     s: AsyncSession, principal: Principal, reading: Reading, cursor: str | None, limit: int
 ) -> DirectoryPage:
     lanes = reading.lanes() or [("all", None)]
+    for i, (kind, arg) in enumerate(lanes):
+        words, born = arg if kind == "name" else ([], [])
+        if len(words) > 1 and not born:  # several words: by the rarest (with a date: by the date, as it is)
+            lanes[i] = ("names", await _plan_names(s, words))
     start, key = decode_cursor(cursor, len(lanes)) if cursor else (0, None)
     rows: list[tuple[int, str, Any, Any, int]] = []  # (lane, kind, key 1, key 2, patient id)
     for index in range(start, len(lanes)):
@@ -372,9 +418,9 @@ async def search_directory(
         next_cursor = encode_cursor(lane, [a.isoformat() if isinstance(a, date) else a, b])
     order: dict[int, str] = {}
     for _lane, kind, _a, _b, pid in rows:
-        order.setdefault(pid, kind)  # a patient found by two readings is listed once on a page
+        order.setdefault(pid, "name" if kind == "names" else kind)  # two readings, one patient: listed once
     entries = await _entries(s, order, full=sees_in_full(principal))
-    return DirectoryPage(entries, next_cursor, not sees_in_full(principal), [k for k, _ in lanes])
+    return DirectoryPage(entries, next_cursor, not sees_in_full(principal), [k for k, _ in reading.lanes()] or ["all"])
 
 
 async def _entries(s: AsyncSession, order: dict[int, str], full: bool) -> list[DirectoryEntry]:
