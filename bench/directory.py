@@ -26,6 +26,7 @@ import random
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +39,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.hubproc import Hub  # noqa: E402
+from bench.hubproc import REPO, Hub  # noqa: E402
 from hub.patients.names import name_terms  # noqa: E402
 
 GIVEN = (
@@ -243,15 +244,29 @@ def main() -> int:
     ap.add_argument("--warm", type=int, default=200)
     ap.add_argument("--plans", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the data dir (its path is printed)")
+    ap.add_argument("--rev", help="bench this committed revision (exported with git archive), not the working tree")
+    ap.add_argument("--reuse", type=Path, help="measure a data dir kept with --keep again, as it is (no loading)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    data = Path(tempfile.mkdtemp(prefix="puente-directory-bench-"))
-    hub = Hub(data, "pk_bench_directory", data / "hub.log")
+    data = args.reuse or Path(tempfile.mkdtemp(prefix="puente-directory-bench-"))
+    code = REPO
+    if args.rev:
+        code = data / "code"
+        shutil.rmtree(code, ignore_errors=True)
+        code.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.rev], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
+        print(f"benching {args.rev} exported to {code}")
+    hub = Hub(data, "pk_bench_directory", data / "hub.log", code_dir=code)
     results = {}
     try:
         hub.start()  # migrations and the demo clinic
         hub.stop()
         stored = 0
+        if args.reuse:
+            with sqlite3.connect(hub.db_path) as conn:
+                stored = conn.execute("SELECT count(*) FROM patients WHERE source = 'csv'").fetchone()[0]
+            sizes = [stored]
         for size in sizes:
             took = load(hub.db_path, stored, size - stored)
             print(f"{size:>9,} patients stored ({size - stored:,} bulk-inserted in {took:.1f} s)", flush=True)
@@ -274,7 +289,7 @@ def main() -> int:
                     print(f"{'':10}{kind:<12} p50 {v['p50']:5.1f} ms  p99 {v['p99']:5.1f} ms  ({found})", flush=True)
     finally:
         hub.stop()
-        if args.keep:
+        if args.keep or args.reuse:
             print("data dir:", data)
         else:
             shutil.rmtree(data, ignore_errors=True)
