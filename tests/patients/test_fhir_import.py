@@ -548,3 +548,36 @@ def test_with_a_sync_interval_imports_start_by_themselves(tmp_path, ehr):
             assert admin.get("/api/fhir/link").json()["sync_interval_s"] == 1
     finally:
         srv.stop()
+
+
+def test_a_record_merged_by_staff_gets_the_ehrs_changes_on_the_record_it_was_merged_into(hub, admin, ehr):
+    pop = population(3, seed=14, appointments_per_patient=0)
+    person = pop.people[0]
+    ehr.load(pop.patients)
+    assert run_import(admin)["counts"]["patients_created"] == 3
+    (imported,) = rows(hub, "select id from patients where fhir_id = ?", person.id)[0]
+    with httpx.Client(base_url=hub.base_url, timeout=10) as integration:
+        r = post_inbound(integration, inbound("hola", "merge-target-1", address="+16505550177"))
+        kept = r.json()["patient_id"]
+    r = admin.post(f"/api/patients/{kept}/merges", json={"source_id": imported, "reason": "same person, two records"})
+    assert r.status_code == 201, r.text
+    ehr.update("Patient", person.id, {"name": [{"use": "official", "family": "Peña", "given": ["Inés"]}]})
+    ehr.add(
+        {
+            "resourceType": "Appointment",
+            "id": "appt-after-merge",
+            "meta": {"versionId": "1", "lastUpdated": "2026-12-01T00:00:00Z"},
+            "status": "booked",
+            "start": "2026-12-20T17:00:00Z",
+            "participant": [{"actor": {"reference": f"Patient/{person.id}"}}],
+        }
+    )
+    run = run_import(admin, full=True)
+    assert run["counts"]["patients_updated"] == 1 and run["counts"]["appointments_created"] == 1
+    assert rows(hub, "select name from patients where id = ?", kept) == [("Inés Peña",)]
+    assert rows(hub, "select fhir_version from patients where id = ?", imported) == [("2",)]
+    assert rows(hub, "select patient_id from appointments where fhir_id = 'appt-after-merge'") == [(kept,)]
+    assert {t for (t,) in rows(hub, "select term from patient_search_terms where patient_id = ?", kept)} == {
+        "ines",
+        "pena",
+    }

@@ -348,8 +348,12 @@ def _upsert_patients(
         if p is None:
             p = Patient(source="fhir", name=rec.name, created_at=now)
             s.add(p)
-        renamed = rec.name is not None and (created or rec.name != p.name)
         p.fhir_id, p.fhir_version, p.updated_at = rec.fhir_id, rec.version, now
+        # A record staff merged into another keeps its FHIR id (and version); what the EHR says
+        # goes to the record it was merged into.
+        p = _follow(s, p) or p
+        renamed = rec.name is not None and (created or rec.name != p.name)
+        p.updated_at = now
         # What the EHR says wins; what it leaves empty keeps what the hub has.
         if rec.name is not None:
             p.name = rec.name
