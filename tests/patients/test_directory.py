@@ -350,3 +350,12 @@ def test_every_reading_is_an_index_search(directory):
         tables = [line for line in plan if line.startswith("SCAN ") and not line.startswith("SCAN anon_")]
         assert not tables and not [line for line in plan if "Seq Scan" in line], (lane, plan)  # anon_: a result
         assert any("INDEX" in line.upper() for line in plan), (lane, plan)
+
+
+def test_a_web_chat_visitor_is_found_by_the_name_they_gave(directory):
+    srv, _ids, clients = directory
+    with httpx.Client(base_url=srv.base_url) as http:
+        r = http.post("/api/webchat/sessions", json={"name": "Ximena Güemes"})
+        assert r.status_code in (200, 201), r.text
+    [found] = _found(clients["sofia"], "GUEMES xim")
+    assert found["name"] == "Ximena Güemes" and found["contacts"] == []  # a visitor id is no phone or email
