@@ -83,6 +83,7 @@ class FhirImportWorker(WorkerLoop):
         self._client: FhirClient | None = None
         self.owner = Owner.here(uuid.uuid4().hex[:8])
         self._run: RunSnapshot | None = None
+        self._ahead: tuple[str, asyncio.Task[Page]] | None = None  # the next page, read while one is written
         self._halt = asyncio.Event()
         self.problem = configured(self.settings)  # why the link cannot run, or None
         if self.settings.sync_interval_s > 0:  # look at least as often as a sync falls due
@@ -100,6 +101,7 @@ class FhirImportWorker(WorkerLoop):
             return
         self._halt.set()  # a wait for Retry-After or a backoff ends now
         await self.stop_loop()
+        self._drop_ahead()
         try:
             await self._writer.submit(release_run, self.owner.claimant)
         except Exception as exc:  # the next start takes it over as a dead process's
@@ -131,12 +133,15 @@ class FhirImportWorker(WorkerLoop):
             self._run = await self._page(self._run)
         except Stopping:
             self._run = None
+            self._drop_ahead()
             return None
         except LostRun:
             self._run = None
+            self._drop_ahead()
             return 0.0
         except FhirError as exc:
             run, self._run = self._run, None
+            self._drop_ahead()
             log.warning("fhir import %d failed: %s", run.id, exc)
             await self._writer.submit(finish_run, Finish(run.id, self.owner.claimant, str(exc)))
             return None
@@ -161,10 +166,33 @@ class FhirImportWorker(WorkerLoop):
         kind = state.get("phase") or KINDS[0]
         since = (state.get("since") or {}).get(kind)
         url = state.get("next") or search_url(self.settings, kind, since)
-        page = await self._client.page(url)
+        page = await self._fetch(url)
         write = self._map(run, kind, page)
-        result = await self._writer.submit(apply_page, write)
-        return result
+        if page.next_url:  # read the next page while this one is written
+            self._ahead = (page.next_url, asyncio.create_task(self._client.page(page.next_url)))
+        try:
+            return await self._writer.submit(apply_page, write)
+        except BaseException:
+            self._drop_ahead()
+            raise
+
+    async def _fetch(self, url: str) -> Page:
+        assert self._client is not None
+        if self._ahead is not None and self._ahead[0] == url:
+            task, self._ahead = self._ahead[1], None
+            return await task
+        self._drop_ahead()
+        return await self._client.page(url)
+
+    def _drop_ahead(self) -> None:
+        if self._ahead is None:
+            return
+        task, self._ahead = self._ahead[1], None
+        if task.done():
+            if not task.cancelled():
+                task.exception()  # retrieved: a page read ahead that failed is simply read again
+        else:
+            task.cancel()
 
     def _map(self, run: RunSnapshot, kind: str, page: Page) -> PageWrite:
         state = dict(run.state)
