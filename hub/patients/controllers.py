@@ -262,7 +262,7 @@ class PatientController(Controller):
         async with hub.read_sessions() as s:
 
             def both(sync: Any) -> MergePreview:
-                src, dst = check_pair(sync, source, patient_id)
+                src, dst = check_pair(sync, source, patient_id, lock=False)
                 left = read_profile(sync, request.user, request.user, source, False)
                 right = read_profile(sync, request.user, request.user, patient_id, False)
                 return _preview(

@@ -92,19 +92,21 @@ def _chunks(ids: list[Any]) -> list[list[Any]]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
-def check_pair(s: Session, source_id: int, target_id: int) -> tuple[Patient, Patient]:
-    """Both records exist and are still records of their own; refuses (before anything is written)."""
+def check_pair(s: Session, source_id: int, target_id: int, lock: bool = True) -> tuple[Patient, Patient]:
+    """Both records exist and are still records of their own; refuses (before anything is written).
+    `lock`: in the writer, both rows are locked, lowest id first (PostgreSQL: two hub processes
+    merging the same records take turns, and never wait for each other the other way round)."""
     if source_id == target_id:
         raise Refused(400, SAME)
-    found = []
-    for pid in (source_id, target_id):
-        p = s.get(Patient, pid)
+    found = {}
+    for pid in sorted((source_id, target_id)):
+        p = s.get(Patient, pid, with_for_update=lock, populate_existing=lock)
         if p is None:
             raise Refused(404, NO_PATIENT, id=pid)
         if p.merged_into_id is not None:
             raise Refused(409, ALREADY_MERGED, id=pid, into=p.merged_into_id)
-        found.append(p)
-    return found[0], found[1]
+        found[pid] = p
+    return found[source_id], found[target_id]
 
 
 # --- moving rows ---------------------------------------------------------------------------------
@@ -176,9 +178,11 @@ def later_merge(s: Session, merge: PatientMerge) -> int | None:
 
 
 def check_undo(s: Session, merge_id: int) -> PatientMerge:
-    merge = s.get(PatientMerge, merge_id)
+    merge = s.get(PatientMerge, merge_id, with_for_update=True)
     if merge is None:
         raise Refused(404, NO_MERGE, id=merge_id)
+    for pid in sorted((merge.source_id, merge.target_id)):  # as a merge locks them
+        s.get(Patient, pid, with_for_update=True)
     if merge.undone_at is not None:
         raise Refused(409, UNDONE_ALREADY, id=merge_id)
     later = later_merge(s, merge)
