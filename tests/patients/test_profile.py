@@ -214,3 +214,25 @@ def test_bad_edits_are_clear_refusals_and_store_nothing(hub_server, people):
     assert sofia.post(f"/api/patients/{other['patient_id']}/merges", json={"source_id": pid}).status_code == 201
     r = sofia.request("PATCH", f"/api/patients/{pid}", json={"time_zone": "UTC"})
     assert r.status_code == 409 and f"merged into patient {other['patient_id']}" in r.json()["detail"]
+
+
+def test_break_glass_reads_the_record_but_never_changes_it(hub_server, people):
+    """Ben (billing) opens María (scheduling, the demo's) with break-glass: he reads her record,
+    her date of birth stays masked, and he can change nothing."""
+    ben = Staff(hub_server.base_url, "ben")
+    maria = sql(hub_server, "SELECT patient_id FROM contact_points WHERE address = '+16505550134'")[0][0]
+    assert ben.get(f"/api/patients/{maria}").status_code == 404
+    r = ben.post(
+        "/api/break-glass", json={"patient_id": maria, "reason": "on the phone, distressed, asks for her visit"}
+    )
+    assert r.status_code == 201, r.text
+    profile = ben.get(f"/api/patients/{maria}").json()
+    assert profile["name"] == "María González" and profile["conversations"]
+    assert profile["date_of_birth"] is None and profile["date_of_birth_masked"] is True
+    assert profile["can"] == {"edit": False, "edit_identity": False, "merge": False, "start": False}
+    assert ben.request("PATCH", f"/api/patients/{maria}", json={"time_zone": "UTC"}).status_code == 404
+    r = ben.post(f"/api/patients/{maria}/conversations", json={"channel": "sms", "text": "Hola"})
+    assert r.status_code == 404
+    (_agent, detail), *_ = [row for row in _audit(hub_server, maria, "patient.read") if row[0] == ben.me["id"]]
+    assert isinstance(detail["break_glass"], int)
+    ben.close()
