@@ -9,11 +9,12 @@ from pathlib import Path
 import msgspec
 from sqlalchemy import select
 
-from hub.audit.record import Origin
-from hub.db.models import Template
+from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
+from hub.db.models import Template, TemplateVersion
+from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.refusals import Refused
-from hub.templates.content import Content
+from hub.templates.content import Content, validate
 from hub.templates.store import NewTemplate, create_one
 
 STARTER_FILE = Path(__file__).with_name("starter.toml")
@@ -63,14 +64,20 @@ def purpose_in(key: str, purpose: str, language: str) -> str:
 SYSTEM = Origin(None, "puente starter templates")
 
 
+# The assistant's messages that offer the menu's numbers: an older release's text, still as the hub
+# published it (nobody edited it), is replaced by the one that shows the menu ({menu}).
+SHOWS_MENU = ("bot_welcome", "bot_not_understood", "bot_anything_else")
+
+
 def ensure_starter(tx: Tx, items: list[tuple[str, ...]]) -> list[int]:
-    """Publish the starter templates a clinic does not have yet; never touch existing ones."""
+    """Publish the starter templates a clinic does not have yet; never touch ones anyone edited."""
     out = []
     for languages in items:
         have = set(tx.session.execute(select(Template.key)).scalars())
         added = 0
         for key, purpose, content in starter():
             if key in have:
+                added += _show_menu(tx, key, content, languages)
                 continue
             item = NewTemplate(key, purpose, content, None, SYSTEM, languages, publish=True)
             try:
@@ -80,3 +87,43 @@ def ensure_starter(tx: Tx, items: list[tuple[str, ...]]) -> list[int]:
                 continue
         out.append(added)
     return out
+
+
+def _show_menu(tx: Tx, key: str, content: Content, languages: tuple[str, ...]) -> int:
+    """1 when an untouched older text of `key` (one of SHOWS_MENU) that offers numbers without the
+    menu was replaced by the starter set's, published as its next version (audited); else 0."""
+    if key not in SHOWS_MENU:
+        return 0
+    versions = (
+        tx.session.execute(
+            select(TemplateVersion)
+            .join(Template, Template.id == TemplateVersion.template_id)
+            .where(Template.key == key)
+        )
+        .scalars()
+        .all()
+    )
+    if len(versions) != 1:
+        return 0  # edited, drafted or republished by someone: theirs
+    old = versions[0]
+    if old.state != "published" or old.created_by is not None or old.published_by is not None:
+        return 0
+    if "{menu}" in str(old.content) or validate(content, languages):
+        return 0
+    now = utcnow()
+    old.state = "retired"
+    tx.session.add(
+        TemplateVersion(
+            template_id=old.template_id,
+            number=2,
+            state="published",
+            content=msgspec.to_builtins(content),
+            note="the menu with every message that offers its numbers",
+            created_at=now,
+            updated_at=now,
+            published_at=now,
+        )
+    )
+    tx.session.flush()
+    add_audit(tx, AuditRecord(AuditAction.TEMPLATE_PUBLISH, None, SYSTEM, detail={"key": key, "number": 2}))
+    return 1

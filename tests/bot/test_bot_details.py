@@ -8,7 +8,9 @@ test_held_out_phrasings_score)."""
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 import tomllib
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 from hub.bot.understand import clear_language, match_intent
 from tests.bot.test_bot import Patient, _bot_said, _conversation
 from tests.support.clients import Staff
+from tests.support.server import HubServer, hub_settings
 from tests.support.webchat import VisitorClient
 
 TABLES = Path(__file__).resolve().parent.parent / "data" / "bot_details"
@@ -121,3 +124,48 @@ def test_every_message_that_offers_numbers_shows_the_menu(bot_hub, twilio):
         ("bot_not_understood", "es"),
     ]
     sofia.close()
+
+
+OLD_NOT_UNDERSTOOD = {  # an older release's text: numbers offered, no menu
+    "chat": {
+        "en": {"body": 'Sorry, I did not understand. Reply with a number from 1 to 8, or write "person".'},
+        "es": {"body": 'Perdón, no entendí. Responda con un número del 1 al 8, o escriba "persona".'},
+    },
+    "sms": {
+        "en": {"body": "Sorry, I did not understand. Reply 1-8."},
+        "es": {"body": "Perdón, no entendí. Responda 1-8."},
+    },
+}
+
+
+def _versions(db: Path, key: str) -> list[tuple[int, str, str]]:
+    with sqlite3.connect(db) as c:
+        return c.execute(
+            "SELECT v.number, v.state, v.content FROM template_versions v JOIN templates t ON t.id = v.template_id"
+            " WHERE t.key = ? ORDER BY v.number",
+            (key,),
+        ).fetchall()
+
+
+def test_an_older_untouched_text_gets_the_menu_at_start_and_an_edited_one_is_left(tmp_path):
+    settings = hub_settings(tmp_path)
+    db = Path(settings.database.url.split("///", 1)[1])
+    HubServer(settings).start().stop()
+    with sqlite3.connect(db) as c:  # as an older release left them: one untouched, one an admin wrote
+        for key, by in (("bot_not_understood", None), ("bot_anything_else", 1)):
+            c.execute(
+                "UPDATE template_versions SET content = ?, created_by = ? WHERE template_id ="
+                " (SELECT id FROM templates WHERE key = ?)",
+                (json.dumps(OLD_NOT_UNDERSTOOD), by, key),
+            )
+    HubServer(settings).start().stop()
+    upgraded = _versions(db, "bot_not_understood")
+    assert [(n, state) for n, state, _ in upgraded] == [(1, "retired"), (2, "published")]
+    assert "{menu}" in upgraded[1][2] and "{menu}" not in upgraded[0][2]
+    left = _versions(db, "bot_anything_else")
+    assert [(n, state) for n, state, _ in left] == [(1, "published")] and "{menu}" not in left[0][2]
+    with sqlite3.connect(db) as c:
+        audit = c.execute("SELECT detail FROM audit_log WHERE action = 'template.publish'").fetchall()
+    assert [json.loads(d)["key"] for (d,) in audit] == ["bot_not_understood"]
+    HubServer(settings).start().stop()  # a third start changes nothing
+    assert len(_versions(db, "bot_not_understood")) == 2
