@@ -582,3 +582,32 @@ def test_a_record_merged_by_staff_gets_the_ehrs_changes_on_the_record_it_was_mer
         "ines",
         "pena",
     }
+
+
+def test_a_hub_stopped_mid_import_hands_it_back_and_the_next_start_finishes_it(tmp_path, ehr):
+    pop = population(50, seed=15, appointments_per_patient=0)
+    ehr.load(pop.patients)
+    ehr.page_delay_s = 0.3
+    srv = start_hub(tmp_path, ehr, page_size=10)
+    try:
+        with closing(Staff(srv.base_url, "admin")) as admin:
+            run_id = admin.post("/api/fhir/imports", json={}).json()["run"]["id"]
+            deadline = time.monotonic() + 20
+            while admin.get("/api/fhir/link").json()["active"]["counts"]["pages"] < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        srv.stop()
+    ((status, state),) = rows(tmp_path / "hub.db", "select status, state from import_runs where id = ?", run_id)
+    assert status == "queued" and "_offset=" in state  # handed back, its place kept
+    ehr.page_delay_s = 0
+    srv = start_hub(tmp_path, ehr, page_size=10)
+    try:
+        with closing(Staff(srv.base_url, "admin")) as admin:
+            run = wait_run(admin, run_id)
+    finally:
+        srv.stop()
+    c = run["counts"]
+    assert run["status"] == "done" and c["patients_created"] == 50 and c["pages"] == 5 + 1  # + appointments' one
+    assert [path for _, path, _, _ in ehr.searches("Patient")].count("/fhir/Patient?_count=10") == 1  # not restarted
+    assert rows(tmp_path / "hub.db", "select count(*) from patients where source = 'fhir'") == [(50,)]
