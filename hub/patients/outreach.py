@@ -131,13 +131,16 @@ def _choose(tx: Tx, p: Patient, cmd: Start, now: datetime) -> ContactPoint:
     ).scalar_one_or_none()
     if consent is False:
         raise Refused(409, REFUSED[cmd.channel])
-    if cmd.channel in ("sms", "webchat") and consent is None:
-        # Consent given by writing: SMS from that number (ever), web chat from that browser (just now).
-        since = now - timedelta(minutes=LIVE_MINUTES) if cmd.channel == "webchat" else None
-        wrote = _wrote_from(tx, p.id, cmd.channel, since)
+    if cmd.channel == "webchat":  # whatever was agreed, only a visitor who is there now (wrote just now)
+        wrote = _wrote_from(tx, p.id, cmd.channel, now - timedelta(minutes=LIVE_MINUTES))
         points = [c for c in points if c.id in wrote or (c.kind == "portal" and wrote)]
         if not points:
-            raise Refused(409, NO_VISITOR if cmd.channel == "webchat" else NO_SMS_CONSENT)
+            raise Refused(409, NO_VISITOR)
+    elif cmd.channel == "sms" and consent is None:  # consent given by texting the clinic from that number
+        wrote = _wrote_from(tx, p.id, cmd.channel, None)
+        points = [c for c in points if c.id in wrote]
+        if not points:
+            raise Refused(409, NO_SMS_CONSENT)
     return points[0]
 
 

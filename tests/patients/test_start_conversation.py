@@ -222,6 +222,8 @@ def test_web_chat_only_while_the_visitor_is_there(srv):
     an_hour_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
     sql(srv, "UPDATE timeline_events SET created_at = :t WHERE patient_id = :p AND kind = 'message_in'",
         {"t": an_hour_ago, "p": pid})  # fmt: skip
+    consent = {"channel": "webchat", "granted": True, "source": "said so in the chat"}
+    assert ana.post(f"/api/patients/{pid}/consents", json=consent).status_code == 201  # agreeing is not being there
     r = ana.post(f"/api/patients/{pid}/conversations", json={"channel": "webchat", "text": "¿Hola?"})
     assert (r.status_code, r.json()["detail"]) == (
         409, "Nobody is in the web chat now: web chat reaches a patient only while they are there.")  # fmt: skip
