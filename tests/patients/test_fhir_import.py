@@ -364,6 +364,13 @@ def test_es384_keys_and_a_bearer_token_work_and_a_wrong_key_is_refused_clearly(t
             assert run_import(admin)["counts"]["patients_created"] == 5
     finally:
         srv.stop()
+    srv = start_hub(tmp_path / "bearer-wrong", ehr, client_id="", bearer_token="not-the-token")
+    try:
+        with closing(Staff(srv.base_url, "admin")) as admin:
+            run = run_import(admin)
+            assert run["status"] == "failed" and "PUENTE_FHIR_BEARER_TOKEN" in run["error"]
+    finally:
+        srv.stop()
 
 
 def test_without_a_link_an_import_is_refused_with_the_reason(hub_server, staff):

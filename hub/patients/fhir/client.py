@@ -210,6 +210,8 @@ class FhirClient:
             r = await self._send("GET", url, headers=headers)
             if r.status_code == 401 and not fresh and not self.settings.bearer_token:
                 continue
+            if r.status_code == 401 and self.settings.bearer_token:
+                raise FhirError("the EHR refused the bearer token (401): check PUENTE_FHIR_BEARER_TOKEN")
             if r.status_code == 401:
                 raise FhirError("the EHR refused the token (401), a fresh one too: check the client's registration")
             if r.status_code == 403:
