@@ -38,6 +38,7 @@ from hub.bot.redflags import ensure_red_flags
 from hub.bot.worker import BotWorker
 from hub.conversations.controllers import ConversationController
 from hub.db.engine import (
+from hub.conversations.snooze import SnoozeWorker
     is_sqlite,
     make_async_writer_engine,
     make_engine,
@@ -115,7 +116,7 @@ def hello(data: dict[str, Any]) -> dict[str, str]:
 
 
 def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -> Hub:
-    """clock: the outbox's (the wall clock unless a test brings its own)."""
+    """clock: the outbox's and the snooze's (the wall clock unless a test brings its own)."""
     read_engine = make_engine(settings.database)
     read_sessions = make_sessionmaker(read_engine)
     fanout = Fanout(settings.realtime, read_sessions)
@@ -134,6 +135,7 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
     writer.subscribe(fanout.publish)  # agents' sockets
     writer.subscribe(outbox.wake)  # a reply may have been queued
     writer.subscribe(media.notice)  # an MMS may have brought media to fetch
+    snooze = SnoozeWorker(writer, read_sessions, clock=clock or utcnow)  # snoozed conversations come back
     writer.subscribe(bot.notice)  # a patient's message the bot should answer, or a red flag
     writer.subscribe(voice.notice)  # stored audio to check and transcribe
     principals = PrincipalCache(read_sessions)
@@ -154,6 +156,7 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
         login_throttle=LoginThrottle(settings.security.max_failures),
     )
 
+        snooze=snooze,
 
 def _session_store(settings: Settings) -> Store:
     if settings.realtime.redis_url:
@@ -185,6 +188,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         backfill = asyncio.create_task(backfill_search_text(hub.writer), name="puente-search-backfill")
         try:
             await hub.email.start(hub)  # the SMTP listener: mail is taken once the writer can store it
+        await hub.snooze.start()
             if settings.server.demo and await seed_demo(hub):
                 host = os.environ.get("PUENTE_PUBLIC_HOST", settings.server.host)
                 base = f"http://{host}:{os.environ.get('PUENTE_PUBLIC_PORT', settings.server.port)}"
@@ -203,6 +207,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             await hub.voice.stop()  # abandons transcriptions in flight, hands them back for the next start
             await hub.media.stop()  # hands fetches in flight back, for the next start
             await hub.outbox.stop()  # lets in-flight sends settle
+            await hub.snooze.stop()
             await hub.writer.stop()  # answers everything submitted, publishes its events
             await hub.fanout.stop()
             await hub.read_engine.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from hub.agents.sessions import PrincipalCache
 from hub.agents.throttle import LoginThrottle
 from hub.bot.worker import BotWorker
+from hub.conversations.snooze import SnoozeWorker
 from hub.db.writer import Writer
 from hub.email.service import EmailService
 from hub.media.worker import MediaWorker
@@ -37,6 +38,7 @@ class Hub:
     voice: VoiceWorker
     routing: RoutingWorker
     fhir: FhirImportWorker  # imports from the EHR (idle without PUENTE_FHIR_BASE_URL)
+    snooze: SnoozeWorker  # wakes snoozed conversations when their time comes
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     webchat_limits: WebchatLimits = field(init=False)
     email: EmailService = field(init=False)

@@ -56,6 +56,11 @@ class EventKind(StrEnum):
     # that changed patient, and in the kept record's latest one.
     PATIENT_MERGED = "patient_merged"
     PATIENT_UNMERGED = "patient_unmerged"
+    # Staff snoozed the conversation until data.until (ISO 8601, UTC): out of the open views until then
+    # (hub/conversations/snooze.py). SNOOZE_ENDED: it came back, data.reason "time" (the hub woke it),
+    # "patient_wrote" or "staff" (someone ended the snooze, reopened or resolved it).
+    SNOOZED = "snoozed"
+    SNOOZE_ENDED = "snooze_ended"
 
 
 # --- each event kind's payload (TimelineEventOut.data), typed -------------------------------------
@@ -219,6 +224,16 @@ class PatientMergeData(_Payload, kw_only=True):
     moved: int = 0  # rows that changed hands (or came back)
 
 
+class SnoozedData(_Payload, kw_only=True):
+    until: str  # ISO 8601, UTC
+    preset: Literal["hour", "tomorrow_morning"] | None = None  # how the time was chosen, if not picked
+
+
+class SnoozeEndedData(_Payload, kw_only=True):
+    reason: Literal["time", "patient_wrote", "staff"]
+    until: str | None = None  # the time it was snoozed until
+
+
 PAYLOADS: dict[str, type[_Payload]] = {
     EventKind.MESSAGE_IN: MessageInData,
     EventKind.MESSAGE_OUT: MessageOutData,
@@ -238,6 +253,8 @@ PAYLOADS: dict[str, type[_Payload]] = {
     EventKind.PROFILE_CHANGE: ProfileChangeData,
     EventKind.PATIENT_MERGED: PatientMergeData,
     EventKind.PATIENT_UNMERGED: PatientMergeData,
+    EventKind.SNOOZED: SnoozedData,
+    EventKind.SNOOZE_ENDED: SnoozeEndedData,
 }
 
 
@@ -317,6 +334,9 @@ class ConversationOut(msgspec.Struct, forbid_unknown_fields=True):
     verified_at: datetime | None = None  # the patient's identity was checked in this conversation
     urgent_since: datetime | None = None  # urgent and not yet taken by anyone, since
     escalation: Circle = Circle.NONE  # while urgent_since: who has been alerted so far
+    snoozed_until: datetime | None = None  # snoozed: out of the open views until then
+    # the patient's latest message: they wait for a reply while it is the conversation's latest (last_message_at)
+    last_inbound_at: datetime | None = None
 
 
 # --- frames on an agent's WebSocket -----------------------------------------------------------

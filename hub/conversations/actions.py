@@ -16,6 +16,7 @@ from channels.base import Channel
 from hub.agents.roles import Principal, Role
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
 from hub.bounds import text
+from hub.conversations.snooze import EndSnooze, Snooze, end_snooze, snooze
 from hub.db.models import Agent, Conversation, Team
 from hub.db.types import utcnow
 from hub.db.writer import Tx
@@ -102,7 +103,7 @@ class HandBack(msgspec.Struct, frozen=True):
     origin: Origin
 
 
-Command = Reply | Note | Assign | SetStatus | Transfer | HandBack
+Command = Reply | Note | Assign | SetStatus | Transfer | HandBack | Snooze | EndSnooze
 
 
 def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
@@ -134,6 +135,10 @@ def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
         return _hand_back(tx, conv, cmd)
     return _set_status(tx, conv, cmd, now)
 
+    if isinstance(cmd, Snooze):
+        return snooze(tx, conv, cmd)
+    if isinstance(cmd, EndSnooze):
+        return end_snooze(tx, conv, cmd)
 
 do_conversation_commands = routes(one_by_one(_do))  # a transfer chooses an agent
 
@@ -295,6 +300,7 @@ def _set_status(tx: Tx, conv: Conversation, cmd: SetStatus, now: Any) -> Timelin
         tx,
         conv,
         cmd,
+        conv.snoozed_until = None  # nor to wake
         EventKind.STATUS_CHANGE,
         AuditAction.STATUS_CHANGE,
         data={"from": previous, "to": str(cmd.status)},

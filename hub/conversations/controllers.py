@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
-from hub.bounds import Id, IdPath, Seq, text
+from hub.bounds import Id, IdPath, IdQuery, Seq, SeqQuery, text
 from hub.conversations.actions import (
     Assign,
     Body,
@@ -21,6 +22,8 @@ from hub.conversations.actions import (
     Transfer,
     do_conversation_commands,
 )
+from hub.conversations.lists import Filters, StatusFilter, View, list_view, view_counts
+from hub.conversations.snooze import EndSnooze, Preset, Snooze, preset_time
 from hub.deps import HubDep
 from hub.events import ConversationOut, ConversationStatus, TimelineEventOut
 from hub.i18n import _
@@ -30,11 +33,36 @@ from hub.webchat.receipts import StaffRead, mark_read
 
 
 class ConversationList(msgspec.Struct):
-    """`last_seq` was read before the list: connect the stream with ?after=last_seq."""
+    """`last_seq` was read before the list: connect the stream with ?after=last_seq. `next_before`:
+    a view's next page is ?before=next_before (None: this was the last)."""
 
     last_seq: int
     conversations: list[ConversationOut]
 
+    next_before: int | None = None
+
+
+class ViewCounts(msgspec.Struct):
+    """How many conversations each view holds (under the filters), read at `last_seq`."""
+
+    last_seq: int
+    counts: dict[str, int]
+
+
+class SnoozeBody(msgspec.Struct, forbid_unknown_fields=True):
+    """A time (with its offset), or a preset: an hour from now, tomorrow 8 AM in the clinic's time zone."""
+
+    until: datetime | None = None
+    preset: Preset | None = None
+
+
+ChannelQuery = Annotated[
+    Literal["api", "sms", "email", "webchat"] | None, QueryParameter(description="only conversations on this channel")
+]
+LanguageQuery = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^[a-zA-Z]{2,3}(-[A-Za-z]{2,4})?$", max_length=16, description='"es" finds es-MX too'),
+]
 
 class ReplyBody(msgspec.Struct, forbid_unknown_fields=True):
     text: Body
@@ -82,14 +110,33 @@ class ConversationController(Controller):
         self,
         request: Request[Principal, Any, Any],
         hub: HubDep,
-        status: Annotated[list[ConversationStatus] | None, QueryParameter(name="status")] = None,
+        status: Annotated[list[StatusFilter] | None, QueryParameter(name="status")] = None,
         mine: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> ConversationList:
-        statuses = [str(s) for s in (status or [ConversationStatus.OPEN, ConversationStatus.PENDING])]
+        view: FromQuery[View | None] = None,
+        channel: ChannelQuery = None,
+        team: IdQuery = None,
+        language: LanguageQuery = None,
+        before: SeqQuery = None,
+        """Without `view`, the open and pending conversations (or those of `status`), `mine` only.
+        With `view` (open, waiting, mine, team, urgent, snoozed, resolved, all), that view's page
+        under the filters (status: one of open, pending, snoozed, resolved), next page ?before=."""
+        next_before = None
+        if view is None:
+            statuses = [str(s) for s in (status or [ConversationStatus.OPEN, ConversationStatus.PENDING])]
+            detail: dict[str, Any] = {"statuses": statuses, "mine": mine}
+        else:
+            if status is not None and len(status) > 1:
+                raise Refused(400, _("Filter by one status at a time."))
+            filters = Filters(channel, team, language, status[0] if status else None)
+            detail = {"view": str(view), **msgspec.to_builtins(filters), "before": before}
         async with hub.read_sessions() as s:
             seq = await last_seq(s)
-            convs = await list_conversations(s, request.user, statuses, mine, limit)
+            if view is None:
+                convs = await list_conversations(s, request.user, statuses, mine, limit)
+            else:
+                convs, next_before = await list_view(s, request.user, view, filters, before, limit)
         # names and previews of patients' messages: a read of patient data like any other
         await hub.writer.submit(
             write_audit_batch,
@@ -97,10 +144,26 @@ class ConversationController(Controller):
                 AuditAction.CONVERSATIONS_LIST,
                 request.user.id,
                 Origin.of(request),
-                detail={"statuses": statuses, "mine": mine, "count": len(convs)},
+                detail={**detail, "count": len(convs)},
             ),
         )
-        return ConversationList(seq, convs)
+        return ConversationList(seq, convs, next_before)
+
+    @get("/counts")
+    async def counts(
+        self,
+        request: Request[Principal, Any, Any],
+        hub: HubDep,
+        channel: ChannelQuery = None,
+        team: IdQuery = None,
+        language: LanguageQuery = None,
+        status: FromQuery[StatusFilter | None] = None,
+    ) -> ViewCounts:
+        """How many conversations each view holds, under the filters (numbers only, no patient data)."""
+        async with hub.read_sessions() as s:
+            seq = await last_seq(s)
+            counts = await view_counts(s, request.user, Filters(channel, team, language, status))
+        return ViewCounts(seq, counts)
 
     @get("/{conversation_id:int}")
     async def show(
@@ -172,6 +235,35 @@ class ConversationController(Controller):
 
     @post("/{conversation_id:int}/read", status_code=200)
     async def read(
+    @post("/{conversation_id:int}/snooze")
+    async def snooze(
+        self,
+        request: Request[Principal, Any, Any],
+        conversation_id: IdPath,
+        data: JSONBody[SnoozeBody],
+        hub: HubDep,
+    ) -> TimelineEventOut:
+        """Out of the open views until `until` (or a preset); it comes back by itself, or when the patient writes."""
+        if (data.until is None) == (data.preset is None):
+            raise Refused(400, _("Say until when: a time or a preset, not both."))
+        if data.until is not None and data.until.tzinfo is None:
+            raise Refused(400, _("Give the time with its time zone offset."))
+        now = hub.snooze.clock()
+        until = data.until or preset_time(data.preset, now, hub.settings.clinic.timezone)  # type: ignore[arg-type]
+        cmd = Snooze(conversation_id, request.user, Origin.of(request), until, now, data.preset)
+        event = await hub.writer.submit(do_conversation_commands, cmd)
+        hub.snooze.wake()  # committed: the worker looks again at when the earliest is due
+        return event
+
+    @delete("/{conversation_id:int}/snooze", status_code=200)
+    async def end_snooze(
+        self, request: Request[Principal, Any, Any], conversation_id: IdPath, hub: HubDep
+    ) -> TimelineEventOut:
+        """Back in the open views now."""
+        return await hub.writer.submit(
+            do_conversation_commands, EndSnooze(conversation_id, request.user, Origin.of(request))
+        )
+
         self,
         request: Request[Principal, Any, Any],
         conversation_id: IdPath,

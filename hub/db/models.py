@@ -285,6 +285,7 @@ class Conversation(Base):
         Index("ix_conversations_urgent_since", "urgent_since"),
         Index("ix_conversations_team_assigned", "team_id", "assigned_at"),
         Index("ix_conversations_team_resolved", "team_id", "resolved_at"),
+        Index("ix_conversations_snoozed_until", "snoozed_until"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
@@ -321,6 +322,9 @@ class Conversation(Base):
     urgent_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Snoozed by staff: out of the open views until then, when it comes back by itself (hub/conversations/snooze.py),
+    # or at once when the patient writes.
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TimelineEvent(Base):

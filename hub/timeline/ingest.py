@@ -176,6 +176,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
                 "verified_at": None,
                 "urgent_since": None,
                 "escalation": 0,
+                "snoozed_until": None,
             }
             for pid, it in opening.items()
         ]
@@ -190,6 +191,7 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
     # 4. The events, with sequence numbers handed out in commit order.
     seqs = tx.allocate_seqs(len(fresh))
     events = []
+    woken: list[tuple[dict[str, Any], Any]] = []  # snoozed conversations the patient wrote in
     for seq, i in zip(seqs, fresh, strict=True):
         it = items[i]
         pid, _name, point = patients[(it.kind, it.address)]
@@ -225,7 +227,29 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
         )
         if conv["status"] == ConversationStatus.PENDING:
             conv["status"] = ConversationStatus.OPEN  # the patient wrote back
+        if conv.get("snoozed_until") is not None:  # the patient wrote: it comes back at once
+            woken.append((conv, conv["snoozed_until"]))
+            conv["snoozed_until"] = None
         results[i] = IngestResult(seq, pid, conv["id"], False)
+    for (conv, until), seq in zip(woken, tx.allocate_seqs(len(woken)), strict=True):
+        events.append(
+            {
+                "seq": seq,
+                "conversation_id": conv["id"],
+                "patient_id": conv["patient_id"],
+                "kind": EventKind.SNOOZE_ENDED,
+                "channel": None,
+                "author_type": AuthorType.SYSTEM,
+                "author_id": None,
+                "text": None,
+                "search_text": None,
+                "attachments": [],
+                "provider_message_id": None,
+                "data": checked_data(EventKind.SNOOZE_ENDED, {"reason": "patient_wrote", "until": until.isoformat()}),
+                "created_at": now,
+            }
+        )
+        conv["last_event_seq"] = seq
     s.execute(insert(EVENTS), events)
     attach_media(tx, events)  # media the hub fetches itself: queued with their messages
     touched = {e["patient_id"]: conversations[e["patient_id"]] for e in events}.values()
@@ -249,7 +273,15 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
 
 CP, PATIENTS = ContactPoint.__table__, Patient.__table__
 CONVERSATIONS, EVENTS, AGENTS = Conversation.__table__, TimelineEvent.__table__, Agent.__table__
-_TOUCHED = ("last_event_seq", "last_message_at", "last_inbound_at", "last_inbound_channel", "preview", "status")
+_TOUCHED = (
+    "last_event_seq",
+    "last_message_at",
+    "last_inbound_at",
+    "last_inbound_channel",
+    "preview",
+    "status",
+    "snoozed_until",
+)
 
 # Built once: expanding IN parameters keep each statement's compiled form cached, instead of
 # coercing every value of every batch into a fresh expression.

@@ -84,7 +84,7 @@ async def list_conversations(
 ) -> list[ConversationOut]:
     """The newest `limit` conversations, and every urgent one nobody has taken among them however
     old: an inbox must never miss an emergency because it is below the fold."""
-    where = [visible(principal), Conversation.status.in_(statuses)]
+    where = [visible(principal), Conversation.status.in_(statuses), Conversation.snoozed_until.is_(None)]
     if mine:
         where.append(Conversation.assignee_id == principal.id)
     q = _conversation_query().where(*where).order_by(Conversation.last_event_seq.desc()).limit(limit)

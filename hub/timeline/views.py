@@ -68,6 +68,8 @@ def conversation_out(c: Conversation, patient_name: str, assignee_name: str | No
         verified_at=c.verified_at if still_verified(c.verified_at, utcnow()) else None,
         urgent_since=c.urgent_since,
         escalation=Circle(c.escalation or 0),
+        snoozed_until=c.snoozed_until,
+        last_inbound_at=c.last_inbound_at,
     )
 
 

@@ -92,6 +92,13 @@ ROUTES = {
         {"team_id": 1},
     ),
     ("POST", "/api/conversations/{conversation_id:int}/hand-back"): (AGENT, "/api/conversations/{c}/hand-back", None),
+    ("GET", "/api/conversations/counts"): (AGENT, "/api/conversations/counts?channel=sms", None),
+    ("POST", "/api/conversations/{conversation_id:int}/snooze"): (
+        AGENT,
+        "/api/conversations/{c}/snooze",
+        {"preset": "hour"},
+    ),
+    ("DELETE", "/api/conversations/{conversation_id:int}/snooze"): (AGENT, "/api/conversations/{c}/snooze", None),
     ("GET", "/api/presence"): (AGENT, "/api/presence", None),
     ("PUT", "/api/presence"): (AGENT, "/api/presence", {"available": False}),
     ("GET", "/api/teams/hours"): (AGENT, "/api/teams/hours", None),
