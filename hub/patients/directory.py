@@ -338,20 +338,22 @@ def _names_query(arg: tuple[list[str], list[str]], key: list[Any] | None, limit:
     return (q.where(pid > int(key[1])) if key else q).limit(limit)
 
 
-DRIVE_CAP = 20_000  # a word with more index entries than this is checked on each patient, never scanned
+RARE = 2_000  # index entries counted per word, at most: enough to tell a rare word from a common one
 
 
 async def _plan_names(s: AsyncSession, words: list[str]) -> tuple[list[str], list[str]]:
     """Which words to intersect and which to check on each patient found. Scanning an index range
-    costs about a twentieth of checking one patient, and two rare words leave few patients: the two
-    rarest words are intersected (one, when the second has more than DRIVE_CAP entries), the others
-    checked. Counting stops at the cap, so it costs at most what scanning would."""
+    costs about a twentieth of checking one patient, and two words leave few patients: the two
+    rarest words are intersected, the others checked. A word's entries are counted up to RARE only
+    (cheap); past that, the longer word is taken for the rarer, and a second word of one or two
+    letters (a range of a tenth of the directory) is checked rather than scanned."""
     sizes = {}
     for word in words:
-        capped = _word(word).limit(DRIVE_CAP + 1).subquery()
+        capped = _word(word).limit(RARE + 1).subquery()
         sizes[word] = (await s.execute(select(func.count()).select_from(capped))).scalar_one()
-    ranked = sorted(words, key=lambda w: (sizes[w], w))
-    drive = ranked[:2] if sizes[ranked[1]] <= DRIVE_CAP else ranked[:1]
+    ranked = sorted(words, key=lambda w: (sizes[w], -len(w), w))
+    second = ranked[1]
+    drive = ranked[:2] if sizes[second] <= RARE or len(second) >= 3 else ranked[:1]
     return drive, ranked[len(drive) :]
 
 
