@@ -37,8 +37,8 @@ from hub.bot.redflag_routes import RedFlagController
 from hub.bot.redflags import ensure_red_flags
 from hub.bot.worker import BotWorker
 from hub.conversations.controllers import ConversationController
-from hub.db.engine import (
 from hub.conversations.snooze import SnoozeWorker
+from hub.db.engine import (
     is_sqlite,
     make_async_writer_engine,
     make_engine,
@@ -132,10 +132,10 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
     voice = VoiceWorker(settings, writer, media.store)
     routing = RoutingWorker(settings, writer, read_sessions)  # with the assistant on or off
     fhir = FhirImportWorker(settings, writer, read_sessions)  # the EHR link, when configured
+    snooze = SnoozeWorker(writer, read_sessions, clock=clock or utcnow)  # snoozed conversations come back
     writer.subscribe(fanout.publish)  # agents' sockets
     writer.subscribe(outbox.wake)  # a reply may have been queued
     writer.subscribe(media.notice)  # an MMS may have brought media to fetch
-    snooze = SnoozeWorker(writer, read_sessions, clock=clock or utcnow)  # snoozed conversations come back
     writer.subscribe(bot.notice)  # a patient's message the bot should answer, or a red flag
     writer.subscribe(voice.notice)  # stored audio to check and transcribe
     principals = PrincipalCache(read_sessions)
@@ -153,10 +153,10 @@ def build_hub(settings: Settings, clock: Callable[[], datetime] | None = None) -
         voice=voice,
         routing=routing,
         fhir=fhir,
+        snooze=snooze,
         login_throttle=LoginThrottle(settings.security.max_failures),
     )
 
-        snooze=snooze,
 
 def _session_store(settings: Settings) -> Store:
     if settings.realtime.redis_url:
@@ -185,10 +185,10 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         await hub.voice.start()
         await hub.routing.start()
         await hub.fhir.start()
+        await hub.snooze.start()
         backfill = asyncio.create_task(backfill_search_text(hub.writer), name="puente-search-backfill")
         try:
             await hub.email.start(hub)  # the SMTP listener: mail is taken once the writer can store it
-        await hub.snooze.start()
             if settings.server.demo and await seed_demo(hub):
                 host = os.environ.get("PUENTE_PUBLIC_HOST", settings.server.host)
                 base = f"http://{host}:{os.environ.get('PUENTE_PUBLIC_PORT', settings.server.port)}"
@@ -202,12 +202,12 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                 await backfill
             await hub.email.stop()  # takes no more mail; messages being stored finish first
             await hub.fhir.stop()  # hands an import in progress back, resumed at the next start
+            await hub.snooze.stop()
             await hub.routing.stop()
             await hub.bot.stop()  # a turn in flight finishes through the writer
             await hub.voice.stop()  # abandons transcriptions in flight, hands them back for the next start
             await hub.media.stop()  # hands fetches in flight back, for the next start
             await hub.outbox.stop()  # lets in-flight sends settle
-            await hub.snooze.stop()
             await hub.writer.stop()  # answers everything submitted, publishes its events
             await hub.fanout.stop()
             await hub.read_engine.dispose()

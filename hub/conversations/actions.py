@@ -133,12 +133,12 @@ def _do(tx: Tx, cmd: Command) -> TimelineEventOut:
         return _transfer(tx, conv, cmd)
     if isinstance(cmd, HandBack):
         return _hand_back(tx, conv, cmd)
-    return _set_status(tx, conv, cmd, now)
-
     if isinstance(cmd, Snooze):
         return snooze(tx, conv, cmd)
     if isinstance(cmd, EndSnooze):
         return end_snooze(tx, conv, cmd)
+    return _set_status(tx, conv, cmd, now)
+
 
 do_conversation_commands = routes(one_by_one(_do))  # a transfer chooses an agent
 
@@ -296,11 +296,11 @@ def _set_status(tx: Tx, conv: Conversation, cmd: SetStatus, now: Any) -> Timelin
     conv.resolved_at = now if cmd.status == ConversationStatus.RESOLVED else None
     if cmd.status == ConversationStatus.RESOLVED:
         take(conv)  # closed by a person: nothing left to alert about
+        conv.snoozed_until = None  # nor to wake
     return _append(
         tx,
         conv,
         cmd,
-        conv.snoozed_until = None  # nor to wake
         EventKind.STATUS_CHANGE,
         AuditAction.STATUS_CHANGE,
         data={"from": previous, "to": str(cmd.status)},

@@ -22,8 +22,6 @@ from hub.conversations.actions import (
     Transfer,
     do_conversation_commands,
 )
-from hub.conversations.lists import Filters, StatusFilter, View, list_view, view_counts
-from hub.conversations.snooze import EndSnooze, Preset, Snooze, preset_time
 from hub.deps import HubDep
 from hub.events import ConversationOut, ConversationStatus, TimelineEventOut
 from hub.i18n import _
@@ -33,36 +31,11 @@ from hub.webchat.receipts import StaffRead, mark_read
 
 
 class ConversationList(msgspec.Struct):
-    """`last_seq` was read before the list: connect the stream with ?after=last_seq. `next_before`:
-    a view's next page is ?before=next_before (None: this was the last)."""
+    """`last_seq` was read before the list: connect the stream with ?after=last_seq."""
 
     last_seq: int
     conversations: list[ConversationOut]
 
-    next_before: int | None = None
-
-
-class ViewCounts(msgspec.Struct):
-    """How many conversations each view holds (under the filters), read at `last_seq`."""
-
-    last_seq: int
-    counts: dict[str, int]
-
-
-class SnoozeBody(msgspec.Struct, forbid_unknown_fields=True):
-    """A time (with its offset), or a preset: an hour from now, tomorrow 8 AM in the clinic's time zone."""
-
-    until: datetime | None = None
-    preset: Preset | None = None
-
-
-ChannelQuery = Annotated[
-    Literal["api", "sms", "email", "webchat"] | None, QueryParameter(description="only conversations on this channel")
-]
-LanguageQuery = Annotated[
-    str | None,
-    QueryParameter(pattern=r"^[a-zA-Z]{2,3}(-[A-Za-z]{2,4})?$", max_length=16, description='"es" finds es-MX too'),
-]
 
 class ReplyBody(msgspec.Struct, forbid_unknown_fields=True):
     text: Body
@@ -113,12 +86,12 @@ class ConversationController(Controller):
         status: Annotated[list[StatusFilter] | None, QueryParameter(name="status")] = None,
         mine: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-    ) -> ConversationList:
         view: FromQuery[View | None] = None,
         channel: ChannelQuery = None,
         team: IdQuery = None,
         language: LanguageQuery = None,
         before: SeqQuery = None,
+    ) -> ConversationList:
         """Without `view`, the open and pending conversations (or those of `status`), `mine` only.
         With `view` (open, waiting, mine, team, urgent, snoozed, resolved, all), that view's page
         under the filters (status: one of open, pending, snoozed, resolved), next page ?before=."""
@@ -233,8 +206,6 @@ class ConversationController(Controller):
             do_conversation_commands, SetStatus(conversation_id, request.user, Origin.of(request), data.status)
         )
 
-    @post("/{conversation_id:int}/read", status_code=200)
-    async def read(
     @post("/{conversation_id:int}/snooze")
     async def snooze(
         self,
@@ -264,6 +235,8 @@ class ConversationController(Controller):
             do_conversation_commands, EndSnooze(conversation_id, request.user, Origin.of(request))
         )
 
+    @post("/{conversation_id:int}/read", status_code=200)
+    async def read(
         self,
         request: Request[Principal, Any, Any],
         conversation_id: IdPath,
