@@ -22,6 +22,8 @@ from hub.conversations.actions import (
     Transfer,
     do_conversation_commands,
 )
+from hub.conversations.lists import Filters, StatusFilter, View, list_view, view_counts
+from hub.conversations.snooze import EndSnooze, Preset, Snooze, preset_time
 from hub.deps import HubDep
 from hub.events import ConversationOut, ConversationStatus, TimelineEventOut
 from hub.i18n import _
@@ -31,10 +33,35 @@ from hub.webchat.receipts import StaffRead, mark_read
 
 
 class ConversationList(msgspec.Struct):
-    """`last_seq` was read before the list: connect the stream with ?after=last_seq."""
+    """`last_seq` was read before the list: connect the stream with ?after=last_seq. `next_before`:
+    a view's next page is ?before=next_before (None: this was the last)."""
 
     last_seq: int
     conversations: list[ConversationOut]
+    next_before: int | None = None
+
+
+class ViewCounts(msgspec.Struct):
+    """How many conversations each view holds (under the filters), read at `last_seq`."""
+
+    last_seq: int
+    counts: dict[str, int]
+
+
+class SnoozeBody(msgspec.Struct, forbid_unknown_fields=True):
+    """A time (with its offset), or a preset: an hour from now, tomorrow 8 AM in the clinic's time zone."""
+
+    until: datetime | None = None
+    preset: Preset | None = None
+
+
+ChannelQuery = Annotated[
+    Literal["api", "sms", "email", "webchat"] | None, QueryParameter(description="only conversations on this channel")
+]
+LanguageQuery = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^[a-zA-Z]{2,3}(-[A-Za-z]{2,4})?$", max_length=16, description='"es" finds es-MX too'),
+]
 
 
 class ReplyBody(msgspec.Struct, forbid_unknown_fields=True):
