@@ -36,6 +36,7 @@ from hub.audit.controllers import AuditController
 from hub.bot.redflag_routes import RedFlagController
 from hub.bot.redflags import ensure_red_flags
 from hub.bot.worker import BotWorker
+from hub.canned.controllers import CannedController, fill_in_canned
 from hub.conversations.controllers import ConversationController
 from hub.conversations.snooze import SnoozeWorker
 from hub.db.engine import (
@@ -59,6 +60,7 @@ from hub.language.controllers import check_language
 from hub.media.controllers import media_file
 from hub.media.worker import MediaWorker
 from hub.openapi import document
+from hub.outbox.configured import configured_channels
 from hub.outbox.worker import OutboxWorker
 from hub.patients.controllers import PatientController
 from hub.patients.csv_routes import CsvImportController
@@ -235,6 +237,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         TemplateController,
         check_language,
         fill_in,
+        fill_in_canned,
+        CannedController,
+        configured_channels,
         stream,
         WebchatController,
         upload_voice,

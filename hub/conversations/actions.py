@@ -58,6 +58,8 @@ class Reply(msgspec.Struct, frozen=True):
     history: bool = False
     mail: MailIdentity | None = None  # who email replies come from (hub.email.identity)
     seen: int | None = None  # the newest event the agent had in view (see ReplyBody)
+    # Channels this hub cannot send on (hub.outbox.configured): a reply there is refused, not queued for ever.
+    unconfigured: dict[str, str] = {}
 
 
 class Note(msgspec.Struct, frozen=True):
@@ -152,6 +154,8 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
         raise Refused(400, _("A text message can be at most {limit} characters."), limit=SMS_MAX)
     if not reach[channel].reachable:
         raise Refused(400, _("The patient cannot be reached on {channel}: they opted out."), channel=channel)
+    if channel in cmd.unconfigured and not cmd.history:
+        raise Refused(409, cmd.unconfigured[channel])
     if channel == Channel.WEBCHAT and cmd.seen is not None:  # the browser it goes to is the one the agent saw
         then = webchat_recipient(tx.session, conv.id, conv.patient_id, cmd.seen + 1)
         if webchat_recipient(tx.session, conv.id, conv.patient_id) != then:

@@ -27,6 +27,7 @@ from hub.conversations.snooze import EndSnooze, Preset, Snooze, preset_time
 from hub.deps import HubDep
 from hub.events import ConversationOut, ConversationStatus, TimelineEventOut
 from hub.i18n import _
+from hub.outbox.configured import unconfigured
 from hub.refusals import Refused
 from hub.timeline.reads import get_conversation, last_seq, list_conversations
 from hub.webchat.receipts import StaffRead, mark_read
@@ -193,6 +194,7 @@ class ConversationController(Controller):
                 data.channel,
                 mail=hub.email.identity,
                 seen=data.seen,
+                unconfigured=unconfigured(hub.settings),
             ),
         )
 

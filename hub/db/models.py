@@ -541,6 +541,24 @@ class TemplateVersion(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class CannedReply(Base):
+    """A short reply an agent keeps (personal: owner_id set) or the clinic shares (owner_id null,
+    kept by supervisors and admins), typed as /shortcut in the composer: one text per language, in
+    the templates' syntax, filled in with the patient's data (hub/canned/)."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (Index("ix_canned_replies_owner_shortcut", "owner_id", "shortcut"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    shortcut: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(120))
+    texts: Mapped[dict[str, str]] = mapped_column(JSONType)  # {"en": "...", "es": "..."}
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AuditEntry(Base):
     """Who did what to which patient's data, when and from where. Append-only."""
 

@@ -136,6 +136,16 @@ ROUTES = {
         "/api/conversations/{c}/templates/greeting",
         None,
     ),
+    ("GET", "/api/canned"): (AGENT, "/api/canned", None),
+    ("POST", "/api/canned"): (AGENT, "/api/canned", {"shortcut": "rolewalk", "title": "t", "texts": {"en": "x"}}),
+    ("PATCH", "/api/canned/{canned_id:int}"): (AGENT, "/api/canned/999", {"title": "x"}),
+    ("DELETE", "/api/canned/{canned_id:int}"): (AGENT, "/api/canned/999", None),
+    ("GET", "/api/conversations/{conversation_id:int}/canned/{canned_id:int}"): (
+        AGENT,
+        "/api/conversations/{c}/canned/999",
+        None,
+    ),
+    ("GET", "/api/reply-channels"): (AGENT, "/api/reply-channels", None),
     ("GET", "/api/patients/{patient_id:int}/timeline"): (AGENT, "/api/patients/{p}/timeline", None),
     ("PATCH", "/api/patients/{patient_id:int}"): (AGENT, "/api/patients/{p}", {"preferred_language": "en"}),
     ("POST", "/api/patients/{patient_id:int}/contact-points"): (
