@@ -79,6 +79,11 @@ async function call(method, path, body) {
   }
 }
 
+/** The parameters that say something: no empty filter. */
+function present(params) {
+  return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== "" && v !== undefined && v !== null));
+}
+
 function query(params) {
   const q = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
@@ -107,6 +112,14 @@ export const api = {
   conversations: ({ mine = false, statuses = ["open", "pending"], limit = 100 } = {}) =>
     call("GET", `/api/conversations?${query({ status: statuses, mine, limit })}`),
   conversation: (id) => call("GET", `/api/conversations/${encodeURIComponent(id)}`),
+  /** A view's page (open, waiting, mine, team, urgent, snoozed, resolved, all) under its filters; next: before. */
+  conversationView: ({ view, channel, team, language, status, before, limit = 100 }) =>
+    call("GET", `/api/conversations?${query(present({ view, channel, team, language, status, before, limit }))}`),
+  conversationCounts: (filters) => call("GET", `/api/conversations/counts?${query(present(filters))}`),
+  /** Snooze until a time (an ISO string with its offset) or a preset ("hour", "tomorrow_morning"). */
+  snooze: (id, { until = null, preset = null }) =>
+    call("POST", `/api/conversations/${id}/snooze`, until ? { until } : { preset }),
+  endSnooze: (id) => call("DELETE", `/api/conversations/${id}/snooze`),
   patient: (id) => call("GET", `/api/patients/${encodeURIComponent(id)}`),
   timeline: (patientId, { before, limit = 50 } = {}) =>
     call("GET", `/api/patients/${encodeURIComponent(patientId)}/timeline?${query({ before, limit })}`),

@@ -3,7 +3,8 @@
 import { AccountView, AuditView, BreakGlassView, StaffView, TeamsView, breakGlassRecord } from "./admin-view.js";
 import { Alerts } from "./alerts.js";
 import { ApiError, api, setUnauthorizedHandler } from "./api.js";
-import { ConversationListView, Conversations, alertedAbout, mayStillSee } from "./conversation-list.js";
+import { ConversationListView, Conversations, alertedAbout, countsMayChange, defaultQuery, mayStillSee } from "./conversation-list.js";
+import { Notifier } from "./notifications.js";
 import { ConversationView } from "./conversation-view.js";
 import { PatientView } from "./patient-view.js";
 import { EhrView } from "./ehr-view.js";
@@ -27,7 +28,9 @@ let inbox = null;
 class Inbox {
   constructor(me) {
     this.me = me;
-    this.filter = "all";
+    this.filter = defaultQuery(); // the list's view and filters (conversation-list.js)
+    this.nextBefore = null; // the view's next page
+    this.listToken = 0;
     this.listNotice = t("list.loading");
     this.conversations = new Conversations();
     this.renderQueued = false;
@@ -39,7 +42,9 @@ class Inbox {
     this.lastUrgentAlert = new Map(); // conversation id -> seq of its newest urgent alert
     this.wasLive = false;
 
-    this.list = new ConversationListView({ onFilter: (f) => this.setFilter(f), onOpen: (id) => this.navigate(id) });
+    this.notifier = new Notifier({ onOpen: (id) => this.navigate(id) });
+    this.list = new ConversationListView({ onFilter: (f) => this.setFilter(f), onOpen: (id) => this.navigate(id),
+      onMore: () => this.loadMore().catch(() => {}), settings: this.notifier.element });
     this.view = new ConversationView({
       me,
       onConversation: (c) => this.#upsert(c),
@@ -145,6 +150,7 @@ class Inbox {
     api.presence().then((p) => this.#renderAvailability(p.available)).catch(() => {});
     api.teams().then((teams) => {
       this.teamNames = new Map(teams.map((team) => [team.id, team.name]));
+      this.list.setTeams(teams);
       this.renderList();
     }).catch(() => {});
   }
@@ -260,15 +266,37 @@ class Inbox {
     this.closed = true;
     this.stream.stop();
     clearInterval(this.clock);
+    this.list.close();
+    this.notifier.close();
   }
 
   /** Reload the list over REST; returns the last_seq it was read at. */
   async loadList() {
-    const data = await api.conversations({ mine: this.filter === "mine" });
-    this.conversations.load(data.conversations, data.last_seq);
+    const token = ++this.listToken;
+    const query = this.filter;
+    // The view's first page, and every urgent conversation (the alerts are drawn from them).
+    const [data, urgent] = await Promise.all([
+      api.conversationView(query),
+      query.view === "urgent" ? null : api.conversationView({ view: "urgent" }).catch(() => null),
+    ]);
+    this.list.refreshCounts();
+    if (token !== this.listToken) return data.last_seq; // another view was chosen meanwhile
+    this.conversations.load([...data.conversations, ...(urgent?.conversations || [])], data.last_seq);
+    this.nextBefore = data.next_before;
     this.listNotice = "";
     this.renderList();
     return data.last_seq;
+  }
+
+  /** The view's next page (keyset: older activity than the last row). */
+  async loadMore() {
+    if (this.nextBefore === null) return;
+    const token = this.listToken;
+    const data = await api.conversationView({ ...this.filter, before: this.nextBefore });
+    if (token !== this.listToken) return;
+    for (const c of data.conversations) this.conversations.upsert(c);
+    this.nextBefore = data.next_before;
+    this.renderList();
   }
 
   async #loadListUntilItWorks() {
@@ -302,8 +330,13 @@ class Inbox {
 
   #onFrame(frame) {
     const { event, conversation } = frame;
+    if (countsMayChange(this.conversations.get(conversation.id), conversation)) this.list.refreshCounts();
     this.conversations.upsert(conversation);
     this.#alert(event, conversation);
+    if (this.stream.state === State.LIVE) {
+      this.notifier.onFrame(frame, { me: this.me, alerted: (c) => alertedAbout(this.me, c, this.available),
+        selectedId: this.selectedId });
+    }
     if (event.kind === "message_in" && conversation.id !== this.selectedId) {
       this.conversations.unread.add(conversation.id);
     }
@@ -331,6 +364,7 @@ class Inbox {
       meId: this.me.id,
       unread: this.conversations.unread,
       notice: this.listNotice,
+      more: this.nextBefore !== null,
     });
   }
 
@@ -405,6 +439,7 @@ class Inbox {
       const id = Number(match[1]);
       this.selectedId = id;
       this.conversations.unread.delete(id);
+      this.notifier.seen(id);
       this.alerts.clear(id);
       this.layout.dataset.view = "detail";
       this.view.open(id);

@@ -7,6 +7,7 @@ import { h, replaceChildren } from "./dom.js";
 import { dateOnly, languageLabel } from "./format.js";
 import { t } from "./strings.js";
 import { Timeline } from "./timeline.js";
+import { SnoozeControl } from "./snooze.js";
 
 const PAGE = 50;
 const NEAR_BOTTOM_PX = 120;
@@ -181,6 +182,7 @@ export class ConversationView {
       "aria-expanded": "false", onclick: () => this.#toggleTransfer() }, t("conv.transfer"));
     this.transferForm = h("form", { class: "transfer-form", "data-testid": "transfer-form", hidden: true });
     this.flags = h("span", { class: "conv-flags" });
+    this.snooze = new SnoozeControl({ act: (run) => this.#act("error.snooze", run), conversationId: () => this.conversation.id });
 
     replaceChildren(this.element,
       h("header", { class: "detail-head" },
@@ -195,13 +197,16 @@ export class ConversationView {
           h("span", { class: "conv-number" }, t("conv.heading", { id: conversation.id })),
           this.statusSlot,
           this.flags,
+          this.snooze.flag,
           this.assigneeText,
           h("span", { class: "conv-bar-spacer" }),
           this.handBackButton,
           this.transferButton,
           this.assignButton,
+          this.snooze.element,
           this.statusButton),
-        this.transferForm),
+        this.transferForm,
+        this.snooze.menu),
       this.errorBox,
       this.announcer,
       this.scroller,
@@ -271,6 +276,7 @@ export class ConversationView {
     this.statusButton.textContent = resolved ? t("conv.reopen") : t("conv.resolve");
     this.statusButton.dataset.testid = resolved ? "reopen" : "resolve";
     this.statusButton.classList.toggle("primary", !resolved);
+    this.snooze.update(c);
   }
 
   #renderEarlier() {

@@ -368,6 +368,11 @@ function systemText(event, context) {
       return t("timeline.patientMerged", { actor, merged: data.source_id, kept: data.target_id });
     case "patient_unmerged":
       return t("timeline.patientUnmerged", { actor, merged: data.source_id, kept: data.target_id });
+    case "snoozed":
+      return t("timeline.snoozed", { actor, time: longTime(data.until) });
+    case "snooze_ended":
+      if (data.reason === "staff") return t("timeline.snoozeEnded", { actor });
+      return data.reason === "patient_wrote" ? t("timeline.snoozePatientWrote") : t("timeline.snoozeWoke");
     case "delivery_status": {
       const status = MESSAGE_STATUSES.has(data.status) ? t(`msgstatus.${data.status}`) : String(data.status ?? "");
       if (data.error && (data.status === "failed" || data.status === "undelivered")) {
