@@ -74,6 +74,7 @@ from hub.routing.schedule import ScheduleController
 from hub.routing.worker import RoutingWorker
 from hub.search.backfill import backfill_search_text
 from hub.search.controllers import search
+from hub.search.index import backfill_index
 from hub.settings import Settings, load_settings
 from hub.sms.webhooks import sms_inbound, sms_status
 from hub.templates.controllers import TemplateController, fill_in
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         await hub.fhir.start()
         await hub.snooze.start()
         backfill = asyncio.create_task(backfill_search_text(hub.writer), name="puente-search-backfill")
+        indexing = asyncio.create_task(backfill_index(hub.writer, hub.read_engine), name="puente-search-index")
         try:
             await hub.email.start(hub)  # the SMTP listener: mail is taken once the writer can store it
             if settings.server.demo and await seed_demo(hub):
@@ -199,9 +201,10 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             await announce_missing_admin(hub)
             yield
         finally:
-            backfill.cancel()  # carried on at the next start
-            with contextlib.suppress(asyncio.CancelledError):
-                await backfill
+            for task in (backfill, indexing):
+                task.cancel()  # carried on at the next start
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await hub.email.stop()  # takes no more mail; messages being stored finish first
             await hub.fhir.stop()  # hands an import in progress back, resumed at the next start
             await hub.snooze.stop()

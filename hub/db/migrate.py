@@ -17,6 +17,16 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# Made by migrations, not described by the models: SQLite's full-text table (a virtual table and its
+# shadow tables) and PostgreSQL's expression index for search (hub/search/index.py).
+NOT_IN_MODELS = ("search_fts", "ix_timeline_events_search")
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """For Alembic's comparison with the models: what the models describe."""
+    return not (name and name.startswith(NOT_IN_MODELS))
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Blocking; call it from a thread when an event loop is running."""
     if url.startswith("sqlite"):

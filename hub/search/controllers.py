@@ -1,10 +1,12 @@
-"""GET /api/search?q=: timeline events whose text has every word of the query (any case), newest
-first: patients' and staff's messages, notes, and the transcripts of voice notes. Only what the
-staff member may see, as timeline reads; every search is audited with the patients it showed.
+"""GET /api/search?q=: timeline events with every word of the query (any case, accents or none; the
+last word also as the start of a word), newest first: patients' and staff's messages, notes, and
+the transcripts of voice notes, each with a snippet whose matched words are marked; and on the
+first page, the patients the directory finds for the same words (hub/patients/directory.py, its
+rules on what each role sees). Only events of conversations the staff member may see, as timeline
+reads; every search is audited with the patients it showed.
 
-Plain SQL, no index to keep in step: LIKE over each event's text as folded when it was written
-(hub/search/fold.py: accents and case dropped), with the query folded alike, so "manana" finds
-"mañana" and "GONZALEZ" finds "González", on SQLite and PostgreSQL the same.
+The words are looked up in the database's full-text index (hub/search/index.py): SQLite's FTS5
+table, walked newest first and stopped at the page; PostgreSQL's GIN index over to_tsvector.
 """
 
 from __future__ import annotations
@@ -14,47 +16,108 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, get
 from litestar.params import QueryParameter
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.agents.roles import Principal, Role, requires
 from hub.audit.record import AuditAction, AuditRecord, Origin, write_audit_batch
 from hub.bounds import SeqQuery
 from hub.db.models import Agent, Conversation, Patient, TimelineEvent
 from hub.deps import HubDep
-from hub.events import EventKind, TimelineEventOut
+from hub.events import TimelineEventOut
 from hub.i18n import _
+from hub.patients.directory import BadQuery, DirectoryEntry, read_query, search_directory
 from hub.refusals import Refused
-from hub.search.fold import fold
+from hub.search.index import SEARCHED, fts, fts_matches, pending_below, pg_matches
+from hub.search.words import Query, Segment, located, marks, parse, snippet
 from hub.timeline.reads import _patient_label, visible
 from hub.timeline.views import event_out
 
-SEARCHED = (EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT, EventKind.NOTE, EventKind.TRANSCRIPT)
-MAX_WORDS = 8
+PATIENTS = 10  # patients listed with the first page of a search
 
 
 class Hit(msgspec.Struct):
     event: TimelineEventOut
     patient_name: str
+    snippet: list[Segment]  # the text (around its first match when long), matched words marked
+
+
+class PatientHit(msgspec.Struct):
+    patient: DirectoryEntry
+    name: list[Segment]  # the name, the words the query starts marked
 
 
 class SearchResults(msgspec.Struct):
     query: str
     hits: list[Hit]
     has_more: bool  # ask again with before=<the last hit's seq>
+    patients: list[PatientHit]  # the first page only
+    more_patients: bool  # the directory (GET /api/patients?q=) has more
 
 
-def _has(folded: str) -> ColumnElement[bool]:
-    """An event whose text has the word. An event stored without search_text (by a hub from before
-    it, still running beside this one) is matched on its text, case-insensitively."""
-    return or_(
-        TimelineEvent.search_text.like(_like(folded), escape="\\"),
-        and_(TimelineEvent.search_text.is_(None), TimelineEvent.text.ilike(_like(folded), escape="\\")),
+def _events(principal: Principal) -> Select[Any]:
+    name, address = _patient_label()
+    author = Agent.__table__.alias("author")
+    return (
+        select(TimelineEvent, author.c.display_name, name, address)
+        .join(Conversation, Conversation.id == TimelineEvent.conversation_id)
+        .outerjoin(author, (author.c.id == TimelineEvent.author_id) & (TimelineEvent.author_type == "agent"))
+        .join(Patient, Patient.id == TimelineEvent.patient_id)
+        .where(TimelineEvent.kind.in_(SEARCHED), visible(principal))
     )
 
 
 def _like(word: str) -> str:
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _has(word: str) -> ColumnElement[bool]:
+    """LIKE, for the events SQLite's index has not reached yet (their text when not yet folded)."""
+    return or_(
+        TimelineEvent.search_text.like(_like(word), escape="\\"),
+        and_(TimelineEvent.search_text.is_(None), TimelineEvent.text.ilike(_like(word), escape="\\")),
+    )
+
+
+def matching(principal: Principal, query: Query, dialect: str, before: int | None, limit: int) -> Select[Any]:
+    """The index's matches the principal may see, newest first: on SQLite driven by the FTS table
+    (walked newest first, stopped once the page is full); on PostgreSQL by its GIN index or, for a
+    common word, by seq backwards (the planner's choice)."""
+    q = _events(principal)
+    if dialect != "sqlite":
+        q = q.where(pg_matches(query.tsquery))
+        if before is not None:
+            q = q.where(TimelineEvent.seq < before)
+        return q.order_by(TimelineEvent.seq.desc()).limit(limit)
+    q = q.join(fts, fts.c.rowid == TimelineEvent.seq).where(fts_matches(query.fts5))
+    if before is not None:
+        q = q.where(fts.c.rowid < before)
+    return q.order_by(fts.c.rowid.desc()).limit(limit)
+
+
+async def _find(s: AsyncSession, principal: Principal, query: Query, before: int | None, limit: int) -> list[Any]:
+    """Up to `limit` matching rows (event, author, name, address), newest first."""
+    dialect = s.bind.dialect.name
+    rows = list((await s.execute(matching(principal, query, dialect, before, limit))).all())
+    pending = await pending_below(s) if dialect == "sqlite" else 0
+    if len(rows) < limit and pending:  # older events the background fill has not indexed yet
+        old = _events(principal).where(TimelineEvent.seq <= pending, *(_has(w) for p in query.phrases for w in p))
+        if before is not None:
+            old = old.where(TimelineEvent.seq < before)
+        found = (await s.execute(old.order_by(TimelineEvent.seq.desc()).limit(limit - len(rows)))).all()
+        rows += [r for r in found if marks(r[0].text or "", query)]  # words, not any part of one
+    return rows
+
+
+def _name(name: str, query: Query) -> list[Segment]:
+    starts = [w for p in query.phrases for w in p]
+    spans = [(s, e) for w, s, e in located(name) if any(w.startswith(t) for t in starts)]
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if not merged or s > merged[-1][1]:
+            merged.append((s, e))
+    return snippet(name, merged, width=len(name))
 
 
 @get("/api/search", guards=[requires(Role.AGENT)])
@@ -65,28 +128,25 @@ async def search(
     before: SeqQuery = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
 ) -> SearchResults:
-    words = [f for w in q.replace("\x00", " ").split() if (f := fold(w))][:MAX_WORDS]  # as the text is kept
-    if not words or max(len(w) for w in words) < 2:
+    query = parse(q)
+    if query is None:
         raise Refused(400, _("Search for at least one word of two letters or more."))
-    name, address = _patient_label()
-    author = Agent.__table__.alias("author")
-    query = (
-        select(TimelineEvent, author.c.display_name, name, address)
-        .join(Conversation, Conversation.id == TimelineEvent.conversation_id)
-        .outerjoin(author, (author.c.id == TimelineEvent.author_id) & (TimelineEvent.author_type == "agent"))
-        .join(Patient, Patient.id == TimelineEvent.patient_id)
-        .where(TimelineEvent.kind.in_(SEARCHED), visible(request.user))
-        .where(*(_has(w) for w in words))
-        .order_by(TimelineEvent.seq.desc())
-        .limit(limit + 1)
-    )
-    if before is not None:
-        query = query.where(TimelineEvent.seq < before)
     async with hub.read_sessions() as s:
-        rows = (await s.execute(query)).all()
-    hits = [
-        Hit(event_out(e, author_name), pname or paddress or f"Patient {e.patient_id}")
-        for e, author_name, pname, paddress in rows[:limit]
+        rows = await _find(s, request.user, query, before, limit + 1)
+        directory = None
+        if before is None:
+            try:
+                reading = read_query(q.replace("\x00", " "), hub.settings.clinic.default_region)
+                directory = await search_directory(s, request.user, reading, None, PATIENTS)
+            except BadQuery:
+                directory = None
+    hits = []
+    for e, author_name, pname, paddress in rows[:limit]:
+        body = e.text or ""
+        label = pname or paddress or f"Patient {e.patient_id}"
+        hits.append(Hit(event_out(e, author_name), label, snippet(body, marks(body, query))))
+    patients = [
+        PatientHit(p, _name(p.name, query) if p.name else []) for p in (directory.patients if directory else [])
     ]
     await hub.writer.submit(
         write_audit_batch,
@@ -94,7 +154,13 @@ async def search(
             AuditAction.SEARCH,
             request.user.id,
             Origin.of(request),
-            detail={"query": q[:200], "hits": len(hits), "patient_ids": sorted({h.event.patient_id for h in hits})},
+            detail={
+                "query": q.replace("\x00", "\ufffd"),  # PostgreSQL's JSON cannot hold a NUL
+                "hits": len(hits),
+                "patient_ids": sorted({h.event.patient_id for h in hits}),
+                "patients_listed": [p.patient.id for p in patients],
+            },
         ),
     )
-    return SearchResults(q, hits, len(rows) > limit)
+    more_patients = bool(directory and directory.next_cursor)
+    return SearchResults(q, hits, len(rows) > limit, patients, more_patients)

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hub.db.migrate import alembic_config, upgrade
+from hub.db.migrate import alembic_config, include_name, upgrade
 from hub.db.models import Base
 from tests.support.services import PostgresDatabase
 
@@ -19,7 +19,8 @@ from tests.support.services import PostgresDatabase
 async def _diff_and_tables(url: str) -> tuple[list, set[str]]:
     engine = create_async_engine(url)
     async with engine.connect() as conn:
-        diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+        opts = {"include_name": include_name}  # not the full-text index: the models cannot describe it
+        diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c, opts=opts), Base.metadata))
         tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
     await engine.dispose()
     return diff, tables
