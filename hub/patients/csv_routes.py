@@ -252,7 +252,7 @@ class CsvImportController(Controller):
         """The CSV file as the request body (any content type); its name in X-Filename if wanted."""
         data = await request.body()
         try:
-            headers, rows, encoding, delimiter, text = ci.read_table(data)
+            headers, rows, encoding, delimiter, text = await asyncio.to_thread(ci.read_table, data)
         except ci.CsvRefused as refusal:
             raise Refused(400, refusal.message, **refusal.params) from None
         mapping = ci.guess_mapping(headers)
