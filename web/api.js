@@ -123,6 +123,8 @@ export const api = {
   patient: (id) => call("GET", `/api/patients/${encodeURIComponent(id)}`),
   timeline: (patientId, { before, limit = 50 } = {}) =>
     call("GET", `/api/patients/${encodeURIComponent(patientId)}/timeline?${query({ before, limit })}`),
+  // Search (web/search-view.js): events with the words marked, and patients on the first page.
+  search: (q, { before } = {}) => call("GET", `/api/search?${query({ q, before })}`),
 
   // seen: the newest event on screen (a web-chat reply is refused if another browser wrote since)
   reply: (id, text, channel, seen) =>

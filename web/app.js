@@ -11,6 +11,7 @@ import { EhrView } from "./ehr-view.js";
 import { h, replaceChildren } from "./dom.js";
 import { loginView } from "./login-view.js";
 import { RedFlagsView } from "./red-flags-view.js";
+import { SearchView } from "./search-view.js";
 import { State, Stream } from "./stream.js";
 import { TemplatesView } from "./templates-view.js";
 import { DirectoryView } from "./directory-view.js";
@@ -76,6 +77,7 @@ class Inbox {
       audit: admin ? new AuditView() : null,
       ehr: admin ? new EhrView() : null,
       account: new AccountView({ me }),
+      search: new SearchView(),
       "break-glass": new BreakGlassView({ showPatient: (grant) => this.#showGrant(grant) }),
     };
     this.patientView = new PatientView({ me }); // #/patients/<id>: a patient's record
@@ -96,6 +98,7 @@ class Inbox {
       this.connection,
       h("nav", { class: "topnav", "aria-label": t("top.sections") },
         h("a", { href: "#/", "data-testid": "nav-inbox" }, t("top.inbox")),
+        h("a", { href: "#/search", "data-testid": "nav-search", "aria-keyshortcuts": "/" }, t("top.search")),
         h("a", { href: "#/patients", "data-testid": "nav-patients" }, t("top.patients")),
         this.importer ? h("a", { href: "#/import", "data-testid": "nav-import" }, t("top.import")) : null,
         this.templates ? h("a", { href: "#/templates", "data-testid": "nav-templates" }, t("top.templates")) : null,
@@ -410,6 +413,12 @@ class Inbox {
       this.patientView.open(Number(patient[1]));
       return;
     }
+    const search = /^#\/search(?:\?q=(.*))?$/.exec(location.hash);
+    if (search) {
+      this.#show(this.sections.search.element);
+      this.sections.search.open(search[1] === undefined ? null : decodeQuery(search[1]));
+      return;
+    }
     const section = /^#\/(staff|teams|audit|ehr|account|break-glass)$/.exec(location.hash);
     if (section) {
       const view = this.sections[section[1]];
@@ -434,7 +443,7 @@ class Inbox {
       return;
     }
     this.#show(this.layout);
-    const match = /^#\/c\/(\d+)$/.exec(location.hash);
+    const match = /^#\/c\/(\d+)(?:\/at\/(\d+))?$/.exec(location.hash); // at: an event (a search result)
     if (match) {
       const id = Number(match[1]);
       this.selectedId = id;
@@ -442,13 +451,21 @@ class Inbox {
       this.notifier.seen(id);
       this.alerts.clear(id);
       this.layout.dataset.view = "detail";
-      this.view.open(id);
+      this.view.open(id, match[2] ? Number(match[2]) : null);
     } else {
       this.selectedId = null;
       this.layout.dataset.view = "list";
       this.view.showEmpty();
     }
     this.renderList();
+  }
+}
+
+function decodeQuery(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 
@@ -523,6 +540,16 @@ for (const type of ["keydown", "pointerdown"]) {
     api.whoami().catch(() => {}); // a 401 goes to the sign-in form via the unauthorized handler
   }, { passive: true, capture: true });
 }
+
+// "/" opens search from anywhere but a field being typed in.
+window.addEventListener("keydown", (ev) => {
+  if (ev.key !== "/" || ev.ctrlKey || ev.metaKey || ev.altKey || !inbox || inbox.closed) return;
+  const target = ev.target;
+  if (target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+  ev.preventDefault();
+  if (location.hash.startsWith("#/search")) inbox.sections.search.open();
+  else location.hash = "#/search";
+});
 
 async function boot() {
   let me = null;

@@ -93,8 +93,9 @@ export class ConversationView {
         h("p", {}, t("detail.empty"))));
   }
 
-  /** Open (or reload) conversation `id`: its state, the patient, and the latest timeline page. */
-  async open(id) {
+  /** Open (or reload) conversation `id`: its state, the patient, and the latest timeline page;
+   * with `at`, scrolled to that event (a search result). */
+  async open(id, at = null) {
     const token = ++this.token;
     this.buffer = [];
     if (this.conversationId !== id) {
@@ -112,7 +113,8 @@ export class ConversationView {
       const buffered = this.buffer;
       this.buffer = null;
       for (const frame of buffered) this.applyFrame(frame);
-      this.#scrollToEnd();
+      if (at === null) this.#scrollToEnd();
+      else await this.reveal(at, token);
       this.#markRead();
     } catch (err) {
       if (token !== this.token) return;
@@ -322,6 +324,25 @@ export class ConversationView {
 
   #scrollToEnd() {
     this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  /** Scrolls to event `seq`, loading earlier pages until it is there, and marks and focuses it. */
+  async reveal(seq, token = this.token) {
+    for (let pages = 0; !this.timeline.has(seq) && this.hasMore && pages < 40; pages += 1) {
+      const page = await api.timeline(this.patient.id, { before: this.timeline.oldestSeq, limit: PAGE });
+      if (token !== this.token) return;
+      this.timeline.add(page.events);
+      this.hasMore = page.has_more;
+    }
+    this.#renderEarlier();
+    const node = this.timeline.element.querySelector(`[data-seq="${Number(seq)}"]`);
+    if (!node) return this.#scrollToEnd();
+    this.timeline.element.querySelector(".is-found")?.classList.remove("is-found");
+    node.classList.add("is-found");
+    node.dataset.found = "true";
+    node.tabIndex = -1;
+    node.scrollIntoView({ block: "center" });
+    node.focus({ preventScroll: true });
   }
 
   #showError(message) {
