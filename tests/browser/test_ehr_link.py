@@ -113,3 +113,14 @@ def test_a_failed_import_says_why_and_is_resumed_from_the_screen(browser, hub, e
         expect(page.get_by_test_id("nav-ehr")).to_have_count(0)
         page.goto("/#/ehr")
         expect(page.get_by_test_id("not-allowed")).to_be_visible()
+
+
+def test_without_a_link_the_screen_says_which_setting_is_missing(browser, hub_server):
+    with open_page(browser, hub_server.base_url, "ehr-unset", locale="es-MX") as page:
+        sign_in(page, "admin")
+        page.goto("/#/ehr")
+        expect(page.get_by_test_id("ehr-not-configured")).to_contain_text("No está configurada")
+        expect(page.get_by_test_id("ehr-not-configured")).to_contain_text("PUENTE_FHIR_BASE_URL")
+        expect(page.get_by_test_id("ehr-start")).to_be_disabled()
+        expect(page.get_by_test_id("ehr-no-runs")).to_have_text("Todavía no hay importaciones.")
+        check_accessibility(page, "EHR link not set up, in Spanish")
