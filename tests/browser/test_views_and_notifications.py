@@ -272,3 +272,43 @@ def test_spanish_at_390_px_asks_permission_from_the_switch(
         expect(row(page, cid)).to_have_count(1)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     sofia.close()
+
+
+@pytest.fixture
+def assistant_hub(tmp_path: Path) -> Iterator[HubServer]:
+    srv = HubServer(hub_settings(tmp_path, bot=True)).start()
+    yield srv
+    srv.stop()
+
+
+def test_an_urgent_conversation_is_notified_without_details_and_counted(
+    browser: Browser, assistant_hub: HubServer
+) -> None:
+    """A red flag: the supervisor's inbox notifies 'Urgent conversation waiting' (and nothing of the
+    patient), the Urgent view counts it and holds it, and taking it empties the view."""
+    with (
+        open_page(browser, assistant_hub.base_url, "views-urgent") as page,
+        httpx.Client(base_url=assistant_hub.base_url, timeout=10) as integration,
+    ):
+        page.context.grant_permissions(["notifications"])
+        page.context.add_init_script(CAPTURE)
+        sign_in(page, "sofia")
+        expect(page.get_by_test_id("filter-urgent")).to_have_attribute("data-count", re.compile(r"\d+"))
+        urgent_before = _count(page, "filter-urgent")
+        notes = len(_notifications(page))
+        first = send_inbound(
+            integration, "tengo un dolor muy fuerte en el pecho", "views-urgent-1", "+16505550821", name="Inés Prado"
+        )
+        note = _wait_for_notification(page, "Urgent conversation waiting", notes)
+        assert "Inés" not in str(note) and "pecho" not in str(note) and note["body"] == ""
+        expect(page).to_have_title("(1) Puente inbox")
+        _expect_count(page, "filter-urgent", urgent_before + 1)
+        page.get_by_test_id("filter-urgent").click()
+        expect(row(page, first["conversation_id"])).to_have_count(1)
+        check_accessibility(page, "the urgent view")
+        row(page, first["conversation_id"]).click()
+        expect(page).to_have_title("Puente inbox")
+        expect(page.get_by_test_id("snooze")).to_be_hidden()  # take it first
+        page.get_by_test_id("assign-me").click()
+        expect(row(page, first["conversation_id"])).to_have_count(0)
+        _expect_count(page, "filter-urgent", urgent_before)
