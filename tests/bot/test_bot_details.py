@@ -46,11 +46,11 @@ def test_the_tables_cover_both_languages_and_both_answers() -> None:
 
 
 def test_held_out_phrasings_score() -> None:
-    """Checked once, at the end of the work (the score is in the commit's note); it must stay at
-    least that good. The misses are printed."""
+    """Checked once, at the end of the work: 24 of 24 (2026-12-03). It must stay that good: a miss
+    here is fixed by a general rule, not by adding its wording (then write a fresh held-out table)."""
     misses = [(r["text"], _understood(r)) for r in HELD_OUT if _understood(r) != (r["language"], r["menu"])]
     print(f"held out: {len(HELD_OUT) - len(misses)}/{len(HELD_OUT)}", misses)
-    assert len(misses) <= 1, misses
+    assert not misses, misses
 
 
 # --- on a real hub -----------------------------------------------------------------------------
