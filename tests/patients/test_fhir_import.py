@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from hub.patients.contacts import normalise_phone
+from hub.patients.fhir.client import FhirClient, FhirError, search_url
 from hub.settings import FhirSettings
 from tests.support.clients import Staff, inbound, post_inbound
 from tests.support.fake_fhir import FakeFhir, Fault, key_pair
@@ -54,7 +56,7 @@ def fhir_settings(ehr: FakeFhir, algorithm: str = "RS384", **kw: Any) -> FhirSet
 
 @pytest.fixture
 def ehr() -> Iterator[FakeFhir]:
-    with FakeFhir(CLIENT_ID, public_key=KEYS["RS384"][1]) as fake:
+    with FakeFhir(CLIENT_ID, public_key=KEYS["RS384"][1], key_id="puente-1") as fake:
         yield fake
 
 
@@ -397,6 +399,7 @@ def _serve(data_dir: Path, port: int, ehr: FakeFhir, log: Path) -> subprocess.Po
         "PUENTE_FHIR_BASE_URL": ehr.url,
         "PUENTE_FHIR_CLIENT_ID": CLIENT_ID,
         "PUENTE_FHIR_PRIVATE_KEY": KEYS["RS384"][0],
+        "PUENTE_FHIR_KEY_ID": "puente-1",
         "PUENTE_FHIR_PAGE_SIZE": "10",
         "PUENTE_FHIR_ALLOW_HTTP": "1",
     }
@@ -618,3 +621,21 @@ def test_a_hub_stopped_mid_import_hands_it_back_and_the_next_start_finishes_it(t
     assert run["status"] == "done" and c["patients_created"] == 50 and c["pages"] == 5 + 1  # + appointments' one
     assert [path for _, path, _, _ in ehr.searches("Patient")].count("/fhir/Patient?_count=10") == 1  # not restarted
     assert rows(tmp_path / "hub.db", "select count(*) from patients where source = 'fhir'") == [(50,)]
+
+
+# --- the client alone ----------------------------------------------------------------------------------
+
+
+async def test_a_page_link_to_another_host_is_refused_and_the_token_never_leaves(ehr):
+    ehr.load(population(3, seed=16, appointments_per_patient=0).patients)
+    async with httpx.AsyncClient() as http:
+        client = FhirClient(fhir_settings(ehr), http)
+        page = await client.page(search_url(client.settings, "Patient", None))
+        assert len(page.resources) == 3 and page.next_url is None and page.total == 3
+        other = ehr.url.replace("127.0.0.1", "localhost")  # the same server under another name
+        with pytest.raises(FhirError, match="away from the FHIR base URL"):
+            await client.page(f"{other}/Patient?_count=20")
+    assert all("localhost" not in path for _, path, _, _ in ehr.log)
+    claims = jwt.decode(client.assertion(ehr.token_url), KEYS["RS384"][1], algorithms=["RS384"], audience=ehr.token_url)
+    assert claims["iss"] == claims["sub"] == CLIENT_ID and claims["exp"] - claims["iat"] == 300
+    assert jwt.get_unverified_header(client.assertion(ehr.token_url))["kid"] == "puente-1"

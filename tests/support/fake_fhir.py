@@ -64,8 +64,9 @@ def _now() -> str:
 
 class FakeFhir:
     def __init__(self, client_id: str = "puente-test", public_key: str | None = None, algorithm: str = "RS384",
-                 bearer_token: str | None = None) -> None:  # fmt: skip
+                 bearer_token: str | None = None, key_id: str | None = None) -> None:  # fmt: skip
         self.client_id, self.public_key, self.algorithm = client_id, public_key, algorithm
+        self.key_id = key_id  # when set, the assertion's header must name it (kid), as in a JWKS
         self.bearer_token = bearer_token  # accepted as it is, besides the tokens it hands out
         self.resources: dict[str, list[dict[str, Any]]] = {"Patient": [], "Appointment": []}
         self.faults: list[Fault] = []  # answers to searches, before serving again
@@ -214,7 +215,13 @@ class FakeFhir:
         except (jwt.PyJWTError, KeyError) as exc:
             self.refused_assertions.append(type(exc).__name__)
             return 401, {"error": "invalid_client", "error_description": type(exc).__name__}
-        if claims["sub"] != self.client_id or claims["exp"] > time.time() + 300 + 5 or header.get("typ") != "JWT":
+        kid_ok = self.key_id is None or header.get("kid") == self.key_id
+        if (
+            claims["sub"] != self.client_id
+            or claims["exp"] > time.time() + 300 + 5
+            or header.get("typ") != "JWT"
+            or not kid_ok
+        ):
             self.refused_assertions.append("claims")
             return 401, {"error": "invalid_client"}
         with self._lock:
