@@ -286,6 +286,9 @@ class Conversation(Base):
         Index("ix_conversations_team_assigned", "team_id", "assigned_at"),
         Index("ix_conversations_team_resolved", "team_id", "resolved_at"),
         Index("ix_conversations_snoozed_until", "snoozed_until"),
+        # The inbox's views, newest activity first, a page at a time (hub/conversations/lists.py).
+        Index("ix_conversations_last_event", "last_event_seq"),
+        Index("ix_conversations_assignee_last", "assignee_id", "last_event_seq"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
