@@ -386,6 +386,20 @@ class TypingFrame(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
     name: str | None
 
 
+class ViewingFrame(msgspec.Struct, tag="viewing", forbid_unknown_fields=True):
+    """Another staff member has a conversation open (`viewing`), or no longer has. Not stored:
+    said again every few seconds while it stays open, and gone on the client after `expires_in`
+    seconds without another (a hub process that died says nothing more). `viewer` is one open
+    inbox (a socket): the same person in two tabs is two viewers."""
+
+    conversation_id: int
+    viewer: str
+    agent_id: int
+    name: str
+    viewing: bool
+    expires_in: float
+
+
 class BreakGlassFrame(msgspec.Struct, tag="break_glass", forbid_unknown_fields=True):
     """To supervisors and admins: a staff member opened a patient outside their reach (hub/agents/breakglass.py)."""
 
@@ -397,7 +411,7 @@ class BreakGlassFrame(msgspec.Struct, tag="break_glass", forbid_unknown_fields=T
     expires_at: datetime
 
 
-StreamFrame = EventFrame | ReadyFrame | ResyncFrame | TypingFrame | BreakGlassFrame
+StreamFrame = EventFrame | ReadyFrame | ResyncFrame | TypingFrame | ViewingFrame | BreakGlassFrame
 
 
 # --- frames on a web-chat visitor's WebSocket ---------------------------------------------------
@@ -454,6 +468,20 @@ class TypingSignal(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
     escalation: int = 0  # the conversation's Circle: who else may see it
 
 
+class ViewingSignal(msgspec.Struct, tag="viewing", forbid_unknown_fields=True):
+    """A staff member's inbox opened a conversation (or left it: `viewing` false), with the
+    conversation's reach as it is now: only staff who may see it are told (hub.realtime.presence)."""
+
+    conversation_id: int
+    viewer: str
+    agent_id: int
+    name: str
+    team_id: int | None
+    assignee_id: int | None
+    escalation: int
+    viewing: bool
+
+
 class ReadSignal(msgspec.Struct, tag="read", forbid_unknown_fields=True):
     """Staff read a patient's messages up to `upto` (sent after the commit that recorded it)."""
 
@@ -481,7 +509,7 @@ class BreakGlassSignal(msgspec.Struct, tag="break_glass", forbid_unknown_fields=
     frame: BreakGlassFrame
 
 
-Signal = TypingSignal | ReadSignal | VisitorLinkedSignal | StaffChangedSignal | BreakGlassSignal
+Signal = TypingSignal | ViewingSignal | ReadSignal | VisitorLinkedSignal | StaffChangedSignal | BreakGlassSignal
 
 
 class Published(msgspec.Struct):

@@ -17,7 +17,7 @@ from hub.agents.roles import Principal, Role
 from hub.audit.record import AuditAction, AuditRecord, Origin, add_audit
 from hub.bounds import text
 from hub.conversations.snooze import EndSnooze, Snooze, end_snooze, snooze
-from hub.db.models import Agent, Conversation, Team
+from hub.db.models import Agent, Conversation, Team, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.email.outbound import MailIdentity, prepare_reply, queue_reply
@@ -30,7 +30,7 @@ from hub.events import (
 from hub.i18n import _
 from hub.outbox.queue import enqueue
 from hub.patients.reach import INITIAL_STATUS, default_reply_channel, reply_channels
-from hub.refusals import Refused, one_by_one
+from hub.refusals import Problem, Refused, one_by_one
 from hub.routing.queues import assign_to, hold, pick_agent, routes
 from hub.routing.urgent import take
 from hub.timeline.append import append_event, webchat_recipient
@@ -47,6 +47,8 @@ WRITTEN_SINCE = _(
     "Someone has written in this chat from another browser since you last looked. Read it, then send again."
 )
 
+REPLIED_SINCE = _("{name} replied after you started. Send anyway?")
+
 
 class Reply(msgspec.Struct, frozen=True):
     conversation_id: int
@@ -58,6 +60,10 @@ class Reply(msgspec.Struct, frozen=True):
     history: bool = False
     mail: MailIdentity | None = None  # who email replies come from (hub.email.identity)
     seen: int | None = None  # the newest event the agent had in view (see ReplyBody)
+    # The newest event in view when the agent started writing: a colleague's reply since is a
+    # collision (409) unless `confirm` says the agent saw it and sends anyway (see ReplyBody).
+    drafted_after: int | None = None
+    confirm: bool = False
     # Channels this hub cannot send on (hub.outbox.configured): a reply there is refused, not queued for ever.
     unconfigured: dict[str, str] = {}
 
@@ -160,6 +166,8 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
         then = webchat_recipient(tx.session, conv.id, conv.patient_id, cmd.seen + 1)
         if webchat_recipient(tx.session, conv.id, conv.patient_id) != then:
             raise Refused(409, WRITTEN_SINCE)
+    if cmd.drafted_after is not None and not cmd.confirm:
+        _no_reply_since(tx, conv, cmd.by, cmd.drafted_after)
     email = prepare_reply(tx, conv, cmd.mail) if channel == "email" and not cmd.history else None  # may refuse
     if conv.first_response_at is None:
         conv.first_response_at = now
@@ -186,6 +194,37 @@ def _reply(tx: Tx, conv: Conversation, cmd: Reply, now: Any) -> TimelineEventOut
     if email is not None:  # rendered now, sent by the outbox through the clinic's relay
         queue_reply(tx, conv, event.seq, cmd.text, email)
     return event
+
+
+def _no_reply_since(tx: Tx, conv: Conversation, by: Principal, after: int) -> None:
+    """Refuses (409) when another staff member replied in the conversation after `after`; the
+    refusal carries that reply (the newest), so the agent can read it before sending anyway."""
+    newer = tx.session.execute(
+        select(TimelineEvent.seq, TimelineEvent.text, TimelineEvent.channel, TimelineEvent.created_at, Agent)
+        .join(Agent, Agent.id == TimelineEvent.author_id)
+        .where(
+            TimelineEvent.conversation_id == conv.id,
+            TimelineEvent.seq > after,
+            TimelineEvent.kind == EventKind.MESSAGE_OUT,
+            TimelineEvent.author_type == AuthorType.AGENT,
+            TimelineEvent.author_id != by.id,
+        )
+        .order_by(TimelineEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if newer is None:
+        return
+    seq, text, channel, created_at, agent = newer
+    reply = {
+        "seq": seq,
+        "author_id": agent.id,
+        "author_name": agent.display_name,
+        "text": text,
+        "channel": channel,
+        "created_at": created_at.isoformat(),
+    }
+    problem = Problem("replied_since", REPLIED_SINCE, {"name": agent.display_name}, {"reply": reply})
+    raise Refused(409, REPLIED_SINCE, [problem], name=agent.display_name)
 
 
 def _assign(tx: Tx, conv: Conversation, cmd: Assign) -> TimelineEventOut:

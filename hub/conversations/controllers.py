@@ -71,6 +71,11 @@ class ReplyBody(msgspec.Struct, forbid_unknown_fields=True):
     # The newest event the agent had in view: a web-chat reply is refused (409) if a different
     # browser has written in the conversation since, so an answer meant for one goes to no other.
     seen: Seq | None = None
+    # The newest event in view when the agent started writing this reply: if a colleague has
+    # replied since, the reply is refused (409, `problems[0].reply` is their newest reply) unless
+    # `confirm` is true. Without it, no such check (as before).
+    drafted_after: Seq | None = None
+    confirm: bool = False
 
 
 class NoteBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -194,6 +199,8 @@ class ConversationController(Controller):
                 data.channel,
                 mail=hub.email.identity,
                 seen=data.seen,
+                drafted_after=data.drafted_after,
+                confirm=data.confirm,
                 unconfigured=unconfigured(hub.settings),
             ),
         )

@@ -11,7 +11,7 @@ in seq order: anything the channel lost or delivered late (a Redis hiccup, anoth
 process publishing first) is read back from the database, at the next message or within a
 second by the watchdog.
 
-Signals (typing, read positions, a visitor linked to another patient) travel on a second
+Signals (typing, who has a conversation open, read positions, a visitor linked to another patient) travel on a second
 channel: not stored, not ordered, best effort; a lost one costs a "typing" hint.
 
 Web-chat visitors' sockets register by patient: they get that patient's web-chat messages,
@@ -42,6 +42,7 @@ from hub.events import (
     StreamFrame,
     TypingFrame,
     TypingSignal,
+    ViewingSignal,
     VisitorFrame,
     VisitorLinkedSignal,
     VisitorReadFrame,
@@ -49,6 +50,7 @@ from hub.events import (
     VisitorTypingFrame,
     encode,
 )
+from hub.realtime.presence import Viewers, viewing_frame
 from hub.settings import RealtimeSettings
 from hub.timeline.reads import events_after, last_seq
 
@@ -158,6 +160,7 @@ class Fanout:
         self._order = asyncio.Lock()  # one hand-on at a time, in seq order
         self.gaps_filled = 0  # events read back from the database, for tests and operators
         self.on_staff_changed: list[Callable[[int], None]] = []  # e.g. forget a cached principal
+        self.viewers = Viewers()  # who has which conversation open, in every process
 
     def _new_plugin(self) -> ChannelsPlugin:
         return ChannelsPlugin(backend=make_backend(self._settings), channels=[self.channel, self.signals])
@@ -318,6 +321,14 @@ class Fanout:
                 for v in list(self._visitors.get(signal.patient_id, ())):
                     if v.point_id in (None, signal.visitor):
                         v.send_frame(VisitorTypingFrame(first_name))
+        elif isinstance(signal, ViewingSignal):
+            self.viewers.note(signal)
+            frame = viewing_frame(signal)
+            for q in list(self._sockets):
+                if q.principal.id != signal.agent_id and q.may_see(
+                    signal.team_id, signal.assignee_id, signal.escalation
+                ):
+                    q.send_frame(frame)
         elif isinstance(signal, ReadSignal):
             for v in list(self._visitors.get(signal.patient_id, ())):
                 if v.point_id in (None, signal.visitor):

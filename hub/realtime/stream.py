@@ -4,7 +4,9 @@ number it holds (?after=N); it gets every later event it may see from the databa
 frames, which are not stored.
 
 The client may send `{"type": "typing", "conversation_id": N}` while its agent writes a
-reply: other staff who can see the conversation, and the patient's web-chat widget, are told."""
+reply: other staff who can see the conversation, and the patient's web-chat widget, are told;
+and `{"type": "viewing", "conversation_id": N | null}` when it opens or leaves a conversation:
+other staff who can see it are told who has it open (hub/realtime/presence.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from hub.db.models import Conversation
 from hub.deps import Hub, HubDep
 from hub.events import ReadyFrame, ResyncFrame, TypingSignal, encode
 from hub.realtime.fanout import SocketQueue
+from hub.realtime.presence import Viewing, viewing_frame
 from hub.timeline.append import webchat_recipient
 from hub.timeline.reads import events_after, last_seq, visible
 
@@ -61,6 +64,8 @@ async def stream(socket: WebSocket, hub: HubDep) -> None:
     queue = hub.fanout.register(principal)  # before reading the database: nothing can slip between
     pump: asyncio.Task[None] | None = None
     listen: asyncio.Task[None] | None = None
+    viewing = Viewing(principal, hub.read_sessions, hub.fanout.signal)
+    keep: asyncio.Task[None] | None = None
     try:
         limit = hub.settings.realtime.backfill_limit
         async with hub.read_sessions() as s:
@@ -101,7 +106,8 @@ async def stream(socket: WebSocket, hub: HubDep) -> None:
             sent = frame.seq
         await socket.send_text(encode(ReadyFrame(last_seq=sent, backfilled=len(frames))).decode())
         pump = asyncio.create_task(_pump(socket, queue, sent))
-        listen = asyncio.create_task(_listen(socket, hub, principal))
+        listen = asyncio.create_task(_listen(socket, hub, principal, queue, viewing))
+        keep = asyncio.create_task(viewing.keep())
         cut_off = asyncio.create_task(queue.cut_off.wait())
         expiry = asyncio.create_task(_until_access_changes(socket, hub, principal))
         changed = asyncio.create_task(queue.access_changed.wait())  # told at once by the staff-changed signal
@@ -123,7 +129,8 @@ async def stream(socket: WebSocket, hub: HubDep) -> None:
         pass
     finally:
         hub.fanout.unregister(queue)
-        for task in (pump, listen):
+        viewing.leave()
+        for task in (pump, listen, keep):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
@@ -152,12 +159,17 @@ class AgentTyping(msgspec.Struct, tag="typing", forbid_unknown_fields=True):
     conversation_id: Id
 
 
-_client_frame = msgspec.json.Decoder(AgentTyping).decode
+class AgentViewing(msgspec.Struct, tag="viewing", forbid_unknown_fields=True):
+    conversation_id: Id | None  # None: no conversation open
+
+
+_client_frame = msgspec.json.Decoder(AgentTyping | AgentViewing).decode
 TYPING_EVERY_S = 1.0  # clients send one every 2 s at most while writing; more is dropped
 
 
-async def _listen(socket: WebSocket, hub: Hub, principal: Principal) -> None:
-    """What the client says: typing notices. Anything malformed is ignored, not fatal."""
+async def _listen(socket: WebSocket, hub: Hub, principal: Principal, queue: SocketQueue, viewing: Viewing) -> None:
+    """What the client says: typing notices and the conversation it shows. Anything malformed
+    is ignored, not fatal."""
     last: dict[int, float] = {}
     with contextlib.suppress(WebSocketDisconnect):
         while True:
@@ -165,6 +177,12 @@ async def _listen(socket: WebSocket, hub: Hub, principal: Principal) -> None:
             try:
                 typing = _client_frame(data)
             except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+            if isinstance(typing, AgentViewing):
+                if await viewing.open(typing.conversation_id):  # who already has it open, at once
+                    for other in hub.fanout.viewers.of(typing.conversation_id):  # type: ignore[arg-type]
+                        if other.agent_id != principal.id and other.viewing:
+                            queue.send_frame(viewing_frame(other))
                 continue
             now = time.monotonic()
             if now - last.get(typing.conversation_id, 0.0) < TYPING_EVERY_S:
