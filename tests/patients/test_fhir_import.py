@@ -477,14 +477,28 @@ def test_the_import_on_postgresql(tmp_path, ehr):
         pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
     pop = population(40, seed=11)
     ehr.load(pop.patients, pop.appointments)
+    # What PostgreSQL refuses to store (NUL characters, a number longer than its column) must not
+    # sink the page: cleaned, dropped or the resource skipped.
+    meta = {"versionId": "1", "lastUpdated": "2026-02-01T00:00:00Z"}
+    ehr.add(
+        {
+            "resourceType": "Patient",
+            "id": "nul-name",
+            "meta": meta,
+            "name": [{"family": "Pe\x00ña", "given": ["In\x00és"]}],
+            "identifier": [{"type": {"coding": [{"code": "MR"}]}, "system": "urn:x", "value": "9" * 500}],
+        }
+    )
+    ehr.add({"resourceType": "Patient", "id": "nul-version", "meta": {"versionId": "1\x00"}})
     srv = start_hub(tmp_path, ehr, db_url=pg.url)
     try:
         with closing(Staff(srv.base_url, "admin")) as admin:
             run = run_import(admin)
-            assert run["status"] == "done" and run["counts"]["patients_created"] == 40
+            assert run["status"] == "done" and run["counts"]["patients_created"] == 41, run
+            assert run["counts"]["errors"] == 1 and run["problems"][0]["resource"] == "Patient/nul-version"
             assert run["counts"]["appointments_created"] == len(pop.appointments)
             full = run_import(admin, full=True)
-            assert full["counts"]["patients_unchanged"] == 40 and full["counts"]["patients_created"] == 0
+            assert full["counts"]["patients_unchanged"] == 41 and full["counts"]["patients_created"] == 0
     finally:
         srv.stop()
         pg.drop()

@@ -249,10 +249,14 @@ class FhirClient:
             None,
         )
         if next_url:
+            if "\x00" in next_url or len(next_url) > 4000:
+                raise FhirError("a page link is not a usable URL")
             next_url = urljoin(url, next_url)
         total = bundle.get("total")
         meta = bundle.get("meta") if isinstance(bundle.get("meta"), dict) else {}
         searched_at = meta.get("lastUpdated") if isinstance(meta.get("lastUpdated"), str) else None
+        if searched_at is not None and (len(searched_at) > 40 or "\x00" in searched_at):
+            searched_at = None  # not an instant: the newest change seen marks the next import instead
         return Page(resources, next_url, total if isinstance(total, int) else None, searched_at)
 
 

@@ -196,7 +196,9 @@ def _version(meta: Meta) -> str:
     version = meta.versionId or meta.lastUpdated
     if not version:
         raise Malformed("no meta.versionId nor meta.lastUpdated")
-    return version[:64]
+    if len(version) > 64 or "\x00" in version:
+        raise Malformed("meta.versionId is not a FHIR id")
+    return version
 
 
 def _name(names: list[HumanName]) -> str | None:
@@ -256,8 +258,10 @@ def _identifiers(identifiers: list[Identifier]) -> list[IdentifierRecord]:
         codes = {(c.code or "").upper() for c in (i.type.coding if i.type else [])}
         if not codes & MRN_CODES or i.use == "old":
             continue  # record numbers only: no SSN, driver's licence or passport is kept
-        system, value = _clean(i.system, 200), _clean(i.value, 120)
-        if system and value and (system, value) not in seen:
+        system, value = _clean(i.system, 1000), _clean(i.value, 1000)
+        if not system or not value or len(system) > 200 or len(value) > 120:
+            continue  # cut short it would be another number: not kept
+        if (system, value) not in seen:
             seen.add((system, value))
             out.append(IdentifierRecord(system, value, "MRN"))
     return out
