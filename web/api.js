@@ -155,6 +155,12 @@ export const api = {
   fillTemplate: (conversationId, key, channel) =>
     call("GET", `/api/conversations/${conversationId}/templates/${encodeURIComponent(key)}?${query({ channel })}`),
   checkLanguage: (text, locale) => call("POST", "/api/language/check", { text, locale }),
+  cannedReplies: () => call("GET", "/api/canned"),
+  createCanned: (body) => call("POST", "/api/canned", body),
+  updateCanned: (id, body) => call("PATCH", `/api/canned/${Number(id)}`, body),
+  fillCanned: (conversationId, id, channel) =>
+    call("GET", `/api/conversations/${conversationId}/canned/${Number(id)}?${query({ channel })}`),
+  replyChannelsSetUp: () => call("GET", "/api/reply-channels"),
 
   // Sign-in's second step and one's own account (no session-expired handling before signing in).
   setup: () => send("GET", "/api/auth/setup"),

@@ -169,7 +169,8 @@ export class ConversationView {
     this.typingLine = h("p", { class: "typing-line", "aria-live": "polite", "data-testid": "typing-indicator" });
     this.announcer = h("p", { class: "sr-only", role: "status", "aria-live": "polite" });
     this.earlier = h("div", { class: "timeline-start" });
-    this.scroller = h("div", { class: "timeline-scroll", "data-testid": "timeline-scroll" },
+    this.scroller = h("div", { class: "timeline-scroll", tabindex: "0", role: "region",
+      "aria-label": t("timeline.heading"), "data-testid": "timeline-scroll" },
       this.earlier, this.timeline.element);
     this.statusSlot = h("span", { class: "conv-status-slot" });
     this.assigneeText = h("span", { class: "conv-assignee-text", "data-testid": "conversation-assignee" });

@@ -243,8 +243,8 @@ export class PatientView {
       select("start-channel", (offered.length ? offered : CHANNELS).map((c) => [c, t(`channel.${c}`)]), offered[0]));
     const [templateRow, template] = field(t("profile.startTemplate"), select("start-template", [["", t("profile.freeText")]], ""));
     api.templates().then((list) => {
-      for (const tpl of list.filter((x) => x.published)) {
-        template.append(h("option", { value: tpl.key }, tpl.key));
+      for (const tpl of list.filter((x) => x.published && !x.internal)) { // never the assistant's own
+        template.append(h("option", { value: tpl.key }, tpl.title || tpl.purpose || tpl.key));
       }
     }).catch(() => {});
     const [textRow, text] = field(t("profile.startText"), h("textarea", { rows: "4", required: true, maxlength: "5000", "data-testid": "start-text" }));

@@ -17,8 +17,8 @@ const MEDIA_FINAL = new Set(["stored", "failed"]);
 const VOICE_RANK = { pending: 0, transcribing: 1, done: 2, failed: 2 };
 const VOICE_REASONS = new Set(["too_big", "too_long", "undecodable", "no_audio", "missing", "engine", "crashed",
   "timeout", "interrupted"]);
-// Shown where they matter (in their message's attachment), not as lines of their own.
-const APPLIED = new Set(["media_status", "voice_note", "transcript"]);
+// Shown where they matter (in their message's attachment, on the message itself), not as lines of their own.
+const APPLIED = new Set(["media_status", "voice_note", "transcript", "delivery_status"]);
 
 export class Timeline {
   /** context: {patientName, conversationId} used to label events. */
@@ -26,6 +26,7 @@ export class Timeline {
     this.context = context;
     this.bySeq = new Map();
     this.seqs = []; // ascending
+    this.pendingDelivery = new Map(); // message seq -> its best report, for a message not loaded yet (an older page)
     this.element = h("ol", { class: "timeline", "data-testid": "timeline", "aria-label": t("timeline.heading") });
   }
 
@@ -53,6 +54,7 @@ export class Timeline {
       this.seqs.splice(at, 0, event.seq);
       this.bySeq.set(event.seq, node);
       added += 1;
+      if (this.pendingDelivery.has(event.seq)) this.#applyDelivery(this.pendingDelivery.get(event.seq));
       if (event.kind === "delivery_status") this.#applyDelivery(event.data || {});
       if (event.kind === "media_status") this.#applyMedia(event.data || {});
       if (event.kind === "voice_note" || event.kind === "transcript") this.#applyVoice(event);
@@ -60,15 +62,25 @@ export class Timeline {
     return added;
   }
 
-  /** A delivery report updates its message's status line, forward only. */
-  #applyDelivery({ message_seq: seq, status, error }) {
+  /** A delivery report updates the status on its message, forward only (a report whose message is
+   * not loaded yet waits for it). */
+  #applyDelivery(report) {
+    const { message_seq: seq, status, error } = report;
+    if (!MESSAGE_STATUSES.has(status)) return;
     const message = this.bySeq.get(seq);
-    const footer = message?.querySelector("[data-testid=message-status]");
-    if (!footer || !MESSAGE_STATUSES.has(status)) return;
+    if (!message) {
+      const waiting = this.pendingDelivery.get(seq);
+      if (!waiting || STATUS_RANK[status] > STATUS_RANK[waiting.status]) this.pendingDelivery.set(seq, report);
+      return;
+    }
+    this.pendingDelivery.delete(seq);
+    const footer = message.querySelector("[data-testid=message-status]");
+    if (!footer) return;
     if (STATUS_RANK[status] <= STATUS_RANK[footer.dataset.status]) return;
     footer.dataset.status = status;
     footer.className = `msg-status msg-status-${status}`;
     footer.textContent = statusText(status, error);
+    footer.title = error || "";
   }
 
   /** A media item was stored or finally failed: its attachment in the message changes in place. */
@@ -401,7 +413,7 @@ function renderSystem(event, context) {
 export function renderEvent(event, context) {
   if (event.kind === "message_in" || event.kind === "message_out") return renderMessage(event, context);
   if (event.kind === "note") return renderNote(event, context);
-  if (APPLIED.has(event.kind)) { // shown where it matters: in its message's attachment
+  if (APPLIED.has(event.kind)) { // shown where it matters: in its message's attachment, or its status
     const node = shell(event, `system system-${event.kind.replace("_", "-")}`);
     node.hidden = true;
     return node;
