@@ -37,7 +37,7 @@ from typing import Any
 
 import msgspec
 import phonenumbers
-from sqlalchemy import ColumnElement, Select, and_, exists, func, intersect, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, intersect, literal, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -347,10 +347,8 @@ async def _plan_names(s: AsyncSession, words: list[str]) -> tuple[list[str], lis
     rarest words are intersected, the others checked. A word's entries are counted up to RARE only
     (cheap); past that, the longer word is taken for the rarer, and a second word of one or two
     letters (a range of a tenth of the directory) is checked rather than scanned."""
-    sizes = {}
-    for word in words:
-        capped = _word(word).limit(RARE + 1).subquery()
-        sizes[word] = (await s.execute(select(func.count()).select_from(capped))).scalar_one()
+    counted = [select(func.count()).select_from(_word(w).limit(RARE + 1).subquery()).scalar_subquery() for w in words]
+    sizes = dict(zip(words, (await s.execute(select(*counted))).one(), strict=True))  # one round trip
     ranked = sorted(words, key=lambda w: (sizes[w], -len(w), w))
     second = ranked[1]
     drive = ranked[:2] if sizes[second] <= RARE or len(second) >= 3 else ranked[:1]
@@ -428,46 +426,44 @@ async def search_directory(
 
 
 async def _entries(s: AsyncSession, order: dict[int, str], full: bool) -> list[DirectoryEntry]:
+    """The page's patients in two queries: the people (with their last contact), then their phones,
+    emails and record numbers together."""
     ids = list(order)
     if not ids:
         return []
+    last = select(func.max(Conversation.last_message_at)).where(Conversation.patient_id == Patient.id).scalar_subquery()
     people = {
         p.id: p
-        for p in (
-            await s.execute(select(Patient.id, Patient.name, Patient.date_of_birth).where(Patient.id.in_(ids)))
-        ).all()
-    }
-    contacts: dict[int, list[DirectoryContact]] = {pid: [] for pid in ids}
-    points = await s.execute(
-        select(
-            ContactPoint.patient_id,
-            ContactPoint.kind,
-            ContactPoint.address,
-            ContactPoint.verified,
-            ContactPoint.opted_out_at,
+        for p in await s.execute(
+            select(Patient.id, Patient.name, Patient.date_of_birth, last.label("last")).where(Patient.id.in_(ids))
         )
-        .where(ContactPoint.patient_id.in_(ids), ContactPoint.kind.in_(("phone", "email")))
-        .order_by(ContactPoint.patient_id, ContactPoint.kind.desc(), ContactPoint.id)
-    )
-    for pid, kind, address, verified, opted_out_at in points:
-        shown = address if full else (mask_phone(address) if kind == "phone" else mask_email(address))
-        contacts[pid].append(DirectoryContact(kind, shown, verified, opted_out_at is not None))
-    numbers: dict[int, list[str]] = {pid: [] for pid in ids}
-    for pid, value in await s.execute(
-        select(PatientIdentifier.patient_id, PatientIdentifier.value)
-        .where(PatientIdentifier.patient_id.in_(ids))
-        .order_by(PatientIdentifier.id)
+    }
+    points = select(
+        ContactPoint.patient_id,
+        ContactPoint.kind,
+        ContactPoint.address,
+        ContactPoint.verified,
+        ContactPoint.opted_out_at.is_not(None),
+        ContactPoint.id,
+    ).where(ContactPoint.patient_id.in_(ids), ContactPoint.kind.in_(("phone", "email")))
+    numbers = select(
+        PatientIdentifier.patient_id,
+        literal("mrn"),
+        PatientIdentifier.value,
+        false(),
+        false(),
+        PatientIdentifier.id,
+    ).where(PatientIdentifier.patient_id.in_(ids))
+    contacts: dict[int, list[DirectoryContact]] = {pid: [] for pid in ids}
+    mrns: dict[int, list[str]] = {pid: [] for pid in ids}
+    for pid, kind, value, verified, opted_out, _id in sorted(
+        await s.execute(union_all(points, numbers)), key=lambda r: (r[1] == "mrn", r[1] != "phone", r[5])
     ):
-        numbers[pid].append(value)
-    last = dict(
-        (
-            await s.execute(
-                select(Conversation.patient_id, func.max(Conversation.last_message_at))
-                .where(Conversation.patient_id.in_(ids))
-                .group_by(Conversation.patient_id)
-            )
-        ).all()
-    )
+        if kind == "mrn":
+            mrns[pid].append(value)
+        else:
+            shown = value if full else (mask_phone(value) if kind == "phone" else mask_email(value))
+            contacts[pid].append(DirectoryContact(kind, shown, bool(verified), bool(opted_out)))
     out = []
     for pid in ids:
         p = people[pid]
@@ -479,8 +475,8 @@ async def _entries(s: AsyncSession, order: dict[int, str], full: bool) -> list[D
                 dob if full else None,
                 dob.year if dob else None,
                 contacts[pid],
-                numbers[pid],
-                last.get(pid),
+                mrns[pid],
+                p.last,
                 order[pid],
             )
         )
