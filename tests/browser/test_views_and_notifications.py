@@ -312,3 +312,25 @@ def test_an_urgent_conversation_is_notified_without_details_and_counted(
         page.get_by_test_id("assign-me").click()
         expect(row(page, first["conversation_id"])).to_have_count(0)
         _expect_count(page, "filter-urgent", urgent_before)
+
+
+def test_a_long_view_comes_a_page_at_a_time(browser: Browser, clock_hub: HubServer, integration: httpx.Client) -> None:
+    """More conversations than a page: the view shows the newest hundred and 'Show more' the rest,
+    none twice, by keyboard."""
+    for i in range(105):
+        send_inbound(integration, f"Question {i}", f"views-long-{i}", f"+1650556{i:04d}")
+    with open_page(browser, clock_hub.base_url, "views-long") as page:
+        sign_in(page, "sofia")
+        page.get_by_test_id("filter-everything").click()
+        expect(page.get_by_test_id("filter-everything")).to_have_attribute("data-count", re.compile(r"\d{3}"))
+        total = int(page.get_by_test_id("filter-everything").get_attribute("data-count") or 0)
+        assert total >= 105
+        items = page.get_by_test_id("conversation-item")
+        expect(items).to_have_count(100)
+        more = page.get_by_test_id("list-more")
+        more.focus()
+        page.keyboard.press("Enter")
+        expect(items).to_have_count(total)
+        expect(more).to_be_hidden()
+        ids = [items.nth(i).get_attribute("data-conversation-id") for i in range(total)]
+        assert len(set(ids)) == total
