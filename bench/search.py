@@ -179,7 +179,7 @@ def measure(hub: Hub, rare: list[str], n: int, seed: int) -> dict[str, list[floa
     rng = random.Random(seed)
     clients = {"sofia": sign_in(hub.base, "sofia"), "ana": sign_in(hub.base, "ana")}
     times: dict[str, list[float]] = {}
-    t0, s0, p0, m0 = time.monotonic(), hub.cpu_seconds(), time.process_time(), machine_busy_seconds()
+    began, s0, p0, m0 = time.monotonic(), hub.cpu_seconds(), time.process_time(), machine_busy_seconds()
     for i in range(n + 100):
         who = "ana" if i % 4 == 0 else "sofia"  # an agent's reach is a filter too
         for name, q in queries(rng, rare):
@@ -194,7 +194,7 @@ def measure(hub: Hub, rare: list[str], n: int, seed: int) -> dict[str, list[floa
                 times.setdefault(name, []).append(dt)
     for c in clients.values():
         c.close()
-    wall = time.monotonic() - t0
+    wall = time.monotonic() - began
     server, client = hub.cpu_seconds() - s0, time.process_time() - p0
     others = machine_busy_seconds() - m0 - server - client
     flag = "  <- a busy machine: re-run when it is quiet" if others / wall > 0.25 else ""

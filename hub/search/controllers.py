@@ -31,7 +31,7 @@ from hub.refusals import Refused
 from hub.search.index import SEARCHED, fts, fts_matches, pending_below, pg_matches
 from hub.search.words import Query, Segment, located, marks, parse, snippet
 from hub.timeline.reads import _patient_label, visible
-from hub.timeline.views import event_out
+from hub.timeline.views import SHOWN_COLUMNS, event_out
 
 PATIENTS = 10  # patients listed with the first page of a search
 
@@ -55,15 +55,23 @@ class SearchResults(msgspec.Struct):
     more_patients: bool  # the directory (GET /api/patients?q=) has more
 
 
+EVENTS = TimelineEvent.__table__  # plain rows, not ORM objects, as timeline reads take them
+
+
 def _events(principal: Principal) -> Select[Any]:
     name, address = _patient_label()
     author = Agent.__table__.alias("author")
     return (
-        select(TimelineEvent, author.c.display_name, name, address)
-        .join(Conversation, Conversation.id == TimelineEvent.conversation_id)
-        .outerjoin(author, (author.c.id == TimelineEvent.author_id) & (TimelineEvent.author_type == "agent"))
-        .join(Patient, Patient.id == TimelineEvent.patient_id)
-        .where(TimelineEvent.kind.in_(SEARCHED), visible(principal))
+        select(
+            *SHOWN_COLUMNS,
+            author.c.display_name.label("author_name"),
+            name.label("patient_name"),
+            address.label("patient_address"),
+        )
+        .join(Conversation, Conversation.id == EVENTS.c.conversation_id)
+        .outerjoin(author, (author.c.id == EVENTS.c.author_id) & (EVENTS.c.author_type == "agent"))
+        .join(Patient, Patient.id == EVENTS.c.patient_id)
+        .where(EVENTS.c.kind.in_(SEARCHED), visible(principal))
     )
 
 
@@ -75,8 +83,8 @@ def _like(word: str) -> str:
 def _has(word: str) -> ColumnElement[bool]:
     """LIKE, for the events SQLite's index has not reached yet (their text when not yet folded)."""
     return or_(
-        TimelineEvent.search_text.like(_like(word), escape="\\"),
-        and_(TimelineEvent.search_text.is_(None), TimelineEvent.text.ilike(_like(word), escape="\\")),
+        EVENTS.c.search_text.like(_like(word), escape="\\"),
+        and_(EVENTS.c.search_text.is_(None), EVENTS.c.text.ilike(_like(word), escape="\\")),
     )
 
 
@@ -88,25 +96,26 @@ def matching(principal: Principal, query: Query, dialect: str, before: int | Non
     if dialect != "sqlite":
         q = q.where(pg_matches(query.tsquery))
         if before is not None:
-            q = q.where(TimelineEvent.seq < before)
-        return q.order_by(TimelineEvent.seq.desc()).limit(limit)
-    q = q.join(fts, fts.c.rowid == TimelineEvent.seq).where(fts_matches(query.fts5))
+            q = q.where(EVENTS.c.seq < before)
+        return q.order_by(EVENTS.c.seq.desc()).limit(limit)
+    q = q.join(fts, fts.c.rowid == EVENTS.c.seq).where(fts_matches(query.fts5))
     if before is not None:
         q = q.where(fts.c.rowid < before)
     return q.order_by(fts.c.rowid.desc()).limit(limit)
 
 
 async def _find(s: AsyncSession, principal: Principal, query: Query, before: int | None, limit: int) -> list[Any]:
-    """Up to `limit` matching rows (event, author, name, address), newest first."""
+    """Up to `limit` matching rows (the event's columns, author_name, patient_name, patient_address),
+    newest first."""
     dialect = s.bind.dialect.name
     rows = list((await s.execute(matching(principal, query, dialect, before, limit))).all())
     pending = await pending_below(s) if dialect == "sqlite" else 0
     if len(rows) < limit and pending:  # older events the background fill has not indexed yet
-        old = _events(principal).where(TimelineEvent.seq <= pending, *(_has(w) for p in query.phrases for w in p))
+        old = _events(principal).where(EVENTS.c.seq <= pending, *(_has(w) for p in query.phrases for w in p))
         if before is not None:
-            old = old.where(TimelineEvent.seq < before)
-        found = (await s.execute(old.order_by(TimelineEvent.seq.desc()).limit(limit - len(rows)))).all()
-        rows += [r for r in found if marks(r[0].text or "", query)]  # words, not any part of one
+            old = old.where(EVENTS.c.seq < before)
+        found = (await s.execute(old.order_by(EVENTS.c.seq.desc()).limit(limit - len(rows)))).all()
+        rows += [r for r in found if marks(r.text or "", query)]  # words, not any part of one
     return rows
 
 
@@ -141,10 +150,10 @@ async def search(
             except BadQuery:
                 directory = None
     hits = []
-    for e, author_name, pname, paddress in rows[:limit]:
-        body = e.text or ""
-        label = pname or paddress or f"Patient {e.patient_id}"
-        hits.append(Hit(event_out(e, author_name), label, snippet(body, marks(body, query))))
+    for row in rows[:limit]:
+        body = row.text or ""
+        label = row.patient_name or row.patient_address or f"Patient {row.patient_id}"
+        hits.append(Hit(event_out(row, row.author_name), label, snippet(body, marks(body, query))))
     patients = [
         PatientHit(p, _name(p.name, query) if p.name else []) for p in (directory.patients if directory else [])
     ]
