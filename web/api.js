@@ -127,8 +127,10 @@ export const api = {
   search: (q, { before } = {}) => call("GET", `/api/search?${query({ q, before })}`),
 
   // seen: the newest event on screen (a web-chat reply is refused if another browser wrote since)
-  reply: (id, text, channel, seen) =>
-    call("POST", `/api/conversations/${id}/messages`, { text, ...(channel ? { channel } : {}), ...(seen ? { seen } : {}) }),
+  // check: { drafted_after, confirm } (a colleague's reply since drafted_after is a 409 unless confirm)
+  reply: (id, text, channel, seen, check = {}) =>
+    call("POST", `/api/conversations/${id}/messages`,
+      { text, ...(channel ? { channel } : {}), ...(seen ? { seen } : {}), ...(check.drafted_after ? check : {}) }),
   note: (id, text) => call("POST", `/api/conversations/${id}/notes`, { text }),
   assign: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId }),
   take: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId, take: true }),

@@ -16,6 +16,7 @@ import { State, Stream } from "./stream.js";
 import { TemplatesView } from "./templates-view.js";
 import { DirectoryView } from "./directory-view.js";
 import { ImportView } from "./import-view.js";
+import { installShortcuts } from "./shortcuts.js";
 import { longTime, relativeTime } from "./format.js";
 import { LANGUAGE_NAMES, LOCALE, browserLanguage, loadLanguage, t } from "./strings.js";
 
@@ -54,6 +55,7 @@ class Inbox {
     this.stream = new Stream({
       onEvent: (frame) => this.#onFrame(frame),
       onTyping: (frame) => this.view.showTyping(frame),
+      onViewing: (frame) => this.view.showViewing(frame),
       onResync: () => this.#resync(),
       onState: (state) => this.#onStreamState(state),
       onBreakGlass: (frame) => this.#breakGlassAlert(frame),
@@ -163,6 +165,7 @@ class Inbox {
   #onStreamState(state) {
     this.#renderConnection(state);
     if (state !== State.LIVE) return;
+    this.#sayViewing(); // a new socket: the server knows nothing of what this inbox shows
     if (this.wasLive) this.loadList().catch(() => {});
     this.wasLive = true;
   }
@@ -400,6 +403,18 @@ class Inbox {
   }
 
   route() {
+    this.#route();
+    this.#sayViewing();
+  }
+
+  /** Tells the stream which conversation this inbox shows (none when another screen is shown):
+   * colleagues who may see it read "… is viewing". */
+  #sayViewing() {
+    const id = this.element.lastChild === this.layout ? this.selectedId : null;
+    this.stream.send({ type: "viewing", conversation_id: id });
+  }
+
+  #route() {
     if (location.hash === "#/patients" || location.hash === "#/import") {
       const view = location.hash === "#/import" ? this.importer : this.directory;
       this.#show(view ? view.element : h("main", { class: "admin-page", "data-testid": "not-allowed" },
@@ -550,6 +565,8 @@ window.addEventListener("keydown", (ev) => {
   if (location.hash.startsWith("#/search")) inbox.sections.search.open();
   else location.hash = "#/search";
 });
+
+installShortcuts({ active: () => Boolean(inbox && !inbox.closed) }); // j/k, r, Esc, g i, ? (web/shortcuts.js)
 
 async function boot() {
   let me = null;

@@ -5,7 +5,7 @@ import { statusBadge } from "./badges.js";
 import { Composer } from "./composer.js";
 import { h, replaceChildren } from "./dom.js";
 import { dateOnly, languageLabel } from "./format.js";
-import { t } from "./strings.js";
+import { LOCALE, t } from "./strings.js";
 import { Timeline } from "./timeline.js";
 import { SnoozeControl } from "./snooze.js";
 
@@ -13,6 +13,8 @@ const PAGE = 50;
 const NEAR_BOTTOM_PX = 120;
 const TYPING_EVERY_MS = 2000;
 const TYPING_SHOWN_MS = 6000;
+const VIEWING_SWEEP_MS = 5000;
+const CANCELLED = Symbol("cancelled"); // the agent chose not to send after all
 
 function detailOf(err) {
   return err instanceof ApiError ? err.detail : t("error.network");
@@ -27,6 +29,9 @@ export class ConversationView {
     this.onTyping = onTyping;
     this.lastTypingSent = 0;
     this.typingTimer = null;
+    this.viewers = new Map(); // viewer (another inbox) -> { conversationId, agentId, name, until }
+    this.draftStart = null; // the newest event in view when the agent began writing this reply
+    setInterval(() => this.#renderViewing(), VIEWING_SWEEP_MS);
     this.readReported = new Map(); // conversation id -> newest seq reported read
     this.conversation = null;
     this.patient = null;
@@ -35,10 +40,7 @@ export class ConversationView {
     this.buffer = null; // frames that arrive while a conversation loads
     this.element = h("main", { class: "detail-pane", id: "detail", "data-testid": "detail", tabindex: "-1" });
     this.composer = new Composer({
-      onReply: (text, channel) => {
-        this.lastTypingSent = 0;
-        return this.#act("error.reply", () => api.reply(this.conversation.id, text, channel, this.timeline?.newestSeq));
-      },
+      onReply: (text, channel) => this.#reply(text, channel),
       onNote: (text) => this.#act("error.note", () => api.note(this.conversation.id, text)),
       onTyping: () => this.#typing(),
       onTemplate: (key, channel) => api.fillTemplate(this.conversation.id, key, channel),
@@ -49,6 +51,7 @@ export class ConversationView {
   }
 
   #typing() {
+    this.draftStart ??= this.timeline?.newestSeq ?? null;
     const now = Date.now();
     if (!this.conversation || now - this.lastTypingSent < TYPING_EVERY_MS) return;
     this.lastTypingSent = now;
@@ -63,6 +66,89 @@ export class ConversationView {
       : t("detail.staffTyping", { name: frame.name || t("timeline.staff") });
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => this.#clearTyping(), TYPING_SHOWN_MS);
+  }
+
+  /** Another staff member opened or left a conversation: "Ben is viewing" on the open one while it lasts. */
+  showViewing(frame) {
+    if (frame.viewing) {
+      this.viewers.set(frame.viewer, { conversationId: frame.conversation_id, agentId: frame.agent_id, name: frame.name,
+        until: Date.now() + frame.expires_in * 1000 });
+    } else {
+      this.viewers.delete(frame.viewer);
+    }
+    this.#renderViewing();
+  }
+
+  #renderViewing() {
+    const now = Date.now();
+    const names = new Map();
+    for (const [viewer, v] of this.viewers) {
+      if (v.until < now) this.viewers.delete(viewer);
+      else if (v.conversationId === this.conversation?.id) names.set(v.agentId, v.name);
+    }
+    if (!this.viewingLine) return;
+    const shown = [...names.values()];
+    const text = shown.length === 0 ? ""
+      : shown.length === 1 ? t("detail.viewingOne", { name: shown[0] })
+        : t("detail.viewingMany", { names: new Intl.ListFormat(LOCALE, { type: "conjunction" }).format(shown) });
+    if (this.viewingLine.textContent !== text) this.viewingLine.textContent = text;
+    this.viewingLine.hidden = !text;
+  }
+
+  /** A reply. If a colleague replied since the agent began writing (409), their reply is shown and the
+   * agent sends anyway or not; true once sent. */
+  async #reply(text, channel) {
+    this.lastTypingSent = 0;
+    const id = this.conversation.id;
+    const drafted = this.draftStart ?? this.timeline?.newestSeq ?? null;
+    const send = (confirm) => api.reply(id, text, channel, this.timeline?.newestSeq, { drafted_after: drafted, confirm });
+    const ok = await this.#act("error.reply", async () => {
+      try {
+        return await send(false);
+      } catch (err) {
+        const collision = err instanceof ApiError && err.status === 409
+          ? err.problems?.find((p) => p.code === "replied_since") : null;
+        if (!collision) throw err;
+        if (!(await this.#confirmCollision(collision))) throw CANCELLED;
+        return send(true);
+      }
+    });
+    if (ok) this.draftStart = null;
+    return ok;
+  }
+
+  /** "Ben replied after you started. Send anyway?" with Ben's reply; resolves true to send. */
+  #confirmCollision(problem) {
+    const reply = problem.reply || {};
+    return new Promise((resolve) => {
+      const done = (send) => {
+        this.pendingCollision = null;
+        this.collisionBox.hidden = true;
+        this.collisionBox.replaceChildren();
+        resolve(send);
+      };
+      const sendButton = h("button", { type: "button", class: "button primary small", "data-testid": "collision-send",
+        onclick: () => done(true) }, t("detail.collisionSend"));
+      this.collisionBox.replaceChildren(
+        h("p", { class: "collision-question", id: "collision-question", role: "alert" }, problem.message),
+        reply.text ? h("blockquote", { class: "collision-reply", "data-testid": "collision-reply" },
+          h("span", { class: "collision-author" }, t("detail.collisionTheirs", { name: reply.author_name || "" })), " ",
+          reply.text) : null,
+        h("div", { class: "collision-actions" },
+          sendButton,
+          h("button", { type: "button", class: "button subtle small", "data-testid": "collision-cancel",
+            onclick: () => done(false) }, t("detail.collisionCancel"))));
+      this.collisionBox.onkeydown = (ev) => {
+        if (ev.key === "Escape") {
+          ev.preventDefault();
+          ev.stopPropagation();
+          done(false);
+        }
+      };
+      this.pendingCollision = done;
+      this.collisionBox.hidden = false;
+      sendButton.focus();
+    });
   }
 
   #clearTyping() {
@@ -167,6 +253,11 @@ export class ConversationView {
 
     this.errorBox = h("div", { class: "error-banner", role: "alert", "data-testid": "action-error", hidden: true });
     this.typingLine = h("p", { class: "typing-line", "aria-live": "polite", "data-testid": "typing-indicator" });
+    this.viewingLine = h("p", { class: "viewing-line", "data-testid": "viewing-indicator", hidden: true });
+    this.collisionBox = h("div", { class: "collision", role: "group", "aria-labelledby": "collision-question",
+      "data-testid": "collision", hidden: true });
+    this.draftStart = null;
+    this.pendingCollision?.(false); // a question about the conversation no longer shown
     this.announcer = h("p", { class: "sr-only", role: "status", "aria-live": "polite" });
     this.earlier = h("div", { class: "timeline-start" });
     this.scroller = h("div", { class: "timeline-scroll", tabindex: "0", role: "region",
@@ -209,16 +300,19 @@ export class ConversationView {
           this.snooze.element,
           this.statusButton),
         this.transferForm,
-        this.snooze.menu),
+        this.snooze.menu,
+        this.viewingLine),
       this.errorBox,
       this.announcer,
       this.scroller,
       this.typingLine,
+      this.collisionBox,
       this.composer.element);
     this.element.setAttribute("aria-labelledby", "patient-name");
     this.composer.reset(conversation, patient);
     this.#renderConversation();
     this.#renderEarlier();
+    this.#renderViewing();
   }
 
   #facts(patient) {
@@ -366,7 +460,7 @@ export class ConversationView {
       await this.#refresh(token, id);
       return true;
     } catch (err) {
-      if (token !== this.token) return false;
+      if (token !== this.token || err === CANCELLED) return false;
       if (err instanceof ApiError && err.status === 401) return false; // back to sign-in
       this.#showError(t(errorKey, { detail: detailOf(err) }));
       if (err instanceof ApiError) await this.#refresh(token, id); // the page may have been out of date

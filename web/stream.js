@@ -25,12 +25,14 @@ export class Stream {
    * onResync(frame): reload state over REST; resolves to the new last_seq to continue after.
    * onState(state): the connection state changed.
    * onTyping(frame): someone is writing in a conversation (not stored; fades on its own).
+   * onViewing(frame): another staff member opened or left a conversation (not stored; expires_in).
    * checkSession(): before each reconnect; rejects when the session is gone.
    */
-  constructor({ onEvent, onResync, onState = () => {}, onTyping = () => {}, onBreakGlass = () => {},
-    checkSession = async () => {} }) {
+  constructor({ onEvent, onResync, onState = () => {}, onTyping = () => {}, onViewing = () => {},
+    onBreakGlass = () => {}, checkSession = async () => {} }) {
     this.onEvent = onEvent;
     this.onTyping = onTyping;
+    this.onViewing = onViewing;
     this.onResync = onResync;
     this.onState = onState;
     this.checkSession = checkSession;
@@ -142,6 +144,8 @@ export class Stream {
       this.onBreakGlass(frame);
     } else if (frame.type === "typing") {
       this.onTyping(frame);
+    } else if (frame.type === "viewing") {
+      this.onViewing(frame);
     } else if (frame.type === "resync") {
       this.resync = frame; // the server closes next; see #closed
       socket.close(1000, "resync");
