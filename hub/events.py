@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -61,6 +61,14 @@ class EventKind(StrEnum):
     # "patient_wrote" or "staff" (someone ended the snooze, reopened or resolved it).
     SNOOZED = "snoozed"
     SNOOZE_ENDED = "snooze_ended"
+    # Patient feedback after resolution (hub/csat/): CSAT_ASKED when the one question went out (once
+    # per conversation; data.channel, data.template, data.locale, data.message_seq: the outbound
+    # message that asks, absent for web chat's stars, which the widget draws from this event).
+    # CSAT_ANSWERED: data.score (1-5), data.comment (optional, the patient's words), data.channel
+    # (where the answer came from), data.asked_seq (the CSAT_ASKED it answers). author_type patient.
+    # KPIs read these two: response rate = answered / asked, CSAT = share of scores 4-5 (and the mean).
+    CSAT_ASKED = "csat_asked"
+    CSAT_ANSWERED = "csat_answered"
 
 
 # --- each event kind's payload (TimelineEventOut.data), typed -------------------------------------
@@ -234,6 +242,20 @@ class SnoozeEndedData(_Payload, kw_only=True):
     until: str | None = None  # the time it was snoozed until
 
 
+class CsatAskedData(_Payload, kw_only=True):
+    channel: str  # sms, webchat, email: the patient's channel, where the question went
+    template: str  # e.g. csat_ask_sms
+    locale: str | None = None  # the language it was asked in
+    message_seq: int | None = None  # the outbound message carrying the question (SMS, email)
+
+
+class CsatAnsweredData(_Payload, kw_only=True):
+    score: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    comment: str | None = None
+    channel: str  # where the answer came from: sms, webchat, email (the survey page)
+    asked_seq: int | None = None  # the CSAT_ASKED event it answers
+
+
 PAYLOADS: dict[str, type[_Payload]] = {
     EventKind.MESSAGE_IN: MessageInData,
     EventKind.MESSAGE_OUT: MessageOutData,
@@ -255,6 +277,8 @@ PAYLOADS: dict[str, type[_Payload]] = {
     EventKind.PATIENT_UNMERGED: PatientMergeData,
     EventKind.SNOOZED: SnoozedData,
     EventKind.SNOOZE_ENDED: SnoozeEndedData,
+    EventKind.CSAT_ASKED: CsatAskedData,
+    EventKind.CSAT_ANSWERED: CsatAnsweredData,
 }
 
 
