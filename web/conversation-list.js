@@ -10,7 +10,7 @@ import { LANGUAGE_NAMES, t, tn } from "./strings.js";
 
 const OPEN_STATUSES = new Set(["open", "pending"]);
 const URGENT = 10; // a red flag: ahead of everyone in its queue
-const COUNTS_DEBOUNCE_MS = 250;
+const COUNTS_EVERY_MS = 300;
 
 /** The views, as the server names them (hub/conversations/lists.py, View), with their labels. "open"
  * and "mine" keep the test ids of the two tabs the list had before them. */
@@ -215,10 +215,14 @@ export class ConversationListView {
     this.onFilter({ ...query });
   }
 
-  /** Counts per view, read again shortly (frames often come in bursts): the stream says when. */
+  /** Counts per view, read again shortly: the stream says when. Frames come in bursts, so one read
+   * serves all that arrive meanwhile; under a steady flow counts still move every COUNTS_EVERY_MS. */
   refreshCounts() {
-    clearTimeout(this.countsTimer);
-    this.countsTimer = setTimeout(() => this.#loadCounts(), COUNTS_DEBOUNCE_MS);
+    if (this.countsTimer !== null) return;
+    this.countsTimer = setTimeout(() => {
+      this.countsTimer = null;
+      this.#loadCounts();
+    }, COUNTS_EVERY_MS);
   }
 
   async #loadCounts() {
@@ -245,6 +249,7 @@ export class ConversationListView {
 
   close() {
     clearTimeout(this.countsTimer);
+    this.countsTimer = null;
     this.countsAsked += 1;
   }
 
