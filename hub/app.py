@@ -54,6 +54,7 @@ from hub.deps import Hub
 from hub.email.views import email_html, email_source
 from hub.email.webhooks import mailgun_inbound, sendgrid_inbound
 from hub.errors import database_error, internal_error, storage_unavailable, validation_error, write_conflict
+from hub.floor.controllers import FloorController
 from hub.headers import security_headers
 from hub.i18n_routes import web_catalog
 from hub.language.controllers import check_language
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         await hub.routing.start()
         await hub.fhir.start()
         await hub.snooze.start()
+        await hub.floor.start()
         backfill = asyncio.create_task(backfill_search_text(hub.writer), name="puente-search-backfill")
         indexing = asyncio.create_task(backfill_index(hub.writer, hub.read_engine), name="puente-search-index")
         try:
@@ -208,6 +210,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             await hub.email.stop()  # takes no more mail; messages being stored finish first
             await hub.fhir.stop()  # hands an import in progress back, resumed at the next start
             await hub.snooze.stop()
+            await hub.floor.stop()
             await hub.routing.stop()
             await hub.bot.stop()  # a turn in flight finishes through the writer
             await hub.voice.stop()  # abandons transcriptions in flight, hands them back for the next start
@@ -260,6 +263,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         FhirController,
         AuditController,
         RedFlagController,
+        FloorController,
         create_static_files_router(
             path="/", directories=[WEB], html_mode=True, include_in_schema=False, opt={"exclude_from_auth": True}
         ),

@@ -13,6 +13,7 @@ from hub.bot.worker import BotWorker
 from hub.conversations.snooze import SnoozeWorker
 from hub.db.writer import Writer
 from hub.email.service import EmailService
+from hub.floor.live import FloorWorker
 from hub.media.worker import MediaWorker
 from hub.outbox.worker import OutboxWorker
 from hub.patients.fhir.worker import FhirImportWorker
@@ -43,11 +44,13 @@ class Hub:
     webchat_limits: WebchatLimits = field(init=False)
     email: EmailService = field(init=False)
     door: Door = field(init=False)  # the one way a patient's message enters the timeline
+    floor: FloorWorker = field(init=False)  # the live floor, pushed to supervisors (hub/floor/)
 
     def __post_init__(self) -> None:
         self.webchat_limits = WebchatLimits(self.settings.webchat)
         self.email = EmailService(self.settings)
         self.door = Door(self.writer, self.settings.clinic.default_region, self.settings.bot.first_handler)
+        self.floor = FloorWorker(self.writer, self.read_sessions, self.fanout, clock=self.outbox.clock)
 
 
 # Handlers take the one `hub` dependency: Litestar resolves several dependencies through a

@@ -435,7 +435,26 @@ class BreakGlassFrame(msgspec.Struct, tag="break_glass", forbid_unknown_fields=T
     expires_at: datetime
 
 
-StreamFrame = EventFrame | ReadyFrame | ResyncFrame | TypingFrame | ViewingFrame | BreakGlassFrame
+class FloorFrame(msgspec.Struct, tag="floor", forbid_unknown_fields=True):
+    """To supervisors and admins: the live floor as it is now (hub/floor/): `floor` is a
+    hub.floor.figures.FloorOut, encoded once for every socket. Sent when a commit or a presence
+    change may have moved it (coalesced), and every few seconds while it changes on its own."""
+
+    floor: msgspec.Raw
+
+
+class PresenceFrame(msgspec.Struct, tag="presence", forbid_unknown_fields=True):
+    """To the agent concerned: their availability changed (by_id: a supervisor who set it, or themselves)."""
+
+    agent_id: int
+    available: bool
+    by_id: int
+    by_name: str
+
+
+StreamFrame = (
+    EventFrame | ReadyFrame | ResyncFrame | TypingFrame | ViewingFrame | BreakGlassFrame | FloorFrame | PresenceFrame
+)
 
 
 # --- frames on a web-chat visitor's WebSocket ---------------------------------------------------
@@ -533,7 +552,21 @@ class BreakGlassSignal(msgspec.Struct, tag="break_glass", forbid_unknown_fields=
     frame: BreakGlassFrame
 
 
-Signal = TypingSignal | ViewingSignal | ReadSignal | VisitorLinkedSignal | StaffChangedSignal | BreakGlassSignal
+class PresenceSignal(msgspec.Struct, tag="presence", forbid_unknown_fields=True):
+    """An agent's availability changed (sent after commit): their sockets are told, floors recomputed."""
+
+    frame: PresenceFrame
+
+
+Signal = (
+    TypingSignal
+    | ViewingSignal
+    | ReadSignal
+    | VisitorLinkedSignal
+    | StaffChangedSignal
+    | BreakGlassSignal
+    | PresenceSignal
+)
 
 
 class Published(msgspec.Struct):

@@ -16,7 +16,7 @@ from hub.db.models import Agent, Conversation
 from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.deps import HubDep
-from hub.events import ConversationStatus
+from hub.events import ConversationStatus, PresenceFrame, PresenceSignal
 from hub.routing.queues import assign_waiting
 
 SEEN_EVERY_S = 60  # how often an open stream says its agent is still there
@@ -76,6 +76,8 @@ class PresenceController(Controller):
     ) -> Presence:
         """Available: conversations waiting in the agent's teams may come to them at once."""
         presence = await hub.writer.submit(set_available, (request.user, data.available, Origin.of(request)))
+        who = request.user  # committed: their other inboxes and the live floor are told
+        hub.fanout.signal(PresenceSignal(PresenceFrame(who.id, data.available, who.id, who.display_name)))
         if data.available:
             await hub.writer.submit(assign_waiting, None)
         return presence

@@ -35,6 +35,7 @@ from hub.agents.roles import Principal
 from hub.events import (
     BreakGlassSignal,
     Circle,
+    PresenceSignal,
     Published,
     ReadSignal,
     Signal,
@@ -161,6 +162,7 @@ class Fanout:
         self.gaps_filled = 0  # events read back from the database, for tests and operators
         self.on_staff_changed: list[Callable[[int], None]] = []  # e.g. forget a cached principal
         self.viewers = Viewers()  # who has which conversation open, in every process
+        self.on_change: list[Callable[[], None]] = []  # an event or a presence change went out (the live floor)
 
     def _new_plugin(self) -> ChannelsPlugin:
         return ChannelsPlugin(backend=make_backend(self._settings), channels=[self.channel, self.signals])
@@ -173,6 +175,18 @@ class Fanout:
         """Tell every hub process's sockets something that is not stored (after any commit it
         depends on)."""
         self.plugin.publish(encode(signal), self.signals)
+
+    def send_to_staff(self, frame: StreamFrame, who: Callable[[Principal], bool]) -> int:
+        """A frame for this process's staff sockets `who` accepts (encoded once); how many."""
+        text, n = encode(frame).decode(), 0
+        for q in list(self._sockets):
+            if who(q.principal):
+                q.offer(None, text)
+                n += 1
+        return n
+
+    def staff_sockets(self, who: Callable[[Principal], bool]) -> int:
+        return sum(1 for q in list(self._sockets) if who(q.principal))
 
     def register(self, principal: Principal) -> SocketQueue:
         q = SocketQueue(principal, self.queue_size)
@@ -303,6 +317,8 @@ class Fanout:
                 was is not None and q.may_see(was.team_id, was.assignee_id, was.escalation)
             ):
                 q.offer(route.seq, text)
+        for hook in self.on_change:
+            hook()
         event = route.event
         if event.channel == "webchat" and event.kind in VISITOR_KINDS:
             for v in list(self._visitors.get(event.patient_id, ())):
@@ -339,6 +355,12 @@ class Fanout:
             for q in list(self._sockets):
                 if q.principal.id == signal.agent_id:
                     q.access_changed.set()
+        elif isinstance(signal, PresenceSignal):
+            for q in list(self._sockets):
+                if q.principal.id == signal.frame.agent_id:
+                    q.send_frame(signal.frame)
+            for hook in self.on_change:
+                hook()
         elif isinstance(signal, BreakGlassSignal):
             for q in list(self._sockets):
                 if q.principal.sees_everything:

@@ -101,6 +101,8 @@ ROUTES = {
     ("DELETE", "/api/conversations/{conversation_id:int}/snooze"): (AGENT, "/api/conversations/{c}/snooze", None),
     ("GET", "/api/presence"): (AGENT, "/api/presence", None),
     ("PUT", "/api/presence"): (AGENT, "/api/presence", {"available": False}),
+    ("GET", "/api/floor"): (SUPERVISOR, "/api/floor", None),
+    ("POST", "/api/floor/agents/{agent_id:int}/away"): (SUPERVISOR, "/api/floor/agents/4/away", None),
     ("GET", "/api/teams/hours"): (AGENT, "/api/teams/hours", None),
     ("PUT", "/api/teams/{team_id:int}/hours"): (ADMIN, "/api/teams/1/hours", {"mon": [["08:00", "17:00"]]}),
     ("GET", "/api/holidays"): (AGENT, "/api/holidays", None),
