@@ -10,7 +10,7 @@ import { LANGUAGE_NAMES, t, tn } from "./strings.js";
 
 const OPEN_STATUSES = new Set(["open", "pending"]);
 const URGENT = 10; // a red flag: ahead of everyone in its queue
-const COUNTS_EVERY_MS = 300;
+const COUNTS_EVERY_MS = 1000; // each read scans the reach once: at most one a second per inbox
 
 /** The views, as the server names them (hub/conversations/lists.py, View), with their labels. "open"
  * and "mine" keep the test ids of the two tabs the list had before them. */
