@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bulkseed import add_patients, checkpoint, connect  # noqa: E402
 from bench.hubproc import REPO, WEBCHAT_LIMITS, Hub, free_port, machine_busy_seconds  # noqa: E402
+from hub.search.controllers import PG_BITMAPS_ONLY, WINDOWS  # noqa: E402
 from hub.search.fold import fold  # noqa: E402
 from hub.search.index import PG_INDEX  # noqa: E402
 
@@ -210,8 +211,9 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(len(xs) * p))]
 
 
-def compiled(dialect: str, q: str, agent: bool) -> str:
-    """The SQL the server runs for `q` (hub/search/controllers.py: matching), parameters inlined."""
+def compiled(dialect: str, q: str, agent: bool, after: int | None = None) -> str:
+    """The SQL the server runs for `q` (hub/search/controllers.py: matching), parameters inlined;
+    on PostgreSQL, the window of seqs above `after`."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     from hub.agents.roles import Principal, Role
@@ -221,7 +223,7 @@ def compiled(dialect: str, q: str, agent: bool) -> str:
     who = Principal(1, "x", "x", Role.AGENT if agent else Role.SUPERVISOR, (1,), ("en",))
     query = parse(q)
     assert query is not None
-    statement = matching(who, query, dialect, None, 51)
+    statement = matching(who, query, dialect, None, 51, after=after)
     d = sqlite.dialect() if dialect == "sqlite" else postgresql.asyncpg.dialect()
     return str(statement.compile(dialect=d, compile_kwargs={"literal_binds": True}))
 
@@ -282,7 +284,7 @@ async def _pg(url: str, *statements: str) -> list[tuple]:
     try:
         async with engine.connect() as c:
             for statement in statements:
-                result = await c.execute(text(statement))
+                result = await c.execute(text(statement.replace("SET LOCAL", "SET")))
             return [tuple(r) for r in result] if result.returns_rows else []
     finally:
         await engine.dispose()
@@ -370,14 +372,19 @@ def postgres(url: str, db: Path, work: Path, requests: int, keep: bool = False) 
             f"{time.perf_counter() - t0:.0f} s (the hub answering meanwhile)"
         )
         asyncio.run(_pg(target, "ANALYZE"))
+        top = asyncio.run(_pg(target, "SELECT max(seq) FROM timeline_events"))[0][0]
         for q, agent in (("cita", False), ("zorbtavix0001", False), ("refill metformin", True), ("mañ", False)):
-            plan = [r[0] for r in asyncio.run(_pg(target, "EXPLAIN ANALYZE " + compiled("postgresql", q, agent)))]
-            index = any(PG_INDEX in p for p in plan)
-            backwards = any("Index Scan Backward using pk_timeline_events" in p for p in plan)
-            how = "the GIN index" if index else "seq backwards, newest first" if backwards else "NO INDEX"
-            print(f"  postgres plan for {q!r} ({'agent' if agent else 'supervisor'}): {how}, {plan[-1].strip()}")
-            if not (index or backwards):
-                raise SystemExit("\n".join(plan))
+            for after in (top - WINDOWS[0], None):  # the first window, and the last (everything older)
+                sql = "EXPLAIN ANALYZE " + compiled("postgresql", q, agent, after)
+                plan = [r[0] for r in asyncio.run(_pg(target, *PG_BITMAPS_ONLY, sql))]
+                index = any(PG_INDEX in p for p in plan)
+                where = "the newest window" if after else "all"
+                print(
+                    f"  postgres plan for {q!r} ({'agent' if agent else 'supervisor'}, {where}): "
+                    f"{'the GIN index' if index else 'NO INDEX'}, {plan[-1].strip()}"
+                )
+                if not index:
+                    raise SystemExit("\n".join(plan))
         rare = [
             t.split()[-1]
             for (t,) in sqlite3.connect(db).execute(f"SELECT text FROM timeline_events WHERE text LIKE '%{RARE}%'")

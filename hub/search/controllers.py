@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, get
 from litestar.params import QueryParameter
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.agents.roles import Principal, Role, requires
@@ -88,15 +88,24 @@ def _has(word: str) -> ColumnElement[bool]:
     )
 
 
-def matching(principal: Principal, query: Query, dialect: str, before: int | None, limit: int) -> Select[Any]:
-    """The index's matches the principal may see, newest first: on SQLite driven by the FTS table
-    (walked newest first, stopped once the page is full); on PostgreSQL by its GIN index or, for a
-    common word, by seq backwards (the planner's choice)."""
+WINDOWS = (20_000, 160_000, None)  # PostgreSQL: the newest events searched first, then older ones, then all
+PG_BITMAPS_ONLY = ("SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off")
+PG_RESET = ("SET LOCAL enable_seqscan = on", "SET LOCAL enable_indexscan = on")
+
+
+def matching(
+    principal: Principal, query: Query, dialect: str, before: int | None, limit: int, after: int | None = None
+) -> Select[Any]:
+    """The index's matches the principal may see, newest first, below `before` (and on PostgreSQL
+    above `after`). On SQLite the FTS table drives (walked newest first, stopped once the page is
+    full). On PostgreSQL the GIN index's matches within a window of seqs, both as bitmaps (_find)."""
     q = _events(principal)
     if dialect != "sqlite":
         q = q.where(pg_matches(query.tsquery))
         if before is not None:
             q = q.where(EVENTS.c.seq < before)
+        if after is not None:
+            q = q.where(EVENTS.c.seq > after)
         return q.order_by(EVENTS.c.seq.desc()).limit(limit)
     q = q.join(fts, fts.c.rowid == EVENTS.c.seq).where(fts_matches(query.fts5))
     if before is not None:
@@ -104,12 +113,35 @@ def matching(principal: Principal, query: Query, dialect: str, before: int | Non
     return q.order_by(fts.c.rowid.desc()).limit(limit)
 
 
+async def _find_pg(s: AsyncSession, principal: Principal, query: Query, before: int | None, limit: int) -> list[Any]:
+    """Windows of seqs, newest first, until the page is full: the GIN index's matches AND the
+    window's seqs as bitmaps, so a common word is found in the first window without reading all its
+    matches; what is left after the windows has few matches (or the page would be full), read
+    straight from the index. Plain index scans are off meanwhile: the planner, misjudging how rare
+    a word is (a prefix above all), would walk seq backwards computing each event's words, seconds
+    at a million events for a word never found."""
+    top = before if before is not None else ((await s.execute(select(func.max(EVENTS.c.seq)))).scalar() or 0) + 1
+    for statement in PG_BITMAPS_ONLY:
+        await s.execute(text(statement))
+    rows: list[Any] = []
+    for window in WINDOWS:
+        if len(rows) >= limit or top <= 1:
+            break
+        low = max(top - window, 0) if window else None
+        rows += (await s.execute(matching(principal, query, "postgresql", top, limit - len(rows), after=low))).all()
+        top = (low or 0) + 1
+    for statement in PG_RESET:
+        await s.execute(text(statement))
+    return rows
+
+
 async def _find(s: AsyncSession, principal: Principal, query: Query, before: int | None, limit: int) -> list[Any]:
     """Up to `limit` matching rows (the event's columns, author_name, patient_name, patient_address),
     newest first."""
-    dialect = s.bind.dialect.name
-    rows = list((await s.execute(matching(principal, query, dialect, before, limit))).all())
-    pending = await pending_below(s) if dialect == "sqlite" else 0
+    if s.bind.dialect.name != "sqlite":
+        return await _find_pg(s, principal, query, before, limit)
+    rows = list((await s.execute(matching(principal, query, "sqlite", before, limit))).all())
+    pending = await pending_below(s)
     if len(rows) < limit and pending:  # older events the background fill has not indexed yet
         old = _events(principal).where(EVENTS.c.seq <= pending, *(_has(w) for p in query.phrases for w in p))
         if before is not None:

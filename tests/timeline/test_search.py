@@ -285,7 +285,7 @@ def test_postgres_builds_its_index_after_a_start_and_search_reads_it(tmp_path) -
         from sqlalchemy.dialects import postgresql
 
         from hub.agents.roles import Principal, Role
-        from hub.search.controllers import matching
+        from hub.search.controllers import PG_BITMAPS_ONLY, matching
         from hub.search.words import parse
 
         _sql(
@@ -298,10 +298,11 @@ def test_postgres_builds_its_index_after_a_start_and_search_reads_it(tmp_path) -
             p=sent[0]["patient_id"],
         )
         agent = Principal(1, "ana", "Ana", Role.AGENT, (1,), ("es",))
-        statement = matching(agent, parse("justificante medi"), "postgresql", None, 51)
-        sql = str(statement.compile(dialect=postgresql.asyncpg.dialect(), compile_kwargs={"literal_binds": True}))
-        plan = _sql(pg.url, "EXPLAIN " + sql)
-        assert any("ix_timeline_events_search" in line[0] for line in plan), "\n".join(r[0] for r in plan)
+        for after in (1_000_000, None):  # the first window of seqs, and the rest
+            statement = matching(agent, parse("justificante medi"), "postgresql", None, 51, after=after)
+            sql = str(statement.compile(dialect=postgresql.asyncpg.dialect(), compile_kwargs={"literal_binds": True}))
+            plan = _sql(pg.url, *PG_BITMAPS_ONLY, "EXPLAIN " + sql)
+            assert any("ix_timeline_events_search" in line[0] for line in plan), "\n".join(r[0] for r in plan)
         command.downgrade(alembic_config(pg.url), "0015")
         assert _sql(pg.url, valid, n="ix_timeline_events_search") == []
     finally:
