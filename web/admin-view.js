@@ -4,7 +4,7 @@
 
 import { ApiError, api } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
-import { longTime } from "./format.js";
+import { longTime, teamName } from "./format.js";
 import { LANGUAGE_NAMES, t } from "./strings.js";
 
 const ROLES = ["agent", "supervisor", "admin"];
@@ -152,7 +152,7 @@ export class StaffView {
   }
 
   #row(a) {
-    const teamNames = this.teams.filter((team) => a.team_ids.includes(team.id)).map((team) => team.name);
+    const teamNames = this.teams.filter((team) => a.team_ids.includes(team.id)).map((team) => teamName(team));
     const summary = h("p", { class: "staff-summary" },
       t("staff.summary", { role: t(`role.${a.role}`), teams: teamNames.join(", ") || t("staff.noTeam"),
         languages: a.languages.map((l) => LANGUAGE_NAMES[l] || l).join(", "), capacity: a.capacity }),

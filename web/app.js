@@ -17,7 +17,7 @@ import { TemplatesView } from "./templates-view.js";
 import { DirectoryView } from "./directory-view.js";
 import { ImportView } from "./import-view.js";
 import { installShortcuts } from "./shortcuts.js";
-import { longTime, relativeTime } from "./format.js";
+import { knowTeams, longTime, relativeTime, teamName, teamNameOf } from "./format.js";
 import { LANGUAGE_NAMES, LOCALE, browserLanguage, loadLanguage, t } from "./strings.js";
 
 const root = document.getElementById("app");
@@ -148,16 +148,19 @@ class Inbox {
   }
 
   async start() {
+    // The teams first (with the list): the timeline and alerts name them in the reader's language.
+    const teams = api.teams().then((list) => {
+      knowTeams(list);
+      this.teamNames = new Map(list.map((team) => [team.id, teamName(team)]));
+      this.list.setTeams(list);
+      this.renderList();
+    }).catch(() => {});
     const lastSeq = await this.#loadListUntilItWorks();
+    await teams;
     if (this.closed) return;
     this.stream.start(lastSeq);
     this.route();
     api.presence().then((p) => this.#renderAvailability(p.available)).catch(() => {});
-    api.teams().then((teams) => {
-      this.teamNames = new Map(teams.map((team) => [team.id, team.name]));
-      this.list.setTeams(teams);
-      this.renderList();
-    }).catch(() => {});
   }
 
   /** After a reconnect the list is read again: a conversation that left this inbox's reach while
@@ -201,7 +204,7 @@ class Inbox {
     const name = conversation.patient_name;
     const data = event.data || {};
     if (event.kind === "handoff" && data.to !== "bot" && !data.urgent) {
-      const team = data.team_name || t("alerts.noTeam");
+      const team = teamNameOf(data.team_id, data.team_name) || t("alerts.noTeam");
       if (conversation.assignee_id !== null && conversation.assignee_id !== this.me.id) return;
       this.alerts.show({ conversationId: conversation.id, text: t("alerts.handoff", { name, team }) });
     } else if (event.kind === "assignment" && data.automatic && data.assignee_id === this.me.id && !conversation.urgent_since) {

@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { channelBadge, statusBadge } from "./badges.js";
 import { h, replaceChildren } from "./dom.js";
-import { longTime, relativeTime } from "./format.js";
+import { longTime, relativeTime, teamName } from "./format.js";
 import { LANGUAGE_NAMES, t, tn } from "./strings.js";
 
 const OPEN_STATUSES = new Set(["open", "pending"]);
@@ -206,7 +206,7 @@ export class ConversationListView {
 
   /** The clinic's teams, for the team filter. */
   setTeams(teams) {
-    this.#fillOptions(this.selects.team, teams.map((team) => [team.id, team.name]));
+    this.#fillOptions(this.selects.team, teams.map((team) => [team.id, teamName(team)]));
   }
 
   #setQuery(query) {

@@ -4,7 +4,7 @@ import { ApiError, api } from "./api.js";
 import { statusBadge } from "./badges.js";
 import { Composer } from "./composer.js";
 import { h, replaceChildren } from "./dom.js";
-import { dateOnly, languageLabel } from "./format.js";
+import { dateOnly, languageLabel, teamName } from "./format.js";
 import { LOCALE, t } from "./strings.js";
 import { Timeline } from "./timeline.js";
 import { SnoozeControl } from "./snooze.js";
@@ -498,7 +498,7 @@ export class ConversationView {
       return;
     }
     const team = h("select", { name: "team", "data-testid": "transfer-team", "aria-label": t("conv.transferTeam") },
-      teams.map((tm) => h("option", { value: tm.id, selected: tm.id === this.conversation.team_id }, tm.name)));
+      teams.map((tm) => h("option", { value: tm.id, selected: tm.id === this.conversation.team_id }, teamName(tm))));
     const agent = h("select", { name: "agent", "data-testid": "transfer-agent", "aria-label": t("conv.transferAgent") });
     const fillAgents = () => {
       const chosen = teams.find((tm) => String(tm.id) === team.value);

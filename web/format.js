@@ -12,6 +12,25 @@ export function channelLabel(channel) {
   return t(`channel.${channelKey(channel)}`);
 }
 
+// The clinic's teams by id, with their Spanish names (GET /api/teams; app.js reads them once).
+const TEAMS = new Map();
+
+export function knowTeams(teams) {
+  TEAMS.clear();
+  for (const team of teams) TEAMS.set(team.id, team);
+}
+
+/** A team's name in the inbox's language: its Spanish name, when it has one, for a Spanish inbox. */
+export function teamName(team) {
+  return (LOCALE === "es" && team?.name_es) || team?.name || "";
+}
+
+/** The same by id; `recorded` (the name an event kept) for a team not known. */
+export function teamNameOf(id, recorded = null) {
+  const team = TEAMS.get(id);
+  return team ? teamName(team) : recorded;
+}
+
 // Intl formatters for the current language, built on first use and again after it changes.
 let formats = null;
 

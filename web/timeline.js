@@ -2,7 +2,7 @@
 
 import { channelBadge } from "./badges.js";
 import { h, safeUrl } from "./dom.js";
-import { eventTime, longTime } from "./format.js";
+import { eventTime, longTime, teamNameOf } from "./format.js";
 import { t, tn } from "./strings.js";
 
 // Delivery only moves forward (the server applies the same ranks); a message shows its best.
@@ -343,7 +343,7 @@ function systemText(event, context) {
     case "handoff": {
       if (data.to === "bot") return t("timeline.handedBack", { actor });
       const why = REASONS.has(data.reason) ? t(`reason.${data.reason}`) : t("reason.other");
-      const team = data.team_name || t("timeline.noTeam");
+      const team = teamNameOf(data.team_id, data.team_name) || t("timeline.noTeam");
       const line = data.urgent ? t("timeline.handoffUrgent", { team, why }) : t("timeline.handoffTo", { team, why });
       return event.text ? `${line} ${t("timeline.noteSaid", { text: event.text })}` : line;
     }
@@ -358,8 +358,8 @@ function systemText(event, context) {
     }
     case "transfer": {
       const line = data.assignee_name
-        ? t("timeline.transferToAgent", { actor, assignee: data.assignee_name, team: data.team_name || t("timeline.noTeam") })
-        : t("timeline.transferToTeam", { actor, team: data.team_name || t("timeline.noTeam") });
+        ? t("timeline.transferToAgent", { actor, assignee: data.assignee_name, team: teamNameOf(data.team_id, data.team_name) || t("timeline.noTeam") })
+        : t("timeline.transferToTeam", { actor, team: teamNameOf(data.team_id, data.team_name) || t("timeline.noTeam") });
       return event.text ? `${line} ${t("timeline.noteSaid", { text: event.text })}` : line;
     }
     case "identity_verified":
