@@ -74,6 +74,14 @@ def test_search_finds_marks_and_lands_on_the_event(browser: Browser, hub_server:
         expect(markup).to_contain_text("<b>mañana</b> <img src=x onerror=alert(1)>")
         expect(markup.locator("b, img")).to_have_count(0)
 
+        # A page of 50, then the next.
+        page.get_by_test_id("search-box").fill("otro NUMERO")
+        expect(page.get_by_test_id("search-hit")).to_have_count(50)
+        page.get_by_test_id("search-more").click()
+        expect(page.get_by_test_id("search-hit")).to_have_count(60)
+        expect(page.get_by_test_id("search-more")).to_have_count(0)
+        expect(page.get_by_test_id("search-group-messages")).to_contain_text("Messages (60)")
+
         # By keyboard: down from the box to the result, Enter, and the timeline shows the event.
         box = page.get_by_test_id("search-box")
         box.fill("mañana cita")
