@@ -15,6 +15,7 @@ told at once who already has it open, wherever they are connected.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from hub.agents.roles import Principal
 from hub.db.models import Conversation
 from hub.events import Signal, ViewingFrame, ViewingSignal
 from hub.timeline.reads import visible
+
+log = logging.getLogger(__name__)
 
 VIEWING_EVERY_S = 15.0
 VIEWING_TTL_S = 40.0  # more than two missed refreshes
@@ -115,7 +118,11 @@ class Viewing:
             was = self.current
             if was is None:
                 continue
-            now = await self._said(was.conversation_id)
+            try:
+                now = await self._said(was.conversation_id)
+            except Exception as exc:  # the database is away: say it again next time
+                log.error("viewing refresh failed: %s", type(exc).__name__)
+                continue
             if self.current is not was:  # the view changed meanwhile
                 continue
             if now is None:

@@ -5,9 +5,14 @@ and a reply sent after a colleague's newer reply, refused (409) until confirmed.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from typing import Any
 
+import msgspec
+
+from hub.events import ViewingSignal
+from hub.realtime.presence import Viewers
 from tests.support.clients import Staff
 from tests.support.server import HubServer, hub_settings
 from tests.support.services import PostgresDatabase, redis_url
@@ -158,3 +163,21 @@ def test_viewing_crosses_hub_processes(tmp_path):
         a.stop()
         b.stop()
         pg.drop()
+
+
+def test_a_viewer_not_said_again_is_forgotten():
+    """A hub process that died says nothing more: what it said fades after the time to live."""
+    viewers = Viewers(ttl=1.0)
+    said = ViewingSignal(7, "tab-1", 3, "Ben Agent", None, None, 0, True)
+    viewers.note(said)
+    viewers.note(ViewingSignal(8, "tab-2", 4, "Ana Agent", None, None, 0, True))
+    assert viewers.of(7) == [said]
+    time.sleep(0.5)
+    viewers.note(said)  # said again: lives on
+    time.sleep(0.7)
+    assert viewers.of(7) == [said] and viewers.of(8) == []
+    time.sleep(1.0)
+    assert viewers.of(7) == []
+    viewers.note(said)
+    viewers.note(msgspec.structs.replace(said, viewing=False))  # left
+    assert viewers.of(7) == []
