@@ -134,6 +134,9 @@ export const api = {
   note: (id, text) => call("POST", `/api/conversations/${id}/notes`, { text }),
   assign: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId }),
   take: (id, agentId) => call("POST", `/api/conversations/${id}/assign`, { agent_id: agentId, take: true }),
+  // The live floor (web/floor-view.js; supervisors and admins): as it is now, and setting an agent Away.
+  floor: () => call("GET", "/api/floor"),
+  setAway: (agentId) => call("POST", `/api/floor/agents/${encodeURIComponent(agentId)}/away`),
   setStatus: (id, status) => call("POST", `/api/conversations/${id}/status`, { status }),
   markRead: (id, upto) => call("POST", `/api/conversations/${id}/read`, { upto }),
   transfer: (id, { teamId = null, agentId = null, note = null }) =>

@@ -12,6 +12,7 @@ import { h, replaceChildren } from "./dom.js";
 import { loginView } from "./login-view.js";
 import { RedFlagsView } from "./red-flags-view.js";
 import { SearchView } from "./search-view.js";
+import { FloorView } from "./floor-view.js";
 import { State, Stream } from "./stream.js";
 import { TemplatesView } from "./templates-view.js";
 import { DirectoryView } from "./directory-view.js";
@@ -80,16 +81,25 @@ class Inbox {
       ehr: admin ? new EhrView() : null,
       account: new AccountView({ me }),
       search: new SearchView(),
+      floor: me.role === "agent" ? null : new FloorView({ me }), // #/floor: the live floor
       "break-glass": new BreakGlassView({ showPatient: (grant) => this.#showGrant(grant) }),
     };
     this.patientView = new PatientView({ me }); // #/patients/<id>: a patient's record
     this.bgAlerts = h("div", { class: "bg-alerts", "data-testid": "break-glass-alerts" });
     this.availability = h("button", { type: "button", class: "button small availability", "aria-pressed": "false",
       "data-testid": "availability", onclick: () => this.#toggleAvailability() }, t("top.away"));
+    this.availabilityNote = h("span", { class: "sr-only", role: "status", "data-testid": "availability-note" });
     // The alerts come first: the section after the top bar is always the shell's last child.
     this.element = h("div", { class: "shell" }, this.alerts.element, this.bgAlerts, this.#topbar(), this.layout);
     this.#renderConnection(State.CONNECTING);
     this.clock = setInterval(() => this.renderList(), CLOCK_MS);
+    // A supervisor set this agent Away from the live floor (or another tab of theirs changed it).
+    window.addEventListener("puente:frame", (ev) => {
+      if (ev.detail?.type === "presence" && ev.detail.agent_id === this.me.id && !this.closed) {
+        this.#renderAvailability(ev.detail.available);
+        if (ev.detail.by_id !== this.me.id) this.availabilityNote.textContent = t("top.setAwayBy", { name: ev.detail.by_name });
+      }
+    });
   }
 
   #topbar() {
@@ -102,6 +112,7 @@ class Inbox {
         h("a", { href: "#/", "data-testid": "nav-inbox" }, t("top.inbox")),
         h("a", { href: "#/search", "data-testid": "nav-search", "aria-keyshortcuts": "/" }, t("top.search")),
         h("a", { href: "#/patients", "data-testid": "nav-patients" }, t("top.patients")),
+        this.sections.floor ? h("a", { href: "#/floor", "data-testid": "nav-floor" }, t("top.floor")) : null,
         this.importer ? h("a", { href: "#/import", "data-testid": "nav-import" }, t("top.import")) : null,
         this.templates ? h("a", { href: "#/templates", "data-testid": "nav-templates" }, t("top.templates")) : null,
         this.redFlags ? h("a", { href: "#/red-flags", "data-testid": "nav-red-flags" }, t("top.redFlags")) : null,
@@ -117,6 +128,7 @@ class Inbox {
         h("span", { class: "current-user-text" },
           t("top.user", { name: this.me.display_name, role: t(`role.${this.me.role}`) }))),
       this.availability,
+      this.availabilityNote,
       this.#languageSwitcher(),
       signOut);
   }
@@ -437,7 +449,7 @@ class Inbox {
       this.sections.search.open(search[1] === undefined ? null : decodeQuery(search[1]));
       return;
     }
-    const section = /^#\/(staff|teams|audit|ehr|account|break-glass)$/.exec(location.hash);
+    const section = /^#\/(staff|teams|audit|ehr|account|break-glass|floor)$/.exec(location.hash);
     if (section) {
       const view = this.sections[section[1]];
       if (!view) {

@@ -146,6 +146,9 @@ export class Stream {
       this.onTyping(frame);
     } else if (frame.type === "viewing") {
       this.onViewing(frame);
+    } else if (frame.type === "floor" || frame.type === "presence") {
+      // The live floor (web/floor-view.js) and one's availability set by a supervisor (web/app.js).
+      window.dispatchEvent(new CustomEvent("puente:frame", { detail: frame }));
     } else if (frame.type === "resync") {
       this.resync = frame; // the server closes next; see #closed
       socket.close(1000, "resync");
