@@ -116,7 +116,8 @@ async def fill_in_canned(
         patient = await s.get(Patient, conv.patient_id)
     content = {"chat": {locale: Variant(body) for locale, body in row.texts.items() if body.strip()}}
     reply_channel = channel if channel in FOR_REPLY else (conv.last_inbound_channel or conv.channel)
-    language = (patient.preferred_language if patient else None) or conv.language or clinic.default_language
+    # the conversation's language (the assistant sets it from the patient's own words), else their saved one
+    language = conv.language or (patient.preferred_language if patient else None) or clinic.default_language
     picked = pick(content, reply_channel, language, clinic.default_language)  # type: ignore[arg-type]
     if picked is None:  # no text in the patient's language nor the clinic's: the first there is
         locale, variant = next(iter(content["chat"].items()))

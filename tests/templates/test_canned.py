@@ -15,6 +15,7 @@ import pytest
 from hub.settings import SmsSettings
 from tests.support.clients import Staff
 from tests.support.server import HubServer, hub_settings
+from tests.support.webchat import VisitorClient
 
 GREETING = {
     "en": "Hi {patient_first_name}, {agent_first_name} here.",
@@ -187,3 +188,22 @@ def test_a_reply_by_sms_without_an_sms_provider_is_refused_clearly(no_sms_hub):
     r = ana.post(f"/api/conversations/{maria['id']}/messages", json={"text": "Hola", "channel": "api"})
     assert r.status_code == 201
     ana.close()
+
+
+def test_a_canned_reply_follows_the_language_the_patient_writes_in(bot_hub):
+    """A visitor whose widget said English writes Spanish: the assistant answers in Spanish and so
+    does the canned reply, whatever language the record was saved with."""
+    visitor = VisitorClient(bot_hub.base_url, bot_hub.ws_url)
+    visitor.start("Lucía Núñez", language="en")
+    visitor.open()
+    visitor.until(lambda f: f["type"] == "ready")
+    assert visitor.send("hola, donde estan ubicados?").status_code == 201
+    visitor.until(lambda f: f["type"] == "message" and f["author"] == "bot")
+    ana = Staff(bot_hub.base_url, "ana")
+    mine = ana.post("/api/canned", json={"shortcut": "hi", "title": "Hello", "texts": GREETING}).json()
+    conv = next(c for c in ana.get("/api/conversations").json()["conversations"] if c["patient_name"] == "Lucía Núñez")
+    assert conv["language"] == "es"
+    filled = ana.get(f"/api/conversations/{conv['id']}/canned/{mine['id']}").json()
+    assert filled["text"] == "Hola Lucía, soy Ana." and filled["locale"] == "es"
+    ana.close()
+    visitor.close()
