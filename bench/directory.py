@@ -215,7 +215,8 @@ def plans(db: Path) -> None:
     """SQLite's plan for each reading, as the hub builds its SQL."""
     from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-    from hub.patients.directory import _lane_query, read_query
+    from hub.patients.directory_lanes import lane_query
+    from hub.patients.directory_query import read_query
 
     conn = sqlite3.connect(db)
     for q in (
@@ -227,7 +228,7 @@ def plans(db: Path) -> None:
         "garc 1984-03-07",
     ):
         for kind, arg in read_query(q, "US").lanes():
-            sql = _lane_query(kind, arg, None, 26).compile(
+            sql = lane_query(kind, arg, None, 26).compile(
                 dialect=sqlite_dialect.dialect(), compile_kwargs={"literal_binds": True}
             )
             plan = conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()

@@ -47,7 +47,7 @@ from hub.db.models import ContactPoint, Patient, PatientIdentifier
 from hub.db.types import utcnow
 from hub.i18n import _
 from hub.patients.contacts import InvalidContact, normalise_email, normalise_phone
-from hub.patients.directory import MONTHS
+from hub.patients.directory_query import MONTHS
 from hub.patients.names import index_new_names, name_terms, reindex_name
 
 MAX_BYTES = 5 * 1024 * 1024

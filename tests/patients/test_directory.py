@@ -317,7 +317,8 @@ def test_every_reading_is_an_index_search(directory):
     PostgreSQL, told to avoid sequential scans, can answer every lane from an index."""
     from sqlalchemy import text
 
-    from hub.patients.directory import _lane_query, read_query
+    from hub.patients.directory_lanes import lane_query
+    from hub.patients.directory_query import read_query
 
     srv, _ids, _clients = directory
     url = srv.settings.database.url
@@ -334,9 +335,9 @@ def test_every_reading_is_an_index_search(directory):
                 if q == "maria nunez":  # several words: intersected by the rarer, or checked one by one
                     lanes += [("names", (["nunez", "maria"], [])), ("names", (["nunez"], ["maria"]))]
                 for kind, arg in lanes:
-                    sql = _lane_query(kind, arg, None, 26)
+                    sql = lane_query(kind, arg, None, 26)
                     if kind == "name":  # a second page too: its keyset condition must not lose the index
-                        sql = _lane_query(kind, arg, ["maria", 1], 26)
+                        sql = lane_query(kind, arg, ["maria", 1], 26)
                     compiled = sql.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
                     word = "EXPLAIN" if postgres else "EXPLAIN QUERY PLAN"
                     rows = (await conn.execute(text(f"{word} {compiled}"))).all()
