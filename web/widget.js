@@ -341,7 +341,8 @@
       this.launcher = h("button", { class: "launcher", type: "button", "aria-expanded": "false",
         "data-testid": "chat-launcher", onclick: () => this.toggle() }, this.t("launcher"));
       this.connText = h("span", { class: "conn", role: "status", "data-testid": "chat-connection" });
-      this.body = h("div", { class: "body", "data-testid": "chat-body" });
+      // Scrolls: reachable by keyboard (tabindex) so a keyboard user can read back the history.
+      this.body = h("div", { class: "body", tabindex: "0", "aria-label": this.title(), "data-testid": "chat-body" });
       this.typingLine = h("p", { class: "typing", "aria-live": "polite", "data-testid": "chat-typing" });
       this.verifyBox = h("div", { class: "verify", hidden: true, "data-testid": "chat-verify" });
       this.footer = h("div", {});
@@ -483,9 +484,10 @@
 
     startChat() {
       if (this.session.language && this.session.language !== this.language) this.switchLanguage(this.session.language);
-      this.log = h("ol", { class: "log", role: "log", "aria-live": "polite", "data-testid": "chat-log" });
+      this.log = h("ol", { class: "log", "data-testid": "chat-log" });
       this.emptyNote = h("p", { class: "empty", "data-testid": "chat-empty" }, this.t("empty"));
-      this.body.replaceChildren(this.emptyNote, this.log);
+      // The live region wraps the list: a role on the <ol> itself would stop it being a list.
+      this.body.replaceChildren(this.emptyNote, h("div", { role: "log", "aria-live": "polite" }, this.log));
       this.messages.clear();
       const text = h("textarea", { rows: "2", maxlength: String(MAX_TEXT), "aria-label": this.t("placeholder"),
         placeholder: this.t("placeholder"), "data-testid": "chat-text" });

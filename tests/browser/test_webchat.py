@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from hub.webchat.tokens import portal_signature
-from tests.browser.pages import event, open_page, sign_in
+from tests.browser.pages import check_accessibility, event, open_page, sign_in
 from tests.support.clients import Staff
 from tests.support.server import HubServer, free_port, hub_settings
 from tests.support.smtp_sink import SmtpSink
@@ -118,6 +118,8 @@ def test_patient_and_agent_chat_live(hub_server: HubServer, site: ClinicSite, pa
         patient.get_by_test_id("chat-text"), page.get_by_test_id("typing-indicator"), "Rosa Méndez is typing…"
     )
     _type_until_seen(page.get_by_test_id("composer-text"), patient.get_by_test_id("chat-typing"), "Ana is typing…")
+
+    check_accessibility(patient, "the web-chat widget, mid-conversation")
 
     # The agent answers; the widget shows it live, and the inbox sees it delivered and read.
     page.get_by_test_id("composer-text").fill("Yes, walk-ins are welcome 9 am to 5 pm.")
