@@ -71,6 +71,7 @@ from hub.patients.fhir.worker import FhirImportWorker
 from hub.realtime.fanout import Fanout
 from hub.realtime.stream import stream
 from hub.refusals import Refused, render_refusal
+from hub.reports.controllers import ReportsController
 from hub.routing.schedule import ScheduleController
 from hub.routing.worker import RoutingWorker
 from hub.search.backfill import backfill_search_text
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         await hub.fhir.start()
         await hub.snooze.start()
         await hub.floor.start()
+        await hub.reports.start()  # fills missing report facts first (after migration 0019)
         backfill = asyncio.create_task(backfill_search_text(hub.writer), name="puente-search-backfill")
         indexing = asyncio.create_task(backfill_index(hub.writer, hub.read_engine), name="puente-search-index")
         try:
@@ -211,6 +213,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             await hub.fhir.stop()  # hands an import in progress back, resumed at the next start
             await hub.snooze.stop()
             await hub.floor.stop()
+            await hub.reports.stop()
             await hub.routing.stop()
             await hub.bot.stop()  # a turn in flight finishes through the writer
             await hub.voice.stop()  # abandons transcriptions in flight, hands them back for the next start
@@ -264,6 +267,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         AuditController,
         RedFlagController,
         FloorController,
+        ReportsController,
         create_static_files_router(
             path="/", directories=[WEB], html_mode=True, include_in_schema=False, opt={"exclude_from_auth": True}
         ),

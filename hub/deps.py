@@ -18,6 +18,7 @@ from hub.media.worker import MediaWorker
 from hub.outbox.worker import OutboxWorker
 from hub.patients.fhir.worker import FhirImportWorker
 from hub.realtime.fanout import Fanout
+from hub.reports.rollup import ReportsWorker
 from hub.routing.worker import RoutingWorker
 from hub.settings import Settings
 from hub.timeline.door import Door
@@ -45,12 +46,15 @@ class Hub:
     email: EmailService = field(init=False)
     door: Door = field(init=False)  # the one way a patient's message enters the timeline
     floor: FloorWorker = field(init=False)  # the live floor, pushed to supervisors (hub/floor/)
+    reports: ReportsWorker = field(init=False)  # KPI facts kept up to date after each commit (hub/reports/)
 
     def __post_init__(self) -> None:
         self.webchat_limits = WebchatLimits(self.settings.webchat)
         self.email = EmailService(self.settings)
         self.door = Door(self.writer, self.settings.clinic.default_region, self.settings.bot.first_handler)
         self.floor = FloorWorker(self.writer, self.read_sessions, self.fanout, clock=self.outbox.clock)
+        self.reports = ReportsWorker(self.settings, self.writer, self.read_sessions, clock=self.outbox.clock)
+        self.writer.subscribe(self.reports.notice)  # the conversations each commit touched
 
 
 # Handlers take the one `hub` dependency: Litestar resolves several dependencies through a

@@ -265,6 +265,16 @@ class FhirSettings:
 
 
 @dataclass(frozen=True)
+class ReportsSettings:
+    """KPIs (hub/reports/, docs/kpis.md): when a patient handed to people is taken to have given up."""
+
+    # SMS, email and the API channel: no staff reply this many hours after the hand-off is abandonment.
+    abandon_after_hours: float = setting(24.0, minimum=0.01)
+    # Web chat: a visitor silent this many minutes (and unanswered) is taken to have left the chat.
+    webchat_left_after_minutes: float = setting(30.0, minimum=0.1)
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -283,6 +293,7 @@ class Settings:
     email: EmailSettings = field(default_factory=EmailSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     fhir: FhirSettings = field(default_factory=FhirSettings)
+    reports: ReportsSettings = field(default_factory=ReportsSettings)
 
     @property
     def secure_cookies(self) -> bool:

@@ -87,6 +87,8 @@ class AuditAction(StrEnum):
     FHIR_IMPORT_START = "fhir.import_start"  # an admin started (or resumed) an import from the EHR
     FHIR_PATIENT_IMPORT = "fhir.patient_import"  # a patient created or updated from the EHR, per patient
     FHIR_RUNS_READ = "fhir.runs_read"  # the imports' progress and problems (resource ids, no patient data)
+    REPORT_CONVERSATIONS = "report.conversations"  # the conversations behind a KPI (hub/reports/)
+    REPORT_EXPORT = "report.export"  # a KPI table downloaded as CSV
 
 
 class Origin(msgspec.Struct, frozen=True):

@@ -330,6 +330,36 @@ class Conversation(Base):
     snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class CsatSurvey(Base):
+    """The one satisfaction question a resolved conversation gets (hub/csat/): due when it was
+    resolved (or held until the patient's morning), asked on the patient's channel, answered once;
+    skipped when its channel has CSAT off or the patient cannot be reached there (opted out)."""
+
+    __tablename__ = "csat_surveys"
+    __table_args__ = (
+        Index("ix_csat_surveys_state_due", "state", "due_at"),
+        Index("ix_csat_surveys_patient_state", "patient_id", "state"),
+    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(16))  # where it is (was) asked
+    state: Mapped[str] = mapped_column(String(12), default="due")  # due, asked, answered, skipped
+    reason: Mapped[str | None] = mapped_column(String(24))  # why skipped: off, opted_out, unreachable
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    asked_seq: Mapped[int | None] = mapped_column(BigInteger)  # the csat_asked event
+    locale: Mapped[str | None] = mapped_column(String(16))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CsatChannel(Base):
+    """CSAT switched on or off per channel by admins (no row: on)."""
+
+    __tablename__ = "csat_channels"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
 class TimelineEvent(Base):
     """Everything that happens in a patient's timeline. `seq` is server-assigned and strictly
     increasing across the whole hub, so "everything after N" is never ambiguous."""
@@ -583,3 +613,55 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class ReportConversation(Base):
+    """One conversation's report facts (hub/reports/facts.py), kept up to date after each commit
+    that touches it (hub/reports/rollup.py): what every KPI is aggregated from, by day and filter,
+    instead of scanning the timeline per request. docs/kpis.md defines each field."""
+
+    __tablename__ = "report_conversations"
+    __table_args__ = (
+        Index("ix_report_conversations_day", "day", "team_id", "channel"),
+        Index("ix_report_conversations_agent_day", "agent_id", "day"),
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    patient_id: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(BigInteger)  # the conversation's newest event these facts include
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    day: Mapped[date] = mapped_column(Date)  # the opening's day, week (its Monday) and month, in the clinic's zone
+    week: Mapped[date] = mapped_column(Date)
+    month: Mapped[date] = mapped_column(Date)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 Monday
+    hour: Mapped[int] = mapped_column(Integer)
+    team_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(16))
+    intent: Mapped[str | None] = mapped_column(String(32))
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    messages_in: Mapped[int] = mapped_column(Integer)
+    messages_out: Mapped[int] = mapped_column(Integer)  # people's messages only
+    bot_messages: Mapped[int] = mapped_column(Integer)
+    assistant: Mapped[bool] = mapped_column(Boolean)
+    bot_resolved: Mapped[bool] = mapped_column(Boolean)
+    handed_off: Mapped[bool] = mapped_column(Boolean)
+    handoff_reason: Mapped[str | None] = mapped_column(String(40))
+    bot_s: Mapped[int | None] = mapped_column(Integer)
+    to_people_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_s: Mapped[int | None] = mapped_column(Integer)
+    first_response_business_s: Mapped[int | None] = mapped_column(Integer)
+    wait_s: Mapped[int | None] = mapped_column(Integer)
+    handle_s: Mapped[int | None] = mapped_column(Integer)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_s: Mapped[int | None] = mapped_column(Integer)
+    reopened: Mapped[bool] = mapped_column(Boolean)
+    transferred: Mapped[bool] = mapped_column(Boolean)
+    abandon_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opt_outs: Mapped[int] = mapped_column(Integer)
+    red_flag: Mapped[bool] = mapped_column(Boolean)
+    red_flag_s: Mapped[int | None] = mapped_column(Integer)
+    csat_asked: Mapped[bool] = mapped_column(Boolean)
+    csat_score: Mapped[int | None] = mapped_column(Integer)

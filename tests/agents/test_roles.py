@@ -51,6 +51,9 @@ ROUTES = {
     ("POST", "/api/break-glass"): (AGENT, "/api/break-glass", {"patient_id": "{p}", "reason": "role walk reason"}),
     ("GET", "/api/break-glass"): (AGENT, "/api/break-glass", None),
     ("GET", "/api/audit/export.csv"): (ADMIN, "/api/audit/export.csv", None),
+    ("GET", "/api/reports/kpis"): (SUPERVISOR, "/api/reports/kpis", None),
+    ("GET", "/api/reports/conversations"): (SUPERVISOR, "/api/reports/conversations?kpi=abandoned", None),
+    ("GET", "/api/reports/export.csv"): (SUPERVISOR, "/api/reports/export.csv?table=by_channel", None),
     ("GET", "/api/agents"): (SUPERVISOR, "/api/agents", None),
     ("POST", "/api/agents"): (
         ADMIN,

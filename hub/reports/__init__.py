@@ -1,0 +1,1 @@
+"""Reports: KPIs from timeline events, kept as per-conversation facts (docs/kpis.md)."""
