@@ -61,7 +61,7 @@ export class TemplatesView {
       h("a", { class: "tpl-item", href: `#/templates/${encodeURIComponent(tpl.key)}`, "data-testid": "template-item",
         "data-key": tpl.key, "aria-current": tpl.key === selected ? "page" : null },
         h("span", { class: "tpl-key" }, tpl.key),
-        h("span", { class: "tpl-purpose" }, tpl.purpose),
+        h("span", { class: "tpl-purpose" }, tpl.title || tpl.purpose),  // the purpose in the reader's language
         h("span", { class: "tpl-badges" },
           tpl.published ? h("span", { class: "status status-open" }, t("tpl.publishedN", { n: tpl.published })) : null,
           tpl.draft ? h("span", { class: "status status-pending" }, t("tpl.draftN", { n: tpl.draft })) : null)))));

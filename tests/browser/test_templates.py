@@ -147,3 +147,12 @@ def test_agents_do_not_see_the_editor_and_supervisors_cannot_publish(hub_server:
     page.locator('[data-testid="template-version"][data-number="1"]').get_by_test_id("template-restore").click()
     expect(page.get_by_test_id("template-notice")).to_contain_text("Version 1 was copied into draft 2")
     expect(_column(page, "en").get_by_test_id("template-body")).to_have_value(re.compile("How can I help you today"))
+
+
+def test_the_template_list_names_each_purpose_in_the_readers_language(browser: Browser, hub_server: HubServer) -> None:
+    with open_page(browser, hub_server.base_url, "tpl-es", locale="es-MX") as page:
+        sign_in(page, "admin")
+        page.goto("/#/templates")
+        item = page.locator('[data-testid="template-item"][data-key="appointment_reminder"]')
+        expect(item).to_contain_text("Recordatorio de una cita próxima")
+        expect(item).not_to_contain_text("Reminder of an upcoming appointment")
