@@ -1,4 +1,5 @@
-"""CSV import of patients (hub/patients/csv_import.py says how a file is read and matched):
+"""CSV import of patients (hub/patients/csv_file.py reads a file, csv_rows.py checks its rows and
+csv_import.py matches and imports them):
 
     POST /api/imports/csv               the file as the body; its columns, a guessed mapping, a run id
     POST /api/imports/csv/{id}/preview  a dry run with a mapping: what each row would do, row errors
@@ -33,7 +34,7 @@ from hub.db.types import utcnow
 from hub.db.writer import Tx
 from hub.deps import HubDep
 from hub.i18n import _, language_of, translate
-from hub.patients import csv_import as ci
+from hub.patients import csv_file, csv_import, csv_rows
 from hub.refusals import Refused, one_by_one
 
 RunPath = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
@@ -113,11 +114,11 @@ def _run_out(r: ImportRun, now: datetime) -> Run:
 
 
 def _table(run: ImportRun) -> tuple[list[str], list[list[str]]]:
-    headers, rows, _delimiter = ci.read_text(run.state["text"])
+    headers, rows, _delimiter = csv_file.read_text(run.state["text"])
     return headers, rows
 
 
-def _problems(r: ci.Row, locale: str) -> list[RowProblem]:
+def _problems(r: csv_rows.Row, locale: str) -> list[RowProblem]:
     return [
         RowProblem(code, f, translate(locale, message, **params), severity)
         for severity, found in (("error", r.errors), ("warning", r.warnings))
@@ -161,7 +162,7 @@ def _claim(tx: Tx, item: tuple[int, dict[str, Any]]) -> None:
     run.status, run.error, run.counts, run.updated_at = "running", None, {}, utcnow()
 
 
-def _import(tx: Tx, item: tuple[int, int, Origin, list[ci.Row]]) -> dict[str, int]:
+def _import(tx: Tx, item: tuple[int, int, Origin, list[csv_rows.Row]]) -> dict[str, int]:
     """The whole file in this one transaction: every row (read and normalised before, outside it)
     matched again against the records as they are now, stored, audited; the run done and its text
     dropped. Any exception rolls all of it back."""
@@ -169,9 +170,9 @@ def _import(tx: Tx, item: tuple[int, int, Origin, list[ci.Row]]) -> dict[str, in
     s: Session = tx.session
     run = s.get(ImportRun, run_id, with_for_update=True)
     assert run is not None
-    ci.match(s, rows)
-    created, updated = ci.store(s, rows)
-    counts = ci.counts(rows)
+    csv_import.match(s, rows)
+    created, updated = csv_import.store(s, rows)
+    counts = csv_import.counts(rows)
     per_patient = [
         audit_row(AuditRecord(AuditAction.CSV_IMPORT, agent_id, origin, pid, detail={"run": run_id, "created": True}))
         for pid in created
@@ -207,7 +208,7 @@ claim = one_by_one(_claim)
 create = one_by_one(_create)
 
 
-def run_import(tx: Tx, items: list[tuple[int, int, Origin, list[ci.Row]]]) -> list[Any]:
+def run_import(tx: Tx, items: list[tuple[int, int, Origin, list[csv_rows.Row]]]) -> list[Any]:
     """One import per transaction: the writer never groups two files (or anything else) with one."""
     return [_import(tx, item) for item in items]
 
@@ -221,11 +222,11 @@ def mark_failed(tx: Tx, items: list[tuple[int, str]]) -> list[None]:
 _running: set[asyncio.Task[None]] = set()
 
 
-async def _rows(run: ImportRun, mapping: dict[str, str | None], order: str, region: str) -> list[ci.Row]:
+async def _rows(run: ImportRun, mapping: dict[str, str | None], order: str, region: str) -> list[csv_rows.Row]:
     """The file's rows read and checked on their own: CPU work (phonenumbers, email_validator, about
     0.1 ms a row), in a thread, so neither the event loop nor the writer waits for it."""
     headers, table = _table(run)
-    return await asyncio.to_thread(ci.read_rows, headers, table, mapping, ci.DateOrder(order), region)
+    return await asyncio.to_thread(csv_rows.read_rows, headers, table, mapping, csv_file.DateOrder(order), region)
 
 
 async def _work(hub: Any, run_id: int, agent_id: int, origin: Origin) -> None:
@@ -247,29 +248,29 @@ class CsvImportController(Controller):
     path = "/api/imports/csv"
     guards = [requires(Role.ADMIN)]
 
-    @post("/", request_max_body_size=ci.MAX_BYTES + 1)
+    @post("/", request_max_body_size=csv_file.MAX_BYTES + 1)
     async def upload(self, request: Request[Principal, Any, Any], hub: HubDep) -> Upload:
         """The CSV file as the request body (any content type); its name in X-Filename if wanted."""
         data = await request.body()
         try:
-            headers, rows, encoding, delimiter, text = await asyncio.to_thread(ci.read_table, data)
-        except ci.CsvRefused as refusal:
+            headers, rows, encoding, delimiter, text = await asyncio.to_thread(csv_file.read_table, data)
+        except csv_file.CsvRefused as refusal:
             raise Refused(400, refusal.message, **refusal.params) from None
-        mapping = ci.guess_mapping(headers)
-        order = ci.guess_date_order(headers, rows, mapping)
+        mapping = csv_file.guess_mapping(headers)
+        order = csv_file.guess_date_order(headers, rows, mapping)
         filename = unquote(request.headers.get("x-filename") or "").strip()[:200] or None
         state = {
             "filename": filename,
             "encoding": encoding,
             "delimiter": delimiter,
             "headers": headers,
-            "rows": sum(map(ci.filled, rows)),
+            "rows": sum(map(csv_file.filled, rows)),
             "text": text,
             "mapping": mapping,
             "date_order": order.value,
         }
         run_id = await hub.writer.submit(create, (request.user.id, Origin.of(request), state, len(data)))
-        kept = [row for row in rows if ci.filled(row)]
+        kept = [row for row in rows if csv_file.filled(row)]
         return Upload(run_id, filename, encoding, delimiter, headers, mapping, order.value, len(kept), kept[:3])
 
     @post("/{run_id:int}/preview", status_code=200)
@@ -285,17 +286,17 @@ class CsvImportController(Controller):
             if "text" not in run.state:
                 raise Refused(409, DONE)
             try:
-                ci.check_mapping(_table(run)[0], data.mapping)
-            except ci.CsvRefused as refusal:
+                csv_file.check_mapping(_table(run)[0], data.mapping)
+            except csv_file.CsvRefused as refusal:
                 raise Refused(400, refusal.message, **refusal.params) from None
             rows = await _rows(run, data.mapping, data.date_order, hub.settings.clinic.default_region)
-            await s.run_sync(ci.match, rows)
+            await s.run_sync(csv_import.match, rows)
         ordered = sorted(rows, key=lambda r: (not (r.errors or r.warnings), r.line))[:SHOWN_ROWS]
         shown = [
             PreviewRow(r.line, r.action, r.name, r.patient_id, r.changes, _problems(r, locale))
             for r in sorted(ordered, key=lambda r: (not (r.errors or r.warnings), r.line))
         ]
-        counts = ci.counts(rows)
+        counts = csv_import.counts(rows)
         matched = sorted({r.patient_id for r in rows if r.patient_id is not None})
         await hub.writer.submit(
             write_audit_batch,
@@ -320,8 +321,8 @@ class CsvImportController(Controller):
                 raise Refused(404, NO_RUN, id=run_id)
             if "text" in run.state:
                 try:
-                    ci.check_mapping(_table(run)[0], data.mapping)
-                except ci.CsvRefused as refusal:
+                    csv_file.check_mapping(_table(run)[0], data.mapping)
+                except csv_file.CsvRefused as refusal:
                     raise Refused(400, refusal.message, **refusal.params) from None
         chosen = {"mapping": data.mapping, "date_order": data.date_order}
         await hub.writer.submit(claim, (run_id, chosen))
