@@ -199,6 +199,8 @@ def measure(hub: Hub, rare: list[str], n: int, seed: int) -> dict[str, list[floa
     server, client = hub.cpu_seconds() - s0, time.process_time() - p0
     others = machine_busy_seconds() - m0 - server - client
     flag = "  <- a busy machine: re-run when it is quiet" if others / wall > 0.25 else ""
+    searches = (n + 100) * 5  # the warm-up's too: the CPU covers them
+    print(f"  server CPU per search (whatever the machine's load): {1000 * server / searches:.1f} ms")
     print(
         f"  CPU (% of one core): server {100 * server / wall:.0f}%, client {100 * client / wall:.0f}%, "
         f"other processes {100 * others / wall:.0f}%{flag}"
