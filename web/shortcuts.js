@@ -1,7 +1,7 @@
 // Keyboard shortcuts for the inbox, and their help on "?".
 //
 // j / k (or the arrow keys inside the list) move between conversations, Enter opens one, r goes to
-// the reply box, Esc leaves the conversation for the list, "g" then "i" goes to the inbox (then "p"
+// the reply box (Esc steps out of it), Esc leaves the conversation for the list, "g" then "i" goes to the inbox (then "p"
 // to patients), "/" to search (app.js). Ctrl/Cmd+Enter sends from the composer (composer.js). None
 // fires while the agent types in a field, nor with Ctrl, Cmd or Alt held (the browser's own keys).
 //
@@ -140,7 +140,15 @@ export function installShortcuts({ active }) {
   let pendingAt = 0;
   window.addEventListener("keydown", (ev) => {
     if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || !active() || help.open) return;
-    if (typingIn(ev.target) || ev.isComposing) return;
+    if (ev.isComposing) return;
+    if (typingIn(ev.target)) {
+      // Esc in the reply box steps out of it (onto the timeline), keeping the draft; Esc again leaves.
+      if (ev.key === "Escape" && ev.target.matches('[data-testid="composer-text"]')) {
+        ev.preventDefault();
+        document.querySelector('[data-testid="timeline-scroll"]')?.focus();
+      }
+      return;
+    }
     if (document.querySelector("dialog[open]")) return; // another dialog has the keyboard
     const key = ev.key;
     if (pending === "g" && Date.now() - pendingAt < SEQUENCE_MS) {
