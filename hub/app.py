@@ -39,6 +39,7 @@ from hub.bot.worker import BotWorker
 from hub.canned.controllers import CannedController, fill_in_canned
 from hub.conversations.controllers import ConversationController
 from hub.conversations.snooze import SnoozeWorker
+from hub.csat.controllers import CsatController
 from hub.db.engine import (
     is_sqlite,
     make_async_writer_engine,
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         await hub.fhir.start()
         await hub.snooze.start()
         await hub.floor.start()
+        await hub.csat.start()
         await hub.reports.start()  # fills missing report facts first (after migration 0019)
         backfill = asyncio.create_task(backfill_search_text(hub.writer), name="puente-search-backfill")
         indexing = asyncio.create_task(backfill_index(hub.writer, hub.read_engine), name="puente-search-index")
@@ -213,6 +215,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             await hub.fhir.stop()  # hands an import in progress back, resumed at the next start
             await hub.snooze.stop()
             await hub.floor.stop()
+            await hub.csat.stop()
             await hub.reports.stop()
             await hub.routing.stop()
             await hub.bot.stop()  # a turn in flight finishes through the writer
@@ -267,6 +270,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         AuditController,
         RedFlagController,
         FloorController,
+        CsatController,
         ReportsController,
         create_static_files_router(
             path="/", directories=[WEB], html_mode=True, include_in_schema=False, opt={"exclude_from_auth": True}

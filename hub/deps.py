@@ -11,6 +11,7 @@ from hub.agents.sessions import PrincipalCache
 from hub.agents.throttle import LoginThrottle
 from hub.bot.worker import BotWorker
 from hub.conversations.snooze import SnoozeWorker
+from hub.csat.worker import CsatWorker
 from hub.db.writer import Writer
 from hub.email.service import EmailService
 from hub.floor.live import FloorWorker
@@ -46,6 +47,7 @@ class Hub:
     email: EmailService = field(init=False)
     door: Door = field(init=False)  # the one way a patient's message enters the timeline
     floor: FloorWorker = field(init=False)  # the live floor, pushed to supervisors (hub/floor/)
+    csat: CsatWorker = field(init=False)  # the satisfaction question after resolution (hub/csat/)
     reports: ReportsWorker = field(init=False)  # KPI facts kept up to date after each commit (hub/reports/)
 
     def __post_init__(self) -> None:
@@ -53,6 +55,8 @@ class Hub:
         self.email = EmailService(self.settings)
         self.door = Door(self.writer, self.settings.clinic.default_region, self.settings.bot.first_handler)
         self.floor = FloorWorker(self.writer, self.read_sessions, self.fanout, clock=self.outbox.clock)
+        self.csat = CsatWorker(self.settings, self.writer, self.read_sessions, clock=self.outbox.clock)
+        self.writer.subscribe(self.csat.notice)  # conversations resolved, answers by SMS
         self.reports = ReportsWorker(self.settings, self.writer, self.read_sessions, clock=self.outbox.clock)
         self.writer.subscribe(self.reports.notice)  # the conversations each commit touched
 

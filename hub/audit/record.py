@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     AGENT_REACTIVATE = "agent.reactivate"
     AGENT_PREFERENCES = "agent.preferences"
     AGENT_SET_AWAY = "agent.set_away"  # a supervisor set someone Away from the live floor (hub/floor/)
+    CSAT_CHANNELS = "csat.channels"  # an admin switched the satisfaction question on or off on a channel
     PASSWORD_CHANGE = "auth.password_change"
     PASSWORD_CHANGE_FAILED = "auth.password_change_failed"
     PASSWORD_RESET_ISSUED = "auth.reset_issued"  # an admin made a one-time reset code

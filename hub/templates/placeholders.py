@@ -63,6 +63,10 @@ _ALL = [
         "reply_by", Kind.DATETIME, _("when a person replies at the latest"), datetime(2026, 12, 10, 19, 40, tzinfo=UTC)
     ),
     Placeholder("portal_url", Kind.URL, _("patient portal link"), "https://portal.example.org"),
+    # The satisfaction survey's page (csat_ask by email, hub/csat/): filled in by the hub, one per conversation.
+    Placeholder(
+        "survey_link", Kind.URL, _("satisfaction survey link"), "https://clinic.example.org/survey.html?t=42.x"
+    ),
     Placeholder("code_destination", Kind.TEXT, _("where the code was sent"), "•••0134"),
     Placeholder("menu", Kind.TEXT, _("the assistant's menu"), MENU_SAMPLE),
 ]

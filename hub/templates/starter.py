@@ -25,7 +25,7 @@ PURPOSES = ("purpose", "purpose_es")  # what a template is for, in English and i
 # Templates the hub itself says (the assistant's, and what a waiting patient is told): never
 # offered to agents in the composer's picker.
 SAID_BY_THE_HUB = frozenset(
-    {"after_hours", "queue_position", "queue_wait", "nobody_available", "nobody_available_no_time"}
+    {"after_hours", "queue_position", "queue_wait", "nobody_available", "nobody_available_no_time", "csat_ask"}
 )
 
 

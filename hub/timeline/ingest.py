@@ -16,6 +16,7 @@ import msgspec
 from sqlalchemy import bindparam, insert, select, update
 
 from channels.base import InboundMessage
+from hub.csat.inbound import answering
 from hub.db.models import Agent, ContactPoint, Conversation, Patient, TimelineEvent
 from hub.db.types import utcnow
 from hub.db.writer import Tx
@@ -152,6 +153,15 @@ def _store_fresh(tx: Tx, items: list[CheckedInbound], fresh: list[int], results:
     conversations: dict[int, dict[str, Any]] = {}
     for row in rows:
         conversations[row.patient_id] = dict(row._mapping)  # ordered by id: the latest wins
+    # A score answering the satisfaction question joins the resolved conversation that asked it.
+    first: dict[int, tuple[str, str | None]] = {}
+    for i in fresh:
+        pid = patients[(items[i].kind, items[i].address)][0]
+        if pid not in conversations:
+            first.setdefault(pid, (items[i].msg.channel, items[i].msg.text))
+    if first and (asked := answering(s, first, now)):
+        for row in s.execute(_ASKED_CONVERSATIONS, {"ids": list(asked.values())}):
+            conversations[row.patient_id] = dict(row._mapping)
     opening: dict[int, CheckedInbound] = {}
     for i in fresh:
         pid = patients[(items[i].kind, items[i].address)][0]
@@ -303,6 +313,11 @@ _OPEN_CONVERSATIONS = (
         CONVERSATIONS.c.status != ConversationStatus.RESOLVED,
     )
     .order_by(CONVERSATIONS.c.id)
+)
+_ASKED_CONVERSATIONS = (
+    select(CONVERSATIONS, AGENTS.c.display_name.label("assignee_name"))
+    .outerjoin(AGENTS, AGENTS.c.id == CONVERSATIONS.c.assignee_id)
+    .where(CONVERSATIONS.c.id.in_(bindparam("ids", expanding=True)))
 )
 _TOUCH_CONVERSATION = (
     update(CONVERSATIONS)

@@ -1,0 +1,173 @@
+"""The satisfaction question after resolution (hub/csat/) over real parts: SMS through the local
+Twilio (the assistant on, so a "4" could be mistaken for its menu), once per conversation, never to
+an opted-out number, held through quiet hours by the hub's clock, off per channel, a red-flag
+comment taking the urgent path; in English and Spanish."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.bot.test_bot import Patient, _events, _wait
+from tests.support.clients import Staff
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.server import HubServer, TestClock, hub_settings
+
+ZONE = "America/New_York"
+
+
+def _next_local(hour: int, zone: str = ZONE) -> datetime:
+    """The next time it is `hour`:00 in `zone` (within a day from now), in UTC."""
+    now = datetime.now(UTC).astimezone(ZoneInfo(zone))
+    at = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if at <= now:
+        at += timedelta(days=1)
+    return at.astimezone(UTC)
+
+
+@pytest.fixture
+def clock() -> TestClock:
+    c = TestClock()
+    c.advance(_next_local(12) - datetime.now(UTC))  # noon where the patients live
+    return c
+
+
+@pytest.fixture
+def hub(tmp_path, twilio: FakeTwilio, clock: TestClock):
+    settings = hub_settings(tmp_path, bot=True)
+    srv = HubServer(replace(settings, sms=replace(settings.sms, api_base_url=twilio.url)), clock=clock.now).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def admin(hub):
+    s = Staff(hub.base_url, "admin")
+    yield s
+    s.close()
+
+
+def _chat(hub: HubServer, twilio: FakeTwilio, admin: Staff, number: str, text: str) -> tuple[Patient, dict]:
+    """A patient writes by SMS (the assistant answers); their record gets a time zone."""
+    p = Patient(hub, twilio, number)
+    p.says(text)
+    p.waits_for(1)
+
+    def mine() -> dict | None:
+        for c in admin.get("/api/conversations").json()["conversations"]:
+            if c["channel"] == "sms" and any(e["text"] == text for e in _events(admin, c["patient_id"])):
+                return c
+        return None
+
+    conv = _wait(mine)
+    r = admin.request("PATCH", f"/api/patients/{conv['patient_id']}", json={"time_zone": ZONE})
+    assert r.status_code == 200, r.text
+    return p, conv
+
+
+def _resolve(admin: Staff, conv: dict) -> None:
+    r = admin.post(f"/api/conversations/{conv['id']}/status", json={"status": "resolved"})
+    assert r.status_code in (200, 201), r.text
+
+
+def _kinds(admin: Staff, conv: dict, kind: str) -> list[dict]:
+    return [e for e in _events(admin, conv["patient_id"]) if e["kind"] == kind and e["conversation_id"] == conv["id"]]
+
+
+def test_sms_asked_once_in_english_and_a_4_is_the_score_not_a_menu_choice(hub, twilio, admin):
+    p, conv = _chat(hub, twilio, admin, "+14155550141", "What are your opening hours?")
+    before = len(p.texts())
+    _resolve(admin, conv)
+    texts = p.waits_for(before + 1)
+    assert "Reply with a number from 1 (poor) to 5 (excellent)" in texts[-1]
+    asked = _wait(lambda: _kinds(admin, conv, "csat_asked"))
+    assert asked[0]["data"]["channel"] == "sms" and asked[0]["data"]["locale"] == "en"
+
+    p.says("4")
+    answered = _wait(lambda: _kinds(admin, conv, "csat_answered"))
+    assert answered[0]["data"] == {"score": 4, "channel": "sms", "asked_seq": asked[0]["seq"]}
+    time.sleep(1.5)
+    assert len(p.texts()) == before + 1  # the assistant did not answer "4" with its menu's choice
+    convs = admin.get("/api/conversations", params={"status": ["open", "pending"]}).json()["conversations"]
+    assert not [c for c in convs if c["patient_id"] == conv["patient_id"]]  # no new conversation
+    assert admin.get(f"/api/conversations/{conv['id']}").json()["status"] == "resolved"
+
+    # Reopened and resolved again: never asked twice. A second "5" is not a second answer.
+    r = admin.post(f"/api/conversations/{conv['id']}/status", json={"status": "open"})
+    assert r.status_code in (200, 201), r.text
+    _resolve(admin, conv)
+    time.sleep(1.5)
+    assert len(_kinds(admin, conv, "csat_asked")) == 1 and len(p.texts()) == before + 1
+
+
+def test_sms_in_spanish_with_a_comment(hub, twilio, admin):
+    p, conv = _chat(hub, twilio, admin, "+14155550142", "Hola, ¿a qué hora abren el sábado?")
+    before = len(p.texts())
+    _resolve(admin, conv)
+    assert "Responda con un número del 1 (mal) al 5 (excelente)" in p.waits_for(before + 1)[-1]
+    p.says("Cinco, la recepcionista fue muy amable")
+    answered = _wait(lambda: _kinds(admin, conv, "csat_answered"))
+    assert answered[0]["data"]["score"] == 5
+    assert answered[0]["data"]["comment"] == "la recepcionista fue muy amable"
+
+
+def test_an_opted_out_number_is_never_asked(hub, twilio, admin):
+    p, conv = _chat(hub, twilio, admin, "+14155550143", "Do you take walk-ins?")
+    p.says("STOP")
+    confirmed = p.waits_for(2)
+    _resolve(admin, conv)
+    time.sleep(2)
+    assert len(p.texts()) == len(confirmed)
+    assert not _kinds(admin, conv, "csat_asked")
+
+
+def test_quiet_hours_hold_it_until_morning(hub, twilio, admin, clock: TestClock):
+    p, conv = _chat(hub, twilio, admin, "+14155550144", "Can I get a flu shot?")
+    before = len(p.texts())
+    clock.advance(_next_local(22) - clock.now())  # 10 pm where the patient lives
+    _resolve(admin, conv)
+    time.sleep(2)
+    assert len(p.texts()) == before and not _kinds(admin, conv, "csat_asked")
+    clock.advance(_next_local(8) - clock.now())  # 8 am the next morning
+    morning = clock.now().astimezone(ZoneInfo(ZONE))
+    assert 8 <= morning.hour < 9, morning
+    p.waits_for(before + 1)  # the worker looks again within seconds
+    assert _wait(lambda: _kinds(admin, conv, "csat_asked"))
+
+
+def test_a_red_flag_comment_takes_the_urgent_path(hub, twilio, admin):
+    p, conv = _chat(hub, twilio, admin, "+14155550145", "I need a refill")
+    before = len(p.texts())
+    _resolve(admin, conv)
+    p.waits_for(before + 1)
+    p.says("1 and now I have crushing chest pain")
+    answered = _wait(lambda: _kinds(admin, conv, "csat_answered"))
+    assert answered[0]["data"]["comment"] == "and now I have crushing chest pain"
+    now = _wait(lambda: (c := admin.get(f"/api/conversations/{conv['id']}").json())["urgent_since"] and c)
+    assert now["status"] == "open" and now["priority"] >= 10
+    assert any("911" in t for t in p.waits_for(before + 2)[before + 1 :])
+    handoffs = _kinds(admin, conv, "handoff")
+    assert handoffs and handoffs[-1]["data"]["urgent"] is True and handoffs[-1]["data"]["reason"] == "red_flag"
+
+
+def test_off_per_channel(hub, twilio, admin):
+    sofia = Staff(hub.base_url, "sofia")
+    assert sofia.request("PUT", "/api/csat/channels", json={"sms": False}).status_code == 403
+    r = admin.request("PUT", "/api/csat/channels", json={"sms": False})
+    assert r.status_code == 200 and r.json() == {"sms": False, "webchat": True, "email": True}
+    assert sofia.get("/api/csat/channels").json()["sms"] is False
+    assert admin.request("PUT", "/api/csat/channels", json={"fax": False}).status_code == 400
+    sofia.close()
+    audit = admin.get("/api/audit", params={"action": "csat.channels"}).json()
+    audit = audit.get("entries", audit) if isinstance(audit, dict) else audit
+    assert any(row["detail"] == {"sms": False} for row in audit)
+
+    p, conv = _chat(hub, twilio, admin, "+14155550146", "Where do I park?")
+    before = len(p.texts())
+    _resolve(admin, conv)
+    time.sleep(2)
+    assert len(p.texts()) == before and not _kinds(admin, conv, "csat_asked")
