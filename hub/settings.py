@@ -275,6 +275,14 @@ class ReportsSettings:
 
 
 @dataclass(frozen=True)
+class CsatSettings:
+    """The satisfaction question after resolution (hub/csat/, docs/routing.md). Off: never asked.
+    Admins switch it off per channel in the hub (PUT /api/csat/channels)."""
+
+    enabled: bool = setting(True, "CSAT")  # ask it at all (per channel: the admins' switches)
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -294,6 +302,7 @@ class Settings:
     admin: AdminSettings = field(default_factory=AdminSettings)
     fhir: FhirSettings = field(default_factory=FhirSettings)
     reports: ReportsSettings = field(default_factory=ReportsSettings)
+    csat: CsatSettings = field(default_factory=CsatSettings)
 
     @property
     def secure_cookies(self) -> bool:

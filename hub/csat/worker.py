@@ -51,6 +51,7 @@ class CsatWorker(WorkerLoop):
         self.key = survey_key(settings)
         self.asking = Asking(voice, f"{public_base(settings)}/survey.html", self.key)
         self.emergency_team = settings.bot.emergency_team
+        self.enabled = settings.csat.enabled
         self._resolved: set[int] = set()
         self._messages: list[tuple[int, int, str | None, str]] = []  # conversation, seq, text, channel
 
@@ -64,7 +65,11 @@ class CsatWorker(WorkerLoop):
         """After a commit (cheap, in memory): what may concern a survey."""
         for p in published:
             event, conv = p.frame.event, p.frame.conversation
-            if event.kind == EventKind.STATUS_CHANGE and event.data.get("to") == ConversationStatus.RESOLVED:
+            if (
+                self.enabled
+                and event.kind == EventKind.STATUS_CHANGE
+                and event.data.get("to") == ConversationStatus.RESOLVED
+            ):
                 self._resolved.add(conv.id)
             elif event.kind == EventKind.MESSAGE_IN and conv.status == ConversationStatus.RESOLVED:
                 self._messages.append((conv.id, event.seq, event.text, event.channel or ""))

@@ -38,7 +38,7 @@ def clock() -> TestClock:
 
 @pytest.fixture
 def hub(tmp_path, twilio: FakeTwilio, clock: TestClock):
-    settings = hub_settings(tmp_path, bot=True)
+    settings = hub_settings(tmp_path, bot=True, csat=True)
     srv = HubServer(replace(settings, sms=replace(settings.sms, api_base_url=twilio.url)), clock=clock.now).start()
     yield srv
     srv.stop()

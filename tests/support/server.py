@@ -17,6 +17,7 @@ from hub.app import create_app
 from hub.settings import (
     BotSettings,
     ClinicSettings,
+    CsatSettings,
     DatabaseSettings,
     RealtimeSettings,
     SecuritySettings,
@@ -37,11 +38,17 @@ def free_port() -> int:
 
 
 def hub_settings(
-    data_dir: Path, db_url: str | None = None, redis_url: str = "", bot: bool = False, **options: object
+    data_dir: Path,
+    db_url: str | None = None,
+    redis_url: str = "",
+    bot: bool = False,
+    csat: bool = False,
+    **options: object,
 ) -> Settings:
     """options: fields of ServerSettings, RealtimeSettings or SecuritySettings to override. The bot
     is off unless asked for: most tests are about what agents do, and a bot answering first would
-    add its own messages to every conversation."""
+    add its own messages to every conversation. So is the satisfaction question after resolution
+    (tests/floor/test_csat.py asks for it): it would add one at whatever hour the test runs."""
     realtime = {k: v for k, v in options.items() if k in RealtimeSettings.__dataclass_fields__}
     security = {k: v for k, v in options.items() if k in SecuritySettings.__dataclass_fields__}
     server = {k: v for k, v in options.items() if k not in realtime and k not in security}
@@ -64,6 +71,7 @@ def hub_settings(
         ),
         server=replace(ServerSettings(port=port, demo=True), **server),  # type: ignore[arg-type]
         bot=BotSettings(enabled=bot),
+        csat=CsatSettings(enabled=csat),
     )
 
 
