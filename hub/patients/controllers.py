@@ -22,16 +22,9 @@ from hub.db.models import Patient
 from hub.deps import HubDep
 from hub.events import TimelineEventOut
 from hub.i18n import _
-from hub.patients.merge import (
-    MergeCommand,
-    UnmergeCommand,
-    check_pair,
-    do_merges,
-    do_unmerges,
-    fields_of,
-    merged_fields,
-    row_counts,
-)
+from hub.patients.merge import MergeCommand, UnmergeCommand, do_merges, do_unmerges
+from hub.patients.merge_history import row_counts
+from hub.patients.merge_rows import check_pair, fields_of, merged_fields
 from hub.patients.outreach import Start, Started, do_starts
 from hub.patients.profile import (
     AddContact,

@@ -48,7 +48,7 @@ from hub.db.writer import Tx
 from hub.events import AuthorType, ConversationStatus, EventKind
 from hub.i18n import _
 from hub.patients.contacts import InvalidContact, normalise
-from hub.patients.merge import MergeOut, merge_history
+from hub.patients.merge_history import MergeOut, merge_history
 from hub.patients.names import reindex_name
 from hub.patients.reach import ReplyChannel, reply_channels
 from hub.refusals import Problem, Refused, one_by_one

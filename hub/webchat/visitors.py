@@ -30,7 +30,7 @@ from hub.db.writer import Tx
 from hub.events import AuthorType, ConversationStatus, EventKind, VisitorLinkedSignal
 from hub.i18n import _
 from hub.outbox.queue import enqueue_code
-from hub.patients.merge import move_records
+from hub.patients.merge_rows import move_records
 from hub.patients.names import reindex_name
 from hub.refusals import Refused, one_by_one
 from hub.timeline.append import append_event
