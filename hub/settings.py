@@ -45,6 +45,8 @@ class RealtimeSettings:
     socket_queue: int = setting(1000, "SOCKET_QUEUE")
     # More than this many missed events on (re)connect: the client is told to reload.
     backfill_limit: int = setting(5000, "BACKFILL_LIMIT")
+    # An open conversation's "… is viewing" is said again this often; forgotten after twice that and 10 s more.
+    viewing_every_s: float = setting(15.0, minimum=0.1)
 
 
 @dataclass(frozen=True)

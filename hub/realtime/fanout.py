@@ -51,7 +51,7 @@ from hub.events import (
     VisitorTypingFrame,
     encode,
 )
-from hub.realtime.presence import Viewers, viewing_frame
+from hub.realtime.presence import Viewers, viewing_frame, viewing_ttl
 from hub.settings import RealtimeSettings
 from hub.timeline.reads import events_after, last_seq
 
@@ -161,7 +161,7 @@ class Fanout:
         self._order = asyncio.Lock()  # one hand-on at a time, in seq order
         self.gaps_filled = 0  # events read back from the database, for tests and operators
         self.on_staff_changed: list[Callable[[int], None]] = []  # e.g. forget a cached principal
-        self.viewers = Viewers()  # who has which conversation open, in every process
+        self.viewers = Viewers(viewing_ttl(settings.viewing_every_s))  # who has which conversation open, anywhere
         self.on_change: list[Callable[[], None]] = []  # an event or a presence change went out (the live floor)
 
     def _new_plugin(self) -> ChannelsPlugin:
@@ -339,7 +339,7 @@ class Fanout:
                         v.send_frame(VisitorTypingFrame(first_name))
         elif isinstance(signal, ViewingSignal):
             self.viewers.note(signal)
-            frame = viewing_frame(signal)
+            frame = viewing_frame(signal, self.viewers.ttl)
             for q in list(self._sockets):
                 if q.principal.id != signal.agent_id and q.may_see(
                     signal.team_id, signal.assignee_id, signal.escalation

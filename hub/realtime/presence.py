@@ -4,9 +4,10 @@ An inbox says which conversation it shows (`{"type": "viewing", "conversation_id
 its stream). Its socket checks the agent may see it, then tells every hub process (a signal on the
 channels plugin, like typing); each process passes it to its sockets whose staff may see the
 conversation, never to anyone else. While the view stays open the socket says it again every
-VIEWING_EVERY_S, with the conversation's reach read again (moved out of the agent's sight: the view
-ends); a changed view or a closed socket says it ended. Clients forget a viewer after
-VIEWING_TTL_S without news, which covers a hub process that died without saying anything.
+PUENTE_REALTIME_VIEWING_EVERY_S (15 s), with the conversation's reach read again (moved out of the
+agent's sight: the view ends); a changed view or a closed socket says it ended. Clients forget a
+viewer after viewing_ttl() without news (40 s), which covers a hub process that died without saying
+anything.
 
 Every process also remembers what it was told (Viewers), so an inbox that opens a conversation is
 told at once who already has it open, wherever they are connected.
@@ -31,22 +32,22 @@ from hub.timeline.reads import visible
 
 log = logging.getLogger(__name__)
 
-VIEWING_EVERY_S = 15.0
-VIEWING_TTL_S = 40.0  # more than two missed refreshes
+
+def viewing_ttl(every: float) -> float:
+    """How long a viewer lasts without being said again: two missed refreshes and some."""
+    return 2 * every + 10
 
 
-def viewing_frame(signal: ViewingSignal) -> ViewingFrame:
-    return ViewingFrame(
-        signal.conversation_id, signal.viewer, signal.agent_id, signal.name, signal.viewing, VIEWING_TTL_S
-    )
+def viewing_frame(signal: ViewingSignal, ttl: float) -> ViewingFrame:
+    return ViewingFrame(signal.conversation_id, signal.viewer, signal.agent_id, signal.name, signal.viewing, ttl)
 
 
 class Viewers:
     """What this process was told about open conversations, from every process; entries not
-    said again within VIEWING_TTL_S are forgotten."""
+    said again within `ttl` seconds are forgotten."""
 
-    def __init__(self, ttl: float = VIEWING_TTL_S) -> None:
-        self._ttl = ttl
+    def __init__(self, ttl: float) -> None:
+        self.ttl = self._ttl = ttl
         self._by_conversation: dict[int, dict[str, tuple[float, ViewingSignal]]] = {}
         self._pruned = time.monotonic()
 
@@ -87,8 +88,10 @@ class Viewing:
         principal: Principal,
         read_sessions: async_sessionmaker[AsyncSession],
         signal: Callable[[Signal], None],
+        every: float,
     ) -> None:
         self.viewer = secrets.token_urlsafe(12)
+        self.every = every
         self.current: ViewingSignal | None = None
         self._principal, self._read_sessions, self._signal = principal, read_sessions, signal
 
@@ -111,10 +114,10 @@ class Viewing:
             self._signal(msgspec.structs.replace(self.current, viewing=False))
             self.current = None
 
-    async def keep(self, every: float = VIEWING_EVERY_S) -> None:
+    async def keep(self) -> None:
         """Says the open view again every `every` seconds, until cancelled."""
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(self.every)
             was = self.current
             if was is None:
                 continue

@@ -64,7 +64,7 @@ async def stream(socket: WebSocket, hub: HubDep) -> None:
     queue = hub.fanout.register(principal)  # before reading the database: nothing can slip between
     pump: asyncio.Task[None] | None = None
     listen: asyncio.Task[None] | None = None
-    viewing = Viewing(principal, hub.read_sessions, hub.fanout.signal)
+    viewing = Viewing(principal, hub.read_sessions, hub.fanout.signal, hub.settings.realtime.viewing_every_s)
     keep: asyncio.Task[None] | None = None
     try:
         limit = hub.settings.realtime.backfill_limit
@@ -182,7 +182,7 @@ async def _listen(socket: WebSocket, hub: Hub, principal: Principal, queue: Sock
                 if await viewing.open(typing.conversation_id):  # who already has it open, at once
                     for other in hub.fanout.viewers.of(typing.conversation_id):  # type: ignore[arg-type]
                         if other.agent_id != principal.id and other.viewing:
-                            queue.send_frame(viewing_frame(other))
+                            queue.send_frame(viewing_frame(other, hub.fanout.viewers.ttl))
                 continue
             now = time.monotonic()
             if now - last.get(typing.conversation_id, 0.0) < TYPING_EVERY_S:

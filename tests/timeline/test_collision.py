@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import msgspec
+import pytest
 
 from hub.events import ViewingSignal
 from hub.realtime.presence import Viewers
@@ -181,3 +182,31 @@ def test_a_viewer_not_said_again_is_forgotten():
     viewers.note(said)
     viewers.note(msgspec.structs.replace(said, viewing=False))  # left
     assert viewers.of(7) == []
+
+
+@pytest.mark.parametrize("hub_server_options", [{"viewing_every_s": 0.5}], indirect=True)
+def test_an_open_view_is_said_again_and_ends_when_the_conversation_leaves_reach(hub_server, staff):
+    ana, sofia, ben = staff["ana"], staff["sofia"], staff["ben"]
+    maria = _conversation(sofia, "María González")
+    ana_s, sofia_s = _open(hub_server.ws_url, ana), _open(hub_server.ws_url, sofia)
+    _say(ana_s, {"type": "viewing", "conversation_id": maria})
+    first = _next(sofia_s, "viewing")
+    assert first["viewing"] is True and first["expires_in"] == 11  # 2 x 0.5 s + 10 s
+    again = _next(sofia_s, "viewing", timeout=3)  # said again while open
+    assert (again["viewer"], again["viewing"]) == (first["viewer"], True)
+    # Transferred to Billing: out of Ana's reach, so her view ends at its next refresh.
+    billing = next(t["id"] for t in sofia.get("/api/teams").json() if t["key"] == "billing")
+    r = sofia.post(f"/api/conversations/{maria}/transfer", json={"team_id": billing})
+    assert r.status_code in (200, 201), r.text
+    while (frame := _next(sofia_s, "viewing", timeout=3))["viewing"]:
+        assert frame["viewer"] == first["viewer"]
+    assert frame["agent_id"] == ana.me["id"]
+    # Ben (Billing) opens it now: nobody is said to be viewing it.
+    ben_s = _open(hub_server.ws_url, ben)
+    _say(ben_s, {"type": "viewing", "conversation_id": maria})
+    assert _next(sofia_s, "viewing")["agent_id"] == ben.me["id"]  # by now Ben was told who was there
+    _say(sofia_s, {"type": "typing", "conversation_id": maria})
+    assert not [f for f in _frames_until_typing(ben_s, maria) if f["type"] == "viewing"]
+    assert hub_server.hub.fanout.viewers.of(maria)[0].agent_id == ben.me["id"]
+    for client in (ana_s, sofia_s, ben_s):
+        client.close()
