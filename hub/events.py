@@ -49,7 +49,7 @@ class EventKind(StrEnum):
     # alert came online), data.alerted (how many staff were signed in to be alerted; 0: nobody yet),
     # data.waiting_s (since the hand-off).
     URGENT_ALERT = "urgent_alert"
-    # Staff changed the patient's record (hub/patients/profile.py): which fields, never their values
+    # Staff changed the patient's record (hub/patients/profile_edits.py): which fields, never their values
     # (an agent's inbox may not show a date of birth), and a contact point or record number added or removed.
     PROFILE_CHANGE = "profile_change"
     # Staff merged two records of one person, or undid it (hub/patients/merge.py): in each conversation

@@ -1,9 +1,9 @@
 """A patient's profile and whole timeline, its edits, merges and a first message. Every read is
 audited before it is answered; every change is audited in its own transaction.
 
-Who may do what is written in hub/patients/profile.py (edits, the date of birth),
-hub/patients/merge.py (merge and unmerge: supervisors and admins) and hub/patients/outreach.py
-(writing first)."""
+Who may do what is written in hub/patients/profile_edits.py (edits), hub/patients/profile.py (the
+date of birth), hub/patients/merge.py (merge and unmerge: supervisors and admins) and
+hub/patients/outreach.py (writing first)."""
 
 from __future__ import annotations
 
@@ -26,18 +26,15 @@ from hub.patients.merge import MergeCommand, UnmergeCommand, do_merges, do_unmer
 from hub.patients.merge_history import row_counts
 from hub.patients.merge_rows import check_pair, fields_of, merged_fields
 from hub.patients.outreach import Start, Started, do_starts
-from hub.patients.profile import (
+from hub.patients.profile import ContactPointOut, IdentifierOut, PatientOut, read_profile
+from hub.patients.profile_edits import (
     AddContact,
     AddIdentifier,
     Changed,
-    ContactPointOut,
     Edit,
-    IdentifierOut,
-    PatientOut,
     RecordConsent,
     RemoveContact,
     do_profile_commands,
-    read_profile,
 )
 from hub.patients.templates import FilledIn, fill_in_for_patient
 from hub.refusals import Refused
@@ -185,7 +182,7 @@ class PatientController(Controller):
         )
         return Timeline(patient_id, events, has_more)
 
-    # --- editing (who may change what: hub/patients/profile.py) ---
+    # --- editing (who may change what: hub/patients/profile_edits.py) ---
 
     @patch("/{patient_id:int}")
     async def edit(
