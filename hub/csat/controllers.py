@@ -91,7 +91,8 @@ class CsatController(Controller):
             if survey is None or survey.channel != "email":
                 raise Refused(404, NO_SURVEY)
             language = survey.locale or (await s.get(Conversation, cid)).language or "en"  # type: ignore[union-attr]
-        state = answerable(survey, hub.csat.clock()) or "open"
+        refused = answerable(survey, hub.csat.clock())
+        state = "answered" if refused == "already" else refused or "open"
         settings = hub.settings.clinic
         return SurveyOut(state, language.split("-")[0], settings.name)  # type: ignore[arg-type]
 

@@ -10,12 +10,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
+from hub.settings import CsatSettings
 from tests.bot.test_bot import Patient, _events, _wait
 from tests.support.clients import Staff
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.mail import mail_settings, send_mail, simple_mail
 from tests.support.server import HubServer, TestClock, hub_settings
+from tests.support.smtp_sink import SmtpSink
 
 ZONE = "America/New_York"
 
@@ -171,3 +175,86 @@ def test_off_per_channel(hub, twilio, admin):
     _resolve(admin, conv)
     time.sleep(2)
     assert len(p.texts()) == before and not _kinds(admin, conv, "csat_asked")
+
+
+# --- email: a link to the survey page, over real SMTP --------------------------------------------
+
+
+@pytest.fixture
+def sink():
+    with SmtpSink() as s:
+        yield s
+
+
+@pytest.fixture
+def mail_hub(tmp_path, sink: SmtpSink, clock: TestClock):
+    settings = mail_settings(tmp_path, sink.port)
+    srv = HubServer(replace(settings, csat=CsatSettings(enabled=True)), clock=clock.now).start()
+    yield srv
+    srv.stop()
+
+
+def _email_chat(srv: HubServer, admin: Staff, sender: str, text: str, message_id: str, language: str) -> dict:
+    assert send_mail(srv.settings.email.listen_port, simple_mail(sender, text, message_id), sender).code == 250
+
+    def mine() -> dict | None:
+        for c in admin.get("/api/conversations").json()["conversations"]:
+            if c["channel"] == "email" and any(e["text"] == text for e in _events(admin, c["patient_id"])):
+                return c
+        return None
+
+    conv = _wait(mine)
+    r = admin.request(
+        "PATCH", f"/api/patients/{conv['patient_id']}", json={"time_zone": ZONE, "preferred_language": language}
+    )
+    assert r.status_code == 200, r.text
+    return conv
+
+
+def survey_link(mail) -> str:  # noqa: ANN001
+    body = mail.get_body(("plain",)).get_content()
+    return next(word for word in body.split() if "/survey.html?t=" in word)
+
+
+@pytest.mark.parametrize(
+    ("text", "subject", "language"),
+    [
+        ("Hello, could you send me the new patient forms? Thank you very much.", "How did we do?", "en"),
+        ("Hola, ¿me pueden enviar los formularios para pacientes nuevos? Muchas gracias.", "¿Cómo le atendimos?", "es"),
+    ],
+)
+def test_email_gets_a_link_to_the_survey_page(mail_hub, sink, text, subject, language):
+    admin = Staff(mail_hub.base_url, "admin")
+    conv = _email_chat(mail_hub, admin, f"pat.{language}@example.org", text, f"csat-{language}@example.org", language)
+    _resolve(admin, conv)
+    (mail,) = sink.wait_for(1)
+    assert mail["To"] == f"pat.{language}@example.org"  # a reply in the patient's thread
+    assert subject in mail.get_body(("plain",)).get_content()
+    link = survey_link(mail)
+    assert link.startswith(f"{mail_hub.base_url}/survey.html?t=")
+    token = link.split("?t=", 1)[1]
+    http = httpx.Client(base_url=mail_hub.base_url, timeout=10)
+    page = http.get(link.removeprefix(mail_hub.base_url))
+    assert page.status_code == 200 and "survey.js" in page.text
+    shown = http.get(f"/api/csat/survey/{token}").json()
+    assert shown == {"state": "open", "language": language, "clinic": mail_hub.settings.clinic.name}
+
+    assert http.post(f"/api/csat/survey/{token}", json={"score": 6}).status_code == 400
+    assert http.post(f"/api/csat/survey/{token}x", json={"score": 4}).status_code == 404
+    assert http.post(f"/api/csat/survey/{conv['id'] + 1}.forged", json={"score": 4}).status_code == 404
+    r = http.post(f"/api/csat/survey/{token}", json={"score": 4, "comment": "Quick and kind"})
+    assert r.status_code == 200, r.text
+    again = http.post(f"/api/csat/survey/{token}", json={"score": 1})
+    assert again.status_code == 409
+    assert http.get(f"/api/csat/survey/{token}").json()["state"] == "answered"
+    answered = _kinds(admin, conv, "csat_answered")
+    assert [a["data"] for a in answered] == [
+        {
+            "score": 4,
+            "comment": "Quick and kind",
+            "channel": "email",
+            "asked_seq": _kinds(admin, conv, "csat_asked")[0]["seq"],
+        }
+    ]
+    http.close()
+    admin.close()
