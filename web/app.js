@@ -13,6 +13,7 @@ import { loginView } from "./login-view.js";
 import { RedFlagsView } from "./red-flags-view.js";
 import { SearchView } from "./search-view.js";
 import { FloorView } from "./floor-view.js";
+import { ReportsView } from "./reports-view.js";
 import { State, Stream } from "./stream.js";
 import { TemplatesView } from "./templates-view.js";
 import { DirectoryView } from "./directory-view.js";
@@ -82,6 +83,7 @@ class Inbox {
       account: new AccountView({ me }),
       search: new SearchView(),
       floor: me.role === "agent" ? null : new FloorView({ me }), // #/floor: the live floor
+      reports: me.role === "agent" ? null : new ReportsView({ me }), // #/reports: KPIs (docs/kpis.md)
       "break-glass": new BreakGlassView({ showPatient: (grant) => this.#showGrant(grant) }),
     };
     this.patientView = new PatientView({ me }); // #/patients/<id>: a patient's record
@@ -113,6 +115,7 @@ class Inbox {
         h("a", { href: "#/search", "data-testid": "nav-search", "aria-keyshortcuts": "/" }, t("top.search")),
         h("a", { href: "#/patients", "data-testid": "nav-patients" }, t("top.patients")),
         this.sections.floor ? h("a", { href: "#/floor", "data-testid": "nav-floor" }, t("top.floor")) : null,
+        this.sections.reports ? h("a", { href: "#/reports", "data-testid": "nav-reports" }, t("top.reports")) : null,
         this.importer ? h("a", { href: "#/import", "data-testid": "nav-import" }, t("top.import")) : null,
         this.templates ? h("a", { href: "#/templates", "data-testid": "nav-templates" }, t("top.templates")) : null,
         this.redFlags ? h("a", { href: "#/red-flags", "data-testid": "nav-red-flags" }, t("top.redFlags")) : null,
@@ -449,7 +452,7 @@ class Inbox {
       this.sections.search.open(search[1] === undefined ? null : decodeQuery(search[1]));
       return;
     }
-    const section = /^#\/(staff|teams|audit|ehr|account|break-glass|floor)$/.exec(location.hash);
+    const section = /^#\/(staff|teams|audit|ehr|account|break-glass|floor|reports)$/.exec(location.hash);
     if (section) {
       const view = this.sections[section[1]];
       if (!view) {
