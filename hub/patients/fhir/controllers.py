@@ -20,7 +20,7 @@ from hub.bounds import IdPath
 from hub.db.models import ImportRun
 from hub.deps import HubDep
 from hub.i18n import _
-from hub.patients.fhir.store import COUNTERS, Resume, resume_run
+from hub.patients.fhir.runs import COUNTERS, Resume, resume_run
 from hub.refusals import Refused
 
 

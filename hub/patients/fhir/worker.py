@@ -26,21 +26,18 @@ from hub.db.writer import Writer
 from hub.job_worker import WorkerLoop
 from hub.patients.fhir.client import FhirClient, FhirError, Page, configured, search_url
 from hub.patients.fhir.mapping import Malformed, appointment_record, patient_record, resource_id
-from hub.patients.fhir.store import (
+from hub.patients.fhir.runs import (
     KINDS,
     Finish,
-    LostRun,
     NewRun,
     Owner,
-    PageWrite,
-    Problem,
     RunSnapshot,
-    apply_page,
     claim_run,
     finish_run,
     release_run,
     start_run,
 )
+from hub.patients.fhir.store import LostRun, PageWrite, Problem, apply_page
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
