@@ -39,7 +39,7 @@ from hub.bot.worker import BotWorker
 from hub.canned.controllers import CannedController, fill_in_canned
 from hub.conversations.controllers import ConversationController
 from hub.conversations.snooze import SnoozeWorker
-from hub.csat.controllers import CsatController
+from hub.csat.controllers import CsatController, webchat_csat
 from hub.db.engine import (
     is_sqlite,
     make_async_writer_engine,
@@ -271,6 +271,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         RedFlagController,
         FloorController,
         CsatController,
+        webchat_csat,
         ReportsController,
         create_static_files_router(
             path="/", directories=[WEB], html_mode=True, include_in_schema=False, opt={"exclude_from_auth": True}

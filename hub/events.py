@@ -464,13 +464,14 @@ StreamFrame = (
 VisitorAuthor = Literal["you", "agent", "bot", "clinic"]
 
 
-class VisitorMessageFrame(msgspec.Struct, tag="message", forbid_unknown_fields=True):
+class VisitorMessageFrame(msgspec.Struct, tag="message", forbid_unknown_fields=True, omit_defaults=True):
     seq: int
     id: str | None  # the widget's own id, for a message the visitor sent
     author: VisitorAuthor
     name: str | None
     text: str | None
     created_at: datetime
+    survey: bool = False  # the satisfaction question (hub/csat/): the widget shows stars under it
 
 
 class VisitorReadyFrame(msgspec.Struct, tag="ready", forbid_unknown_fields=True):

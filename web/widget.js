@@ -292,6 +292,16 @@
     form.compose { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #dde3e9; background: #fff; }
     form.compose textarea { flex: 1; resize: none; height: 44px; }
     .empty { color: #4a5563; font-size: 14px; text-align: center; margin: 24px 8px; }
+    form.csat { display: flex; flex-direction: column; gap: 6px; margin-top: 6px; background: #fff; border: 1px solid #dde3e9;
+      border-radius: 12px; padding: 8px 10px; }
+    .csat-q { margin: 0; font-size: 13px; font-weight: 600; }
+    .stars { display: flex; gap: 2px; }
+    label.star { flex-direction: row; position: relative; font-size: 26px; line-height: 1; color: #8a6d00; cursor: pointer; padding: 2px; }
+    label.star input { position: absolute; opacity: 0; width: 1px; height: 1px; }
+    label.star:has(input:focus-visible) { outline: 3px solid #1d4ed8; outline-offset: 1px; border-radius: 4px; }
+    .stars:has(input:checked) label.star:has(input:checked) ~ label.star { color: #b8c2cc; }
+    .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+    .csat-done { margin: 6px 0 0; font-size: 13px; color: #1f5d3a; }
     .mic { padding: 8px 10px; line-height: 0; }
     .mic-icon { vertical-align: -3px; }
     .recording { display: flex; gap: 8px; align-items: center; padding: 10px; border-top: 1px solid #dde3e9;
@@ -562,9 +572,46 @@
         "data-author": frame.author, "data-seq": frame.seq },
         h("span", { class: "meta" }, `${who} · ${time}`),
         h("div", { class: "bubble", "data-testid": "chat-message-text" }, text),
-        frame.author === "you" ? h("span", { class: "meta status", "data-testid": "chat-message-status" }) : null);
+        frame.author === "you" ? h("span", { class: "meta status", "data-testid": "chat-message-status" }) : null,
+        frame.survey && frame.author !== "you" ? this.stars(frame.seq) : null);
       if (node) node.replaceWith(fresh);
       return fresh;
+    }
+
+    /** The satisfaction question's answer (hub/csat/): 1 to 5 stars as radio buttons, a comment, once. */
+    stars(seq) {
+      const box = h("div", { class: "stars", role: "radiogroup", "aria-labelledby": `csat-q-${seq}` });
+      for (let n = 1; n <= 5; n += 1) {
+        const input = h("input", { type: "radio", name: `csat-${seq}`, value: String(n), id: `csat-${seq}-${n}`,
+          "data-testid": `csat-star-${n}` });
+        box.append(h("label", { class: "star", for: `csat-${seq}-${n}` }, input,
+          h("span", { "aria-hidden": "true" }, "★"), h("span", { class: "sr" }, this.t("csatStars", { n }))));
+      }
+      const comment = h("textarea", { rows: "2", maxlength: "1000", id: `csat-c-${seq}`, "data-testid": "csat-comment" });
+      const error = h("p", { class: "error", role: "alert" });
+      const send = h("button", { class: "primary", type: "submit", "data-testid": "csat-send" }, this.t("csatSend"));
+      const form = h("form", { class: "csat", "data-testid": "csat-form" },
+        h("p", { class: "csat-q", id: `csat-q-${seq}` }, this.t("csatQuestion")), box,
+        h("label", { for: `csat-c-${seq}` }, this.t("csatComment"), comment), error, send);
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const picked = form.querySelector("input:checked");
+        if (!picked) {
+          error.textContent = this.t("csatChoose");
+          box.querySelector("input").focus();
+          return;
+        }
+        send.disabled = true;
+        try {
+          await this.api.call("POST", "/api/webchat/csat", { score: Number(picked.value), comment: comment.value.trim() || null });
+          form.replaceWith(h("p", { class: "csat-done", role: "status", "data-testid": "csat-thanks" }, this.t("csatThanks")));
+        } catch (err) {
+          send.disabled = false;
+          if (err.status === 409) form.replaceWith(h("p", { class: "csat-done", role: "status" }, this.t("csatAlready")));
+          else error.textContent = this.t("error", { detail: err.detail });
+        }
+      });
+      return form;
     }
 
     /** Keep the log in seq order; pending messages stay at the end. */

@@ -106,24 +106,23 @@ class CsatController(Controller):
             raise Refused(404, NO_SURVEY)
         return await _take(hub, survey.conversation_id, data, "email")
 
-    @post("/webchat", opt=OPTS, status_code=200)
-    async def webchat(self, request: Request[Any, Any, Any], data: JSONBody[AnswerBody], hub: HubDep) -> Thanks:
-        """The web-chat widget's stars (and comment), with the visitor's token."""
-        visitor = visitor_of(request, hub)
-        async with hub.read_sessions() as s:
-            patient_id = (
-                await s.execute(
-                    select(ContactPoint.patient_id).where(
-                        ContactPoint.kind == visitor.kind, ContactPoint.address == visitor.address
-                    )
+
+@post("/api/webchat/csat", opt=OPTS, status_code=200)
+async def webchat_csat(request: Request[Any, Any, Any], data: JSONBody[AnswerBody], hub: HubDep) -> Thanks:
+    """The web-chat widget's stars (and comment), with the visitor's token."""
+    visitor = visitor_of(request, hub)
+    async with hub.read_sessions() as s:
+        patient_id = (
+            await s.execute(
+                select(ContactPoint.patient_id).where(
+                    ContactPoint.kind == visitor.kind, ContactPoint.address == visitor.address
                 )
-            ).scalar_one_or_none()
-            survey = (
-                await s.run_sync(pending_for_patient, patient_id, "webchat", hub.csat.clock()) if patient_id else None
             )
-        if survey is None:
-            raise Refused(404, NOT_ASKED)
-        return await _take(hub, survey.conversation_id, data, "webchat")
+        ).scalar_one_or_none()
+        survey = await s.run_sync(pending_for_patient, patient_id, "webchat", hub.csat.clock()) if patient_id else None
+    if survey is None:
+        raise Refused(404, NOT_ASKED)
+    return await _take(hub, survey.conversation_id, data, "webchat")
 
 
 async def _take(hub: Any, conversation_id: int, data: AnswerBody, channel: str) -> Thanks:

@@ -251,12 +251,12 @@ def _red_flag(tx: Tx, conv: Conversation, a: Answer, locale: str | None) -> None
 
 
 def pending_for_patient(session: Any, patient_id: int, channel: str, now: datetime) -> CsatSurvey | None:
-    """The survey a patient's answer on `channel` would answer: asked there, within the window."""
+    """The survey a patient's answer on `channel` would answer: the latest asked there, within the window."""
     return session.execute(
         select(CsatSurvey)
         .where(
             CsatSurvey.patient_id == patient_id,
-            CsatSurvey.state == "asked",
+            CsatSurvey.state.in_(("asked", "answered")),  # answered: a second answer is told so (409)
             CsatSurvey.channel == channel,
             CsatSurvey.asked_at >= now - WINDOW,
         )

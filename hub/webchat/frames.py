@@ -32,8 +32,9 @@ def visitor_frame(event: TimelineEventOut, point_id: int | None = None) -> Visit
     if author == "you" and event.provider_message_id and "/" in event.provider_message_id:
         own_id = event.provider_message_id.rsplit("/", 1)[1]
     name = event.author_name.split()[0] if author == "agent" and event.author_name else None
+    survey = event.kind == EventKind.MESSAGE_OUT and (event.data or {}).get("template") == "csat_ask"
     return VisitorMessageFrame(
-        seq=event.seq, id=own_id, author=author, name=name, text=event.text, created_at=event.created_at
+        seq=event.seq, id=own_id, author=author, name=name, text=event.text, created_at=event.created_at, survey=survey
     )
 
 

@@ -61,4 +61,12 @@ WIDGET: dict[str, str] = {
     "micDenied": _("The microphone is blocked. Allow it in your browser's settings to send a voice message."),
     "micMissing": _("No microphone was found on this device."),
     "voiceLimit": _("The recording reached the limit of {limit} and was sent."),
+    # The satisfaction question after resolution (hub/csat/): stars under the clinic's message.
+    "csatQuestion": _("How did we do?"),
+    "csatStars": _("{n} of 5 stars"),
+    "csatComment": _("Comment (optional)"),
+    "csatSend": _("Send rating"),
+    "csatChoose": _("Choose 1 to 5 stars first."),
+    "csatThanks": _("Thank you for your rating."),
+    "csatAlready": _("You already rated this conversation. Thank you!"),
 }

@@ -109,7 +109,7 @@ ROUTES = {
     ("PUT", "/api/csat/channels"): (ADMIN, "/api/csat/channels", {"sms": True}),
     ("GET", "/api/csat/survey/{token:str}"): (PUBLIC, "/api/csat/survey/1.forged", None),
     ("POST", "/api/csat/survey/{token:str}"): (PUBLIC, "/api/csat/survey/1.forged", {"score": 4}),
-    ("POST", "/api/csat/webchat"): (VISITOR, "/api/csat/webchat", {"score": 4}),
+    ("POST", "/api/webchat/csat"): (VISITOR, "/api/webchat/csat", {"score": 4}),
     ("POST", "/api/floor/agents/{agent_id:int}/away"): (SUPERVISOR, "/api/floor/agents/4/away", None),
     ("GET", "/api/teams/hours"): (AGENT, "/api/teams/hours", None),
     ("PUT", "/api/teams/{team_id:int}/hours"): (ADMIN, "/api/teams/1/hours", {"mon": [["08:00", "17:00"]]}),

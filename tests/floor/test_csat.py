@@ -20,6 +20,7 @@ from tests.support.fake_twilio import FakeTwilio
 from tests.support.mail import mail_settings, send_mail, simple_mail
 from tests.support.server import HubServer, TestClock, hub_settings
 from tests.support.smtp_sink import SmtpSink
+from tests.support.webchat import VisitorClient
 
 ZONE = "America/New_York"
 
@@ -258,3 +259,54 @@ def test_email_gets_a_link_to_the_survey_page(mail_hub, sink, text, subject, lan
     ]
     http.close()
     admin.close()
+
+
+# --- web chat: stars in the widget ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "question"),
+    [
+        ("Hi, can I book a flu shot?", "en", "How did we do?"),
+        ("Hola, ¿puedo pedir una vacuna?", "es", "¿Cómo le atendimos?"),
+    ],
+)
+def test_webchat_stars(hub, admin, text, language, question):
+    visitor = VisitorClient(hub.base_url, hub.ws_url)
+    visitor.start(name="Lupe Ortiz")
+    assert visitor.send(text, language=language).status_code in (200, 201, 202)
+    conv = _wait(
+        lambda: next(
+            (
+                c
+                for c in admin.get("/api/conversations").json()["conversations"]
+                if c["channel"] == "webchat" and any(e["text"] == text for e in _events(admin, c["patient_id"]))
+            ),
+            None,
+        )
+    )
+    r = admin.request("PATCH", f"/api/patients/{conv['patient_id']}", json={"time_zone": ZONE})
+    assert r.status_code == 200, r.text
+    assert visitor.post("/api/webchat/csat", json={"score": 5}).status_code == 404  # nothing asked yet
+    visitor.open(after=0)
+    _resolve(admin, conv)
+    asked = visitor.until(lambda f: f["type"] == "message" and f.get("survey") is True)
+    assert asked["text"].startswith(question) and asked["author"] == "clinic"
+    plain = [f for f in visitor.frames if f["type"] == "message" and not f.get("survey")]
+    assert plain and all("survey" not in f for f in plain)  # the flag only where it is true
+
+    assert visitor.post("/api/webchat/csat", json={"score": 0}).status_code == 400
+    r = visitor.post("/api/webchat/csat", json={"score": 5, "comment": "  Muy amables  "})
+    assert r.status_code == 200, r.text
+    assert visitor.post("/api/webchat/csat", json={"score": 2}).status_code == 409
+    answered = _kinds(admin, conv, "csat_answered")
+    assert [a["data"]["score"] for a in answered] == [5] and answered[0]["data"]["comment"] == "Muy amables"
+    assert answered[0]["data"]["channel"] == "webchat"
+    other = VisitorClient(hub.base_url, hub.ws_url)
+    other.start(name="Someone Else")
+    assert other.post("/api/webchat/csat", json={"score": 5}).status_code == 404  # another visitor: no question
+    assert (
+        VisitorClient(hub.base_url, hub.ws_url, token="forged").post("/api/webchat/csat", json={"score": 5}).status_code
+        == 401
+    )
+    visitor.close()
