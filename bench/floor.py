@@ -88,6 +88,7 @@ async def run(hub: Hub, messages: int, sockets: int, gap_s: float, key: str) -> 
             additional_headers={"Cookie": cookie},
             max_size=2**22,
         )
+        await ws.send(json.dumps({"type": "floor", "watching": True}))  # as the inbox does on #/floor
         w = Watcher()
         conns.append(ws)
         watchers.append(w)

@@ -430,6 +430,8 @@ class Inbox {
   #sayViewing() {
     const id = this.element.lastChild === this.layout ? this.selectedId : null;
     this.stream.send({ type: "viewing", conversation_id: id });
+    // The live floor's frames come only while it is shown (hub/floor/live.py).
+    if (this.sections.floor) this.stream.send({ type: "floor", watching: this.element.lastChild === this.sections.floor.element });
   }
 
   #route() {

@@ -1,8 +1,9 @@
 """The live floor pushed to supervisors' and admins' sockets: recomputed (a handful of grouped
 reads, hub/floor/figures.py) on the one job loop whenever an event went out to this process's
 sockets or someone's availability changed, coalesced while a recompute runs, and every few seconds
-regardless (waits grow, an inbox left unseen goes offline). Nothing is read while no supervisor's
-inbox is open in this process."""
+regardless (waits grow, an inbox left unseen goes offline). Only sockets whose inbox shows the floor
+get it (the inbox says `{"type": "floor", "watching": true}` when it opens the floor, false when it
+leaves); nothing is read while none does in this process."""
 
 from __future__ import annotations
 
@@ -12,17 +13,17 @@ from datetime import datetime
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.agents.roles import Principal
 from hub.db.types import utcnow
 from hub.db.writer import Writer
 from hub.events import FloorFrame
 from hub.floor.figures import FloorOut, read_floor
 from hub.job_worker import WorkerLoop
-from hub.realtime.fanout import Fanout
+from hub.realtime.fanout import Fanout, SocketQueue
 
 
-def watches_floor(p: Principal) -> bool:
-    return p.sees_everything
+def watches_floor(q: SocketQueue) -> bool:
+    """A supervisor's or admin's socket whose inbox shows the floor now (it said so: `floor` frame)."""
+    return q.watching_floor and q.principal.sees_everything
 
 
 class FloorWorker(WorkerLoop):

@@ -114,6 +114,7 @@ class SocketQueue(_Queue):
         super().__init__(maxsize)
         self.principal = principal
         self.access_changed = asyncio.Event()  # the account changed: the socket closes
+        self.watching_floor = False  # a supervisor's inbox shows the live floor: floor frames come (hub/floor/)
 
     def may_see(self, team_id: int | None, assignee_id: int | None, escalation: int = 0) -> bool:
         """As hub.timeline.reads.visible."""
@@ -176,17 +177,17 @@ class Fanout:
         depends on)."""
         self.plugin.publish(encode(signal), self.signals)
 
-    def send_to_staff(self, frame: StreamFrame, who: Callable[[Principal], bool]) -> int:
+    def send_to_staff(self, frame: StreamFrame, who: Callable[[SocketQueue], bool]) -> int:
         """A frame for this process's staff sockets `who` accepts (encoded once); how many."""
         text, n = encode(frame).decode(), 0
         for q in list(self._sockets):
-            if who(q.principal):
+            if who(q):
                 q.offer(None, text)
                 n += 1
         return n
 
-    def staff_sockets(self, who: Callable[[Principal], bool]) -> int:
-        return sum(1 for q in list(self._sockets) if who(q.principal))
+    def staff_sockets(self, who: Callable[[SocketQueue], bool]) -> int:
+        return sum(1 for q in list(self._sockets) if who(q))
 
     def register(self, principal: Principal) -> SocketQueue:
         q = SocketQueue(principal, self.queue_size)

@@ -6,7 +6,8 @@ frames, which are not stored.
 The client may send `{"type": "typing", "conversation_id": N}` while its agent writes a
 reply: other staff who can see the conversation, and the patient's web-chat widget, are told;
 and `{"type": "viewing", "conversation_id": N | null}` when it opens or leaves a conversation:
-other staff who can see it are told who has it open (hub/realtime/presence.py)."""
+other staff who can see it are told who has it open (hub/realtime/presence.py); and
+`{"type": "floor", "watching": bool}` when a supervisor's inbox opens or leaves the live floor."""
 
 from __future__ import annotations
 
@@ -163,7 +164,11 @@ class AgentViewing(msgspec.Struct, tag="viewing", forbid_unknown_fields=True):
     conversation_id: Id | None  # None: no conversation open
 
 
-_client_frame = msgspec.json.Decoder(AgentTyping | AgentViewing).decode
+class AgentFloor(msgspec.Struct, tag="floor", forbid_unknown_fields=True):
+    watching: bool  # the inbox shows the live floor (supervisors and admins get floor frames meanwhile)
+
+
+_client_frame = msgspec.json.Decoder(AgentTyping | AgentViewing | AgentFloor).decode
 TYPING_EVERY_S = 1.0  # clients send one every 2 s at most while writing; more is dropped
 
 
@@ -177,6 +182,11 @@ async def _listen(socket: WebSocket, hub: Hub, principal: Principal, queue: Sock
             try:
                 typing = _client_frame(data)
             except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+            if isinstance(typing, AgentFloor):
+                queue.watching_floor = typing.watching and principal.sees_everything
+                if queue.watching_floor:
+                    hub.floor.wake()  # the floor as it is now, at once
                 continue
             if isinstance(typing, AgentViewing):
                 if await viewing.open(typing.conversation_id):  # who already has it open, at once

@@ -4,6 +4,7 @@ who may use it. A real hub on 127.0.0.1, the bot off."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -106,6 +107,18 @@ def _floor_frame(stream: StreamClient, wanted, timeout: float = 10) -> dict[str,
             return frame["floor"]
 
 
+def _types_for(stream: StreamClient, seconds: float) -> list[str]:
+    """The types of the frames a socket got in the next `seconds`."""
+    seen = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            seen.append(stream.recv(0.5)["type"])
+        except TimeoutError:
+            pass
+    return seen
+
+
 def test_the_floor_figures_for_a_known_team(hub, floor):
     """Three conversations join the team's queue while both members online are Away; one is urgent
     (a red flag nobody took). Xena becomes available: she gets the urgent one first (capacity 1),
@@ -151,7 +164,10 @@ def test_a_new_message_moves_the_floor_live(hub, floor):
     sofia = floor.sofia
     stream = StreamClient(hub.ws_url, sofia, sofia.get("/api/conversations").json()["last_seq"]).open()
     stream.read_until_ready()
-    start = _floor_frame(stream, lambda f: True)  # pushed at once and every few seconds
+    floor.conversation(6)  # an event, but her inbox does not show the floor: no floor frame
+    assert "floor" not in _types_for(stream, 2.5)
+    stream.ws.send(json.dumps({"type": "floor", "watching": True}))  # the inbox opened #/floor
+    start = _floor_frame(stream, lambda f: True)  # pushed at once, then on changes and every few seconds
     no_team = next((t["waiting"] for t in start["teams"] if t["id"] is None), 0)
 
     conv = floor.conversation(7)
@@ -170,14 +186,9 @@ def test_a_new_message_moves_the_floor_live(hub, floor):
     ana = Staff(hub.base_url, "ana")
     mine = StreamClient(hub.ws_url, ana, ana.get("/api/conversations").json()["last_seq"]).open()
     mine.read_until_ready()
+    mine.ws.send(json.dumps({"type": "floor", "watching": True}))  # asking is not enough
     floor.conversation(8)
-    seen = []
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        try:
-            seen.append(mine.recv(0.5)["type"])
-        except TimeoutError:
-            pass
+    seen = _types_for(mine, 3)
     assert "event" in seen and "floor" not in seen
     mine.close()
     ana.close()
