@@ -18,8 +18,9 @@ def alembic_config(url: str) -> Config:
 
 
 # Made by migrations, not described by the models: SQLite's full-text table (a virtual table and its
-# shadow tables) and PostgreSQL's expression index for search (hub/search/index.py).
-NOT_IN_MODELS = ("search_fts", "ix_timeline_events_search")
+# shadow tables) and PostgreSQL's expression index for search (hub/search/index.py); the reports'
+# covering index, whose form differs by database (migration 0019).
+NOT_IN_MODELS = ("search_fts", "ix_timeline_events_search", "ix_report_conversations_cover")
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, select, union_all
+from sqlalchemy import and_, case, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -127,28 +127,25 @@ MEDIANS = {
 async def percentiles(
     s: AsyncSession, f: Filters, cols: dict[str, Any], ps: tuple[int, ...]
 ) -> dict[str, dict[int, int]]:
-    """Nearest-rank percentiles of each column over the filtered rows that have it, one round trip."""
+    """Nearest-rank percentiles of each column over the filtered rows that have it: one sort per
+    column, every percentile read from it, all columns in one round trip."""
     parts = []
     for name, col in cols.items():
         inner = (
-            select(
-                col.label("v"),
-                func.row_number().over(order_by=col).label("rn"),
-                func.count().over().label("n"),
-            )
+            select(col.label("v"), func.row_number().over(order_by=col).label("rn"), func.count().over().label("n"))
             .where(*f.where(), col.is_not(None))
             .subquery()
         )
-        for p in ps:
-            # rank k = ceil(n * p / 100): the one rn with n*p <= 100*rn < n*p + 100
-            parts.append(
-                select(literal_column(f"'{name}'").label("col"), literal_column(str(p)).label("p"), inner.c.v).where(
-                    inner.c.n * p <= inner.c.rn * 100, inner.c.rn * 100 < inner.c.n * p + 100
-                )
-            )
+        # rank k = ceil(n * p / 100): the one rn with n*p <= 100*rn < n*p + 100
+        hit = [and_(inner.c.n * p <= inner.c.rn * 100, inner.c.rn * 100 < inner.c.n * p + 100) for p in ps]
+        parts.append(
+            select(literal_column(f"'{name}'").label("col"), inner.c.rn, inner.c.n, inner.c.v).where(or_(*hit))
+        )
     out: dict[str, dict[int, int]] = {name: {} for name in cols}
-    for name, p, v in (await s.execute(union_all(*parts))).all():
-        out[name][int(p)] = int(v)
+    for name, rn, n, v in (await s.execute(union_all(*parts))).all():
+        for p in ps:
+            if n * p <= rn * 100 < n * p + 100:
+                out[name][p] = int(v)
     return out
 
 
@@ -161,11 +158,9 @@ async def report(s: AsyncSession, f: Filters, period: str, now: datetime, breakd
         await s.execute(select(per.label("period"), *figs).where(*f.where()).group_by(per).order_by(per))
     ).mappings()
     table = [{**_rates({k: v for k, v in r.items() if k != "period"}), "period": r["period"].isoformat()} for r in rows]
-    medians = await percentiles(s, f, MEDIANS, (50,))
-    frt = await percentiles(
-        s, f, {"first_response_s": R.first_response_s, "first_response_business_s": R.first_response_business_s},
-        PERCENTILES,
-    )  # fmt: skip
+    dist = await percentiles(s, f, MEDIANS, PERCENTILES)  # medians and the first response's distribution
+    medians = {k: {50: v.get(50)} for k, v in dist.items()}
+    frt = dist
     out: dict[str, Any] = {
         "totals": {**_rates(dict(totals)), **{f"{k}_median": v.get(50) for k, v in medians.items()}},
         "rows": table,
