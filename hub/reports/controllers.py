@@ -50,7 +50,7 @@ def filters(
 ) -> Filters:  # fmt: skip
     today = now.astimezone(ZoneInfo(tz)).date()
     last = _day(until, today, "until")
-    first = _day(since, last - timedelta(days=29), "since")
+    first = _day(since, max(last, date.min + timedelta(days=29)) - timedelta(days=29), "since")
     if first > last:
         raise Refused(400, _("The first day comes after the last."))
     if last - first > LONGEST:

@@ -112,3 +112,17 @@ def test_satisfaction_is_the_latest_answer_to_the_question_asked():
     f = conversation_facts(conv(la(18, 9), status="resolved"), events, RULES)
     assert (f["csat_asked"], f["csat_score"]) == (True, 5)
     assert conversation_facts(conv(la(18, 9)), events[:2], RULES)["csat_score"] is None
+
+
+def test_a_range_is_checked_before_anything_is_read():
+    from hub.refusals import Refused
+    from hub.reports.controllers import filters
+
+    now = la(18, 9)
+    f = filters(LA, now, None, None, None, None, None, None, None)
+    assert (f.since, f.until) == (date(2026, 10, 20), date(2026, 11, 18))  # the last 30 days, the clinic's
+    assert filters(LA, now, None, "0001-01-01", None, None, None, None, None).since == date(1, 1, 1)
+    for since, until in (("2026-11-19", "2026-11-18"), ("2024-01-01", "2026-01-01"), ("2026-02-30", None), ("x", None)):
+        with pytest.raises(Refused) as refused:
+            filters(LA, now, since, until, None, None, None, None, None)
+        assert refused.value.status_code == 400
