@@ -67,6 +67,8 @@ def test_every_screen(browser: Browser, hub_server: HubServer, locale: str, widt
             ("CSV import", "#/import", "import-page"),
             ("EHR link", "#/ehr", "ehr-page"),
             ("search", "#/search?q=cita", "search-hit"),
+            ("live floor", "#/floor", "floor-agent"),
+            ("reports", "#/reports", "reports-cards"),
         ]
         for name, hash_, ready in screens:
             page.goto(f"/{hash_}")
