@@ -1,7 +1,8 @@
 // Keyboard shortcuts for the inbox, and their help on "?".
 //
 // j / k (or the arrow keys inside the list) move between conversations, Enter opens one, r goes to
-// the reply box (Esc steps out of it), Esc leaves the conversation for the list, "g" then "i" goes to the inbox (then "p"
+// the reply box (Esc steps out of it), Esc closes an open panel (transfer, snooze) or leaves the
+// conversation for the list, "g" then "i" goes to the inbox (then "p"
 // to patients), "/" to search (app.js). Ctrl/Cmd+Enter sends from the composer (composer.js). None
 // fires while the agent types in a field, nor with Ctrl, Cmd or Alt held (the browser's own keys).
 //
@@ -70,6 +71,16 @@ function goTo(hash, then = () => {}) {
     window.addEventListener("hashchange", after, { once: true });
     location.hash = hash;
   }
+  return true;
+}
+
+/** Esc with a panel of the conversation open (transfer, snooze, the template picker): it closes,
+ * and focus goes back to the button that opened it. */
+function closePanel() {
+  const toggle = [...document.querySelectorAll('#detail [aria-expanded="true"]')].find(visible);
+  if (!toggle) return false;
+  toggle.click();
+  toggle.focus();
   return true;
 }
 
@@ -146,6 +157,8 @@ export function installShortcuts({ active }) {
       if (ev.key === "Escape" && ev.target.matches('[data-testid="composer-text"]')) {
         ev.preventDefault();
         document.querySelector('[data-testid="timeline-scroll"]')?.focus();
+      } else if (ev.key === "Escape" && closePanel()) {
+        ev.preventDefault();
       }
       return;
     }
@@ -177,7 +190,7 @@ export function installShortcuts({ active }) {
     } else if (key === "r") {
       done = focusReply();
     } else if (key === "Escape") {
-      done = leave();
+      done = closePanel() || leave();
     }
     if (done) ev.preventDefault();
   });

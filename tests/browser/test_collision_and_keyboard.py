@@ -123,6 +123,12 @@ def _keyboard(page: Page, maria: int, lang: str) -> None:
     expect(text).to_have_value("jk?")
     expect(page.get_by_test_id("shortcuts-dialog")).to_have_count(0)
     expect(page).to_have_url(re.compile(rf"#/c/{maria}$"))
+    page.get_by_test_id("transfer").click()  # Esc closes an open panel first, from its field too
+    expect(page.get_by_test_id("transfer-team")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("transfer-form")).to_be_hidden()
+    expect(page.get_by_test_id("transfer")).to_be_focused()
+    expect(page).to_have_url(re.compile(rf"#/c/{maria}$"))
     text.fill("")
     page.keyboard.press("Escape")  # out of the reply box, still in the conversation
     expect(page.get_by_test_id("timeline-scroll")).to_be_focused()
