@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from hub.csat.score import parse_answer
+from hub.csat.survey import next_allowed
 from hub.settings import CsatSettings
 from tests.bot.test_bot import Patient, _events, _wait
 from tests.support.clients import Staff
@@ -310,3 +312,39 @@ def test_webchat_stars(hub, admin, text, language, question):
         == 401
     )
     visitor.close()
+
+
+# --- the pure parts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4", (4, None)),
+        ("5!", (5, None)),
+        ("4/5", (4, None)),
+        ("3 stars", (3, None)),
+        ("cinco", (5, None)),
+        ("Cuatro, la enfermera fue muy amable", (4, "la enfermera fue muy amable")),
+        ("⭐⭐⭐", (3, None)),
+        ("2 - the wait was long", (2, "the wait was long")),
+        ("45", None),  # not a score: an age, a number of minutes...
+        ("4.5", None),
+        ("12 pm", None),
+        ("6", None),
+        ("0", None),
+        ("hello", None),
+        ("", None),
+    ],
+)
+def test_reading_a_score(text, expected):
+    assert parse_answer(text) == expected
+
+
+def test_quiet_hours_in_the_patients_zone():
+    zone = ZoneInfo(ZONE)
+    at = lambda h, m=0: datetime(2026, 12, 3, h, m, tzinfo=zone).astimezone(UTC)  # noqa: E731
+    assert next_allowed(at(8), zone) is None and next_allowed(at(20, 59), zone) is None
+    assert next_allowed(at(21), zone) == datetime(2026, 12, 4, 8, 0, tzinfo=zone)
+    assert next_allowed(at(7, 59), zone) == datetime(2026, 12, 3, 8, 0, tzinfo=zone)
+    assert next_allowed(at(0, 30), zone) == datetime(2026, 12, 3, 8, 0, tzinfo=zone)
