@@ -16,6 +16,8 @@ pytestmark = pytest.mark.browser
 
 
 def _options(page: Page, testid: str) -> list[str]:
+    """The select's options, once it has more than one (the teams are read from the hub)."""
+    expect(page.get_by_test_id(testid).locator("option").nth(1)).to_be_attached()
     return page.get_by_test_id(testid).locator("option").all_inner_texts()
 
 
