@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -112,7 +112,7 @@ def refresh(settings: Settings) -> Callable[[Tx, list[list[int]]], list[int]]:
 
 class ReportsWorker(WorkerLoop):
     kind = "reports"
-    idle_poll_s = 30.0
+    idle_poll_s = 10.0  # how soon another hub process's commits are in the reports
 
     def __init__(
         self,
@@ -128,6 +128,7 @@ class ReportsWorker(WorkerLoop):
         self._refresh = refresh(settings)
         self._catching_up = True
         self._cursor: int | None = None  # the catch-up's position: conversations below this id are left
+        self._watermark: int | None = None  # conversations whose newest event is up to this were looked at
 
     def notice(self, published: list[Published]) -> None:
         """After a commit: the conversations it touched get their facts recomputed."""
@@ -160,6 +161,9 @@ class ReportsWorker(WorkerLoop):
                 del self._again[cid]
             for cid in fresh:  # once more shortly: a change that follows its event in a commit of its own
                 self._again[cid] = loop_now + AGAIN_S
+        if self._watermark is None:  # first: what commits after this, _newer finds; what before, the catch-up
+            async with self._read() as s:
+                self._watermark = (await s.execute(select(func.max(Conversation.last_event_seq)))).scalar() or 0
         if self._catching_up:
             stale = await self._stale()
             if not stale:
@@ -167,9 +171,30 @@ class ReportsWorker(WorkerLoop):
             else:
                 await self._writer.submit(self._refresh, stale)
                 return 0.0
+        elif stale := await self._newer():  # committed by another hub process sharing the database
+            await self._writer.submit(self._refresh, stale)
         if self._again:
             return max(0.05, min(self._again.values()) - loop_now)
         return None
+
+    async def _newer(self) -> list[int]:
+        """Conversations with events past the watermark whose facts are older: what another hub
+        process committed (this one's own commits were refreshed already), read by the index on
+        conversations.last_event_seq."""
+        r = ReportConversation
+        async with self._read() as s:
+            rows = (
+                await s.execute(
+                    select(Conversation.id, Conversation.last_event_seq, r.last_seq)
+                    .outerjoin(r, r.conversation_id == Conversation.id)
+                    .where(Conversation.last_event_seq > self._watermark)
+                    .order_by(Conversation.last_event_seq)
+                    .limit(BATCH)
+                )
+            ).all()
+        if rows:
+            self._watermark = rows[-1][1]
+        return [cid for cid, seq, kept in rows if kept is None or kept < seq]
 
     async def _stale(self) -> list[int]:
         """The next batch of conversations whose facts are missing or older than their events."""
