@@ -217,6 +217,19 @@ export class ReportsView {
     };
     replaceChildren(this.tables,
       this.#table("rows", t("reports.byPeriod"), [...d.rows, { ...d.totals, period: t("reports.total") }], t("reports.periodCol"), (r) => r.period),
-      ...BREAKDOWNS.map(([id, title]) => this.#table(id, t(title), d[id], t("reports.keyCol"), (r) => keyText[id](r.key))));
+      ...BREAKDOWNS.map(([id, title]) => this.#table(id, t(title), d[id], t("reports.keyCol"), (r) => keyText[id](r.key))),
+      this.#reasons(d.handoff_reasons));
+  }
+
+  /** Hand-offs to people by the reason of the first. */
+  #reasons(rows) {
+    return h("section", { class: "reports-table" },
+      h("h2", { id: "reports-reasons-h" }, t("reports.byReason")),
+      h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-labelledby": "reports-reasons-h" },
+        h("table", { class: "audit", "data-testid": "reports-table-handoff_reasons" },
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("reports.reasonCol")), h("th", { scope: "col" }, t("reports.conversations")))),
+          h("tbody", {}, ...rows.map((r) => h("tr", {}, h("th", { scope: "row" }, r.reason || t("reports.unknown")),
+            h("td", {}, String(r.conversations))))))),
+      this.#csvLink("handoff_reasons"));
   }
 }

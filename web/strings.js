@@ -959,6 +959,8 @@ const MESSAGES = {
   "reports.byIntent": _("By intent"),
   "reports.byTeam": _("By team"),
   "reports.byAgent": _("By agent"),
+  "reports.byReason": _("Hand-offs to people by reason"),
+  "reports.reasonCol": _("Reason"),
   "reports.unknown": _("Not known"),
   "reports.noTeam": _("No team"),
   "reports.nobody": _("Nobody"),

@@ -85,6 +85,8 @@ def test_reports_cards_charts_and_csv(browser: Browser, hub_server: HubServer, t
         assert head[0] == "period" and lines[-1].startswith("total,")
         assert lines[-1].split(",")[head.index("conversations")] == str(expected)
         assert sum(int(x.split(",")[head.index("conversations")]) for x in lines[1:-1]) == expected
+        expect(page.get_by_test_id("reports-table-handoff_reasons")).to_be_visible()
+        expect(page.get_by_test_id("reports-csv-handoff_reasons")).to_be_visible()
         check_accessibility(page, "reports")
 
 
