@@ -101,8 +101,7 @@ class ReportsController(Controller):
         percentiles. Aggregates only: no patient's data. Definitions: docs/kpis.md."""
         now = hub.reports.clock()
         f = filters(hub.settings.clinic.timezone, now, since, until, team_id, channel, language, agent_id, intent)
-        async with hub.read_sessions() as s:
-            out = await report(s, f, _period(period), now)
+        out = await report(hub.read_sessions, f, _period(period), now)
         return {"since": f.since.isoformat(), "until": f.until.isoformat(), "period": period,
                 "timezone": hub.settings.clinic.timezone, **out}  # fmt: skip
 
@@ -177,10 +176,8 @@ class ReportsController(Controller):
             columns = list(DRILL_COLUMNS)
             detail |= {"kpi": kpi, "conversation_ids": [r["conversation_id"] for r in rows]}
         else:
-            async with hub.read_sessions() as s:
-                out = await report(
-                    s, f, _period(period), now, breakdowns=table not in ("rows", "first_response_percentiles")
-                )
+            breakdowns = table not in ("rows", "first_response_percentiles")
+            out = await report(hub.read_sessions, f, _period(period), now, breakdowns=breakdowns)
             rows = out[table]
             if table == "rows":
                 rows = [*rows, {**out["totals"], "period": "total"}]

@@ -8,12 +8,13 @@ Times are medians and percentiles by nearest rank over the rows that have them.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal_column, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
 
 from hub.db.models import ReportConversation as R
@@ -149,29 +150,25 @@ async def percentiles(
     return out
 
 
-async def report(s: AsyncSession, f: Filters, period: str, now: datetime, breakdowns: bool = True) -> dict[str, Any]:
-    """The cards, the table by period, the breakdowns and the distributions of one filter."""
+async def report(
+    sessions: async_sessionmaker[AsyncSession], f: Filters, period: str, now: datetime, breakdowns: bool = True
+) -> dict[str, Any]:
+    """The cards, the table by period, the breakdowns and the distributions of one filter: each
+    query on its own connection, all at once (SQLite runs them in threads, in parallel)."""
     figs = figures(now)
-    totals = (await s.execute(select(*figs).where(*f.where()))).mappings().one()
     per = PERIODS[period]
-    rows = (
-        await s.execute(select(per.label("period"), *figs).where(*f.where()).group_by(per).order_by(per))
-    ).mappings()
-    table = [{**_rates({k: v for k, v in r.items() if k != "period"}), "period": r["period"].isoformat()} for r in rows]
-    dist = await percentiles(s, f, MEDIANS, PERCENTILES)  # medians and the first response's distribution
-    medians = {k: {50: v.get(50)} for k, v in dist.items()}
-    frt = dist
-    out: dict[str, Any] = {
-        "totals": {**_rates(dict(totals)), **{f"{k}_median": v.get(50) for k, v in medians.items()}},
-        "rows": table,
-        "first_response_percentiles": [
-            {
-                "p": p,
-                "calendar_s": frt["first_response_s"].get(p),
-                "business_s": frt["first_response_business_s"].get(p),
-            }
-            for p in PERCENTILES
-        ],
+
+    async def rows_of(q: Any) -> list[dict[str, Any]]:
+        async with sessions() as s:
+            return [dict(r) for r in (await s.execute(q)).mappings()]
+
+    async def dist() -> dict[str, dict[int, int]]:
+        async with sessions() as s:
+            return await percentiles(s, f, MEDIANS, PERCENTILES)  # medians and the first response's distribution
+
+    queries: dict[str, Any] = {
+        "totals": rows_of(select(*figs).where(*f.where())),
+        "rows": rows_of(select(per.label("period"), *figs).where(*f.where()).group_by(per).order_by(per)),
     }
     if breakdowns:
         for name, col in (
@@ -181,22 +178,41 @@ async def report(s: AsyncSession, f: Filters, period: str, now: datetime, breakd
             ("team", R.team_id),
             ("agent", R.agent_id),
         ):
-            q = select(col.label("key"), *figs).where(*f.where()).group_by(col).order_by(col)
-            out[f"by_{name}"] = [
-                {**_rates({k: v for k, v in r.items() if k != "key"}), "key": r["key"]}
-                for r in (await s.execute(q)).mappings()
-            ]
-        q = (
+            queries[f"by_{name}"] = rows_of(
+                select(col.label("key"), *figs).where(*f.where()).group_by(col).order_by(col)
+            )
+        queries["heatmap"] = rows_of(
             select(R.weekday, R.hour, func.count().label("conversations"), func.sum(R.messages_in).label("messages_in"))
             .where(*f.where())
             .group_by(R.weekday, R.hour)
         )
-        out["heatmap"] = [dict(r) for r in (await s.execute(q)).mappings()]
-        q = (
+        queries["handoff_reasons"] = rows_of(
             select(R.handoff_reason.label("reason"), func.count().label("conversations"))
             .where(*f.where(), R.handed_off.is_(True))
             .group_by(R.handoff_reason)
             .order_by(func.count().desc())
         )
-        out["handoff_reasons"] = [dict(r) for r in (await s.execute(q)).mappings()]
+    names = list(queries)
+    results = await asyncio.gather(dist(), *queries.values())
+    frt, got = results[0], dict(zip(names, results[1:], strict=True))
+    (totals,) = got.pop("totals")
+    out: dict[str, Any] = {
+        "totals": {**_rates(totals), **{f"{k}_median": v.get(50) for k, v in frt.items()}},
+        "rows": [
+            {**_rates({k: v for k, v in r.items() if k != "period"}), "period": r["period"].isoformat()}
+            for r in got.pop("rows")
+        ],  # fmt: skip
+        "first_response_percentiles": [
+            {
+                "p": p,
+                "calendar_s": frt["first_response_s"].get(p),
+                "business_s": frt["first_response_business_s"].get(p),
+            }
+            for p in PERCENTILES
+        ],
+    }
+    for name in ("by_channel", "by_language", "by_intent", "by_team", "by_agent"):
+        if name in got:
+            out[name] = [{**_rates({k: v for k, v in r.items() if k != "key"}), "key": r["key"]} for r in got.pop(name)]
+    out.update(got)  # the heat map and the reasons, as read
     return out
