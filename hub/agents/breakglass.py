@@ -161,6 +161,4 @@ class BreakGlassController(Controller):
                     .order_by(BreakGlass.id.desc())
                 )
             ).all()
-            return [
-                Grant(g.id, g.patient_id, _patient_name(p), g.reason, g.granted_at, g.expires_at) for g, p in rows
-            ]
+            return [Grant(g.id, g.patient_id, _patient_name(p), g.reason, g.granted_at, g.expires_at) for g, p in rows]

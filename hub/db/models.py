@@ -625,9 +625,9 @@ class ReportConversation(Base):
         Index("ix_report_conversations_day", "day", "team_id", "channel"),
         Index("ix_report_conversations_agent_day", "agent_id", "day"),
     )
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
+    # Not a foreign key: a derived row, and the key check would lock the conversation's row on
+    # PostgreSQL (a refresh waiting behind whoever holds it).
+    conversation_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     patient_id: Mapped[int] = mapped_column(Integer)
     last_seq: Mapped[int] = mapped_column(BigInteger)  # the conversation's newest event these facts include
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)

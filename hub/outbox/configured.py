@@ -12,6 +12,7 @@ from litestar import Request, get
 
 from hub.agents.roles import Role, requires
 from hub.deps import HubDep
+from hub.email.outbound import NOT_SET_UP as NO_SENDING_ADDRESS
 from hub.email.outbound import mail_identity
 from hub.i18n import _, language_of, translate
 from hub.settings import Settings
@@ -30,8 +31,10 @@ def unconfigured(settings: Settings) -> dict[str, str]:
     sms = settings.sms
     if not (sms.account_sid and sms.auth_token and sms.from_number):
         out["sms"] = NOT_SET_UP["sms"]
-    if not (settings.smtp.host and mail_identity(settings)):
+    if not settings.smtp.host:
         out["email"] = NOT_SET_UP["email"]
+    elif not mail_identity(settings):  # a relay but no address: say exactly that
+        out["email"] = NO_SENDING_ADDRESS
     return out
 
 

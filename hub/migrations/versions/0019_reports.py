@@ -71,7 +71,8 @@ def upgrade() -> None:
         sa.Column("red_flag_s", sa.Integer(), nullable=True),
         sa.Column("csat_asked", sa.Boolean(), nullable=False),
         sa.Column("csat_score", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["conversation_id"], ["conversations.id"], ondelete="CASCADE"),
+        # No foreign key: a derived row; on PostgreSQL the key check would take a share lock on the
+        # conversation's row, so a refresh would wait behind (and time out on) anyone holding it.
         sa.PrimaryKeyConstraint("conversation_id"),
     )
     op.create_index("ix_report_conversations_day", "report_conversations", ["day", "team_id", "channel"])

@@ -13,7 +13,7 @@ import pytest
 
 from tests.channels.sms.test_sms_webhooks import _fields, _post
 from tests.support.clients import Staff
-from tests.support.server import TWILIO_ACCOUNT, HubServer, hub_settings
+from tests.support.server import TWILIO_ACCOUNT, HubServer, free_port, hub_settings
 from tests.support.stream import StreamClient
 
 PATIENT = "+16505550142"
@@ -329,7 +329,9 @@ def test_a_restarted_hub_looks_up_stale_claims_and_leaves_live_ones(tmp_path, tw
     from tests.support.clients import inbound, post_inbound
 
     settings = hub_settings(tmp_path)
-    settings = replace(settings, sms=replace(settings.sms, from_number=""))  # no provider: replies stay queued
+    # The provider cannot be reached (nothing listens there): replies stay queued.
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    settings = replace(settings, sms=replace(settings.sms, api_base_url=unreachable, from_number="+16502530000"))
     first = HubServer(settings).start()
     http = httpx.Client(base_url=first.base_url, timeout=10)
     conv = post_inbound(http, inbound("hola", "stale-1", address=PATIENT)).json()
