@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.db.models import Patient, Template, TemplateVersion
+from hub.db.models import Patient
 from hub.i18n import _, language_of
 from hub.refusals import Refused
 from hub.settings import ClinicSettings
-from hub.templates.content import Content, pick, render_variant
+from hub.templates.content import pick, render_variant
 from hub.templates.controllers import FilledIn, _unresolved
 from hub.templates.render import Reader
+from hub.templates.store import published_content
 
 __all__ = ["FilledIn", "fill_in_for_patient"]
 
@@ -24,17 +23,9 @@ __all__ = ["FilledIn", "fill_in_for_patient"]
 async def fill_in_for_patient(
     s: AsyncSession, clinic: ClinicSettings, request: Request[Any, Any, Any], patient: Patient, key: str, channel: str
 ) -> FilledIn:
-    content = (
-        await s.execute(
-            select(TemplateVersion.content)
-            .join(Template, Template.id == TemplateVersion.template_id)
-            .where(Template.key == key, TemplateVersion.state == "published")
-        )
-    ).scalar_one_or_none()
-    if content is None:
-        raise Refused(404, _("There is no published template {key}."), key=key)
+    content = await published_content(s, key)
     language = patient.preferred_language or clinic.default_language
-    picked = pick(msgspec.convert(content, Content), channel, language, clinic.default_language)
+    picked = pick(content, channel, language, clinic.default_language)
     if picked is None:
         raise Refused(409, _("The template {key} has no text for this channel."), key=key)
     name = (patient.name or "").strip()

@@ -41,6 +41,7 @@ from hub.templates.store import (
     create_templates,
     discard_drafts,
     publish_drafts,
+    published_content,
     save_drafts,
 )
 from hub.timeline.reads import get_conversation
@@ -331,18 +332,10 @@ async def fill_in(
         if conv is None:
             raise Refused(404, _("No conversation {id} that you can see."), id=conversation_id)
         patient = await s.get(Patient, conv.patient_id)
-        content = (
-            await s.execute(
-                select(TemplateVersion.content)
-                .join(Template, Template.id == TemplateVersion.template_id)
-                .where(Template.key == key, TemplateVersion.state == "published")
-            )
-        ).scalar_one_or_none()
-    if content is None:
-        raise Refused(404, _("There is no published template {key}."), key=key)
+        content = await published_content(s, key)
     reply_channel = channel if channel in FOR_REPLY else (conv.last_inbound_channel or conv.channel)
     language = (patient.preferred_language if patient else None) or clinic.default_language
-    picked = pick(msgspec.convert(content, Content), reply_channel, language, clinic.default_language)
+    picked = pick(content, reply_channel, language, clinic.default_language)
     if picked is None:
         raise Refused(409, _("The template {key} has no text for this channel."), key=key)
     values = patient_values(patient, clinic, request.user)

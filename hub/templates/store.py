@@ -28,6 +28,20 @@ STALE_DRAFT = _("Someone changed this draft since you opened it. Reload it to se
 NOT_VALID = _("The template cannot be saved as it is: fix what is marked.")
 
 
+async def published_content(s: Any, key: str) -> Content:
+    """The published version of template `key` (an async session reads it), else a 404."""
+    content = (
+        await s.execute(
+            select(TemplateVersion.content)
+            .join(Template, Template.id == TemplateVersion.template_id)
+            .where(Template.key == key, TemplateVersion.state == "published")
+        )
+    ).scalar_one_or_none()
+    if content is None:
+        raise Refused(404, _("There is no published template {key}."), key=key)
+    return msgspec.convert(content, Content)
+
+
 def _encode(content: Content) -> dict[str, Any]:
     return msgspec.to_builtins(content)
 
